@@ -1,0 +1,199 @@
+/**
+ * In-process event log: the embedded default for development and single-process
+ * runs. Nothing survives a restart.
+ *
+ * Positions are decimal strings of a 1-based counter per topic (`"1"`, `"2"`, …;
+ * `"0"` is before the first event). Compare them numerically, never as strings.
+ *
+ * Consumer groups process a topic strictly in order: one event at a time per
+ * group, whichever consumer of the group handles it. An event whose handler
+ * throws is retried (50 ms doubling up to 2 s) and blocks the later events of
+ * that group until it succeeds. An event held longer than `reclaimAfterMs` by a
+ * consumer (slow, or disposed mid-handling) is taken over by another consumer.
+ */
+import { setTimeout as sleep } from "node:timers/promises";
+import type { ConsumeOptions, Disposable, EventLog, LoggedEvent, NewEvent, TailOptions, Topic } from "./types.js";
+
+const DEFAULT_RECLAIM_AFTER_MS = 30_000;
+
+/** Delay before retrying after the n-th consecutive failure: 50 ms doubling, at most 2 s. */
+const retryDelay = (failures: number) => Math.min(50 * 2 ** (failures - 1), 2000);
+
+interface TopicState {
+  /** `events[i]` has position `String(i + 1)`. */
+  events: LoggedEvent[];
+  groups: Map<string, GroupState>;
+  /** Readers waiting for a change of the topic (a publish, or a group moving on). */
+  waiters: Set<() => void>;
+}
+
+interface GroupState {
+  /** Index of the event the group handles next; every earlier event is acknowledged. */
+  next: number;
+  /** Who is handling `events[next]`, and since when (epoch ms). */
+  claim?: { owner: object; since: number };
+}
+
+export class MemoryEventLog implements EventLog {
+  private readonly topics = new Map<string, TopicState>();
+  private closed = false;
+  /** Running consumers and tails, stopped by `close()`. */
+  private readonly consumers = new Set<Disposable>();
+  private readonly tails = new Set<() => void>();
+
+  async publish(topic: Topic, events: readonly NewEvent[]): Promise<void> {
+    this.assertOpen();
+    const state = this.topic(topic);
+    for (const event of events) {
+      // A JSON round trip, as through Redis: readers get their own copies and
+      // payloads that would not survive serialisation fail in development too.
+      const copy = JSON.parse(JSON.stringify(event)) as NewEvent;
+      state.events.push({ ...copy, topic, position: String(state.events.length + 1) });
+    }
+    if (events.length > 0) notify(state);
+  }
+
+  consume(topic: Topic, options: ConsumeOptions, handler: (event: LoggedEvent) => Promise<void>): Disposable {
+    this.assertOpen();
+    const state = this.topic(topic);
+    const group = state.groups.get(options.group) ?? { next: options.startAt === "$" ? state.events.length : 0 };
+    state.groups.set(options.group, group);
+    const reclaimAfterMs = options.reclaimAfterMs ?? DEFAULT_RECLAIM_AFTER_MS;
+    const stop = new AbortController();
+    const signal = stop.signal;
+    const me = {};
+    let handling = false;
+
+    const run = async () => {
+      let failures = 0;
+      while (!signal.aborted) {
+        const index = group.next;
+        const event = state.events[index];
+        const claim = group.claim;
+        const heldForMs = claim !== undefined && claim.owner !== me ? Date.now() - claim.since : Infinity;
+        if (event === undefined || heldForMs < reclaimAfterMs) {
+          // Nothing to do until a publish, the holder moving on, or the holder's claim expiring.
+          await changed(state, signal, event === undefined ? undefined : reclaimAfterMs - heldForMs);
+          continue;
+        }
+        group.claim = { owner: me, since: Date.now() };
+        handling = true;
+        const succeeded = await Promise.resolve()
+          .then(() => handler(event))
+          .then(
+            () => true,
+            () => false,
+          );
+        handling = false;
+        if (succeeded) {
+          failures = 0;
+          // Unless another consumer reclaimed it and finished first.
+          if (group.next === index) {
+            group.next += 1;
+            group.claim = undefined;
+            notify(state);
+          }
+        } else {
+          failures += 1;
+          await sleep(retryDelay(failures), undefined, { signal }).catch(() => {});
+        }
+      }
+    };
+
+    const done = run();
+    const consumer: Disposable = {
+      dispose: async () => {
+        stop.abort();
+        this.consumers.delete(consumer);
+        // A handler that never settles must not hang shutdown: its event stays
+        // claimed and another consumer takes it over after `reclaimAfterMs`.
+        if (!handling) await done;
+      },
+    };
+    this.consumers.add(consumer);
+    return consumer;
+  }
+
+  async position(topic: Topic): Promise<string> {
+    this.assertOpen();
+    return String(this.topic(topic).events.length);
+  }
+
+  tail(topic: Topic, options: TailOptions = {}): AsyncIterable<LoggedEvent> {
+    this.assertOpen();
+    const state = this.topic(topic);
+    // Resolved now, not at the first `next()`, so nothing published in between is missed.
+    const start = options.after === undefined || options.after === "$" ? state.events.length : parsePosition(options.after);
+    return this.follow(state, start, options.signal);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const stop of this.tails) stop();
+    await Promise.all([...this.consumers].map((consumer) => consumer.dispose()));
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error("MemoryEventLog is closed");
+  }
+
+  /** Yields the events from index `start` on, then waits for more; ends on `close()` or when `callerSignal` aborts. */
+  private async *follow(state: TopicState, start: number, callerSignal?: AbortSignal): AsyncGenerator<LoggedEvent> {
+    // Our own signal, not AbortSignal.any(): on Node 20 every any() leaves a
+    // WeakRef on its sources forever, and tails come and go all day.
+    const stop = new AbortController();
+    const abort = () => stop.abort();
+    callerSignal?.addEventListener("abort", abort, { once: true });
+    this.tails.add(abort);
+    try {
+      if (this.closed || callerSignal?.aborted) return;
+      let index = start;
+      while (!stop.signal.aborted) {
+        const event = state.events[index];
+        if (event === undefined) {
+          await changed(state, stop.signal);
+        } else {
+          index += 1;
+          yield event;
+        }
+      }
+    } finally {
+      callerSignal?.removeEventListener("abort", abort);
+      this.tails.delete(abort);
+    }
+  }
+
+  private topic(topic: string): TopicState {
+    let state = this.topics.get(topic);
+    if (state === undefined) {
+      state = { events: [], groups: new Map(), waiters: new Set() };
+      this.topics.set(topic, state);
+    }
+    return state;
+  }
+}
+
+/** Resolves at the next change of the topic, when `signal` aborts, or after `timeoutMs`. */
+function changed(state: TopicState, signal: AbortSignal, timeoutMs?: number): Promise<void> {
+  return new Promise((resolve) => {
+    const wake = () => {
+      state.waiters.delete(wake);
+      signal.removeEventListener("abort", wake);
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = timeoutMs === undefined ? undefined : setTimeout(wake, timeoutMs);
+    state.waiters.add(wake);
+    signal.addEventListener("abort", wake, { once: true });
+    if (signal.aborted) wake();
+  });
+}
+
+function notify(state: TopicState): void {
+  for (const wake of [...state.waiters]) wake();
+}
+
+function parsePosition(position: string): number {
+  if (!/^\d+$/.test(position)) throw new TypeError(`Expected a position like "42" or "$", got "${position}"`);
+  return Number(position);
+}

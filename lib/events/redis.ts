@@ -1,0 +1,247 @@
+/**
+ * Event log over Redis Streams: one stream per topic, `${prefix}:events:${topic}`,
+ * one entry per event whose field `e` holds the JSON of the NewEvent. Positions
+ * are stream ids (`<ms>-<seq>`).
+ *
+ * Connections: one shared connection for commands (XADD, XACK, XGROUP,
+ * XREVRANGE), and one of its own for each consumer and each tail, because a
+ * blocking XREADGROUP / XREAD holds its connection. Disconnecting that
+ * connection is how a blocked read is aborted on dispose.
+ *
+ * Consumers: each handles its entries in order, acknowledging each after its
+ * handler resolves; a handler that throws stops the batch, and after a backoff
+ * the consumer starts again from its own pending entries, so later entries
+ * wait. Consumers of one group run side by side on disjoint entries. Entries
+ * idle longer than `reclaimAfterMs` on a consumer (dead, or stuck) are claimed
+ * by another (XAUTOCLAIM). `dispose()` does not wait for a handler that is
+ * running: its entry stays pending and is redelivered.
+ *
+ * Loops survive transient errors (Redis restarting, a failover): they retry
+ * silently with backoff (50 ms doubling up to 2 s) while ioredis reconnects.
+ */
+import { setTimeout as sleep } from "node:timers/promises";
+import { Redis } from "ioredis";
+import type { ConsumeOptions, Disposable, EventLog, LoggedEvent, NewEvent, TailOptions, Topic } from "./types.js";
+
+export interface RedisEventLogOptions {
+  /** `redis://[user:password@]host:port[/db]`. */
+  url: string;
+  /** Key prefix, so deployments and test runs sharing a Redis do not collide: streams are `${prefix}:events:${topic}`. Required. */
+  prefix: string;
+  /**
+   * Trims each stream to about this many entries on publish (`XADD MAXLEN ~`).
+   * Default: no trimming, since resumable subscriptions replay from the history.
+   */
+  maxLen?: number;
+}
+
+const DEFAULT_RECLAIM_AFTER_MS = 30_000;
+const DEFAULT_BATCH_SIZE = 100;
+/** Longest a blocking read waits before its loop looks around again. */
+const BLOCK_MS = 2000;
+/** Entries per XREAD of a tail. */
+const TAIL_BATCH_SIZE = 100;
+
+/** Delay before retrying after the n-th consecutive failure: 50 ms doubling, at most 2 s. */
+const retryDelay = (failures: number) => Math.min(50 * 2 ** (failures - 1), 2000);
+
+/** A stream entry as XREAD / XREADGROUP / XAUTOCLAIM return it; fields are null for an entry deleted while pending. */
+type Entry = [id: string, fields: string[] | null];
+
+export class RedisEventLog implements EventLog {
+  /** Shared by publishes, acknowledgements and group creation. */
+  private readonly command: Redis;
+  private readonly consumers = new Set<Disposable>();
+  /** Stops of the running tails. */
+  private readonly tails = new Set<() => void>();
+  private closed = false;
+
+  constructor(private readonly options: RedisEventLogOptions) {
+    if (!options.prefix) throw new TypeError(`RedisEventLog: expected a non-empty prefix, got ${JSON.stringify(options.prefix)}`);
+    this.command = this.connect();
+  }
+
+  async publish(topic: Topic, events: readonly NewEvent[]): Promise<void> {
+    this.assertOpen();
+    if (events.length === 0) return;
+    const key = this.key(topic);
+    const trim = this.options.maxLen === undefined ? [] : ["MAXLEN", "~", this.options.maxLen];
+    const pipeline = this.command.pipeline();
+    for (const event of events) pipeline.xadd(key, ...trim, "*", "e", JSON.stringify(event));
+    for (const [error] of (await pipeline.exec()) ?? []) if (error) throw error;
+  }
+
+  consume(topic: Topic, options: ConsumeOptions, handler: (event: LoggedEvent) => Promise<void>): Disposable {
+    this.assertOpen();
+    const key = this.key(topic);
+    const { group, consumer } = options;
+    const reclaimAfterMs = options.reclaimAfterMs ?? DEFAULT_RECLAIM_AFTER_MS;
+    const count = options.batchSize ?? DEFAULT_BATCH_SIZE;
+    const reader = this.connect();
+    const stop = new AbortController();
+    let handling = false;
+
+    const run = async () => {
+      let groupExists = false;
+      let claimCursor = "0-0";
+      let failures = 0;
+      while (!stop.signal.aborted) {
+        try {
+          if (!groupExists) {
+            await this.command.xgroup("CREATE", key, group, options.startAt ?? "0", "MKSTREAM").catch(ignoreError("BUSYGROUP"));
+            groupExists = true;
+          }
+          // 1. This consumer's own pending entries: failed before, or delivered before a restart under this name.
+          let entries = entriesOf(await reader.xreadgroup("GROUP", group, consumer, "COUNT", count, "STREAMS", key, "0"));
+          // 2. Entries another consumer has held for too long (dead, or stuck).
+          if (entries.length === 0) {
+            const [next, claimed] = (await reader.xautoclaim(key, group, consumer, reclaimAfterMs, claimCursor, "COUNT", count)) as [string, Entry[]];
+            claimCursor = next;
+            entries = claimed;
+          }
+          // 3. New entries; not blocking longer than reclaiming may have to wait.
+          if (entries.length === 0) {
+            const blockMs = Math.min(BLOCK_MS, reclaimAfterMs);
+            entries = entriesOf(await reader.xreadgroup("GROUP", group, consumer, "COUNT", count, "BLOCK", blockMs, "STREAMS", key, ">"));
+          }
+          for (const [id, fields] of entries) {
+            if (stop.signal.aborted) return;
+            if (fields !== null) {
+              handling = true;
+              try {
+                await handler(toLoggedEvent(topic, id, fields));
+              } finally {
+                handling = false;
+              }
+            }
+            await this.command.xack(key, group, id);
+          }
+          failures = 0;
+        } catch (error) {
+          // A handler that threw, or Redis unreachable: back off, then start
+          // again from this consumer's pending entries, so order is kept.
+          if (stop.signal.aborted) return;
+          if (isRedisError(error, "NOGROUP")) groupExists = false; // the stream was deleted
+          failures += 1;
+          await sleep(retryDelay(failures), undefined, { signal: stop.signal }).catch(() => {});
+        }
+      }
+    };
+
+    const done = run();
+    const disposable: Disposable = {
+      dispose: async () => {
+        stop.abort();
+        reader.disconnect();
+        this.consumers.delete(disposable);
+        // A handler that never settles must not hang shutdown: its entry stays
+        // pending and another consumer claims it after `reclaimAfterMs`.
+        if (!handling) await done;
+      },
+    };
+    this.consumers.add(disposable);
+    return disposable;
+  }
+
+  async position(topic: Topic): Promise<string> {
+    this.assertOpen();
+    const [last] = await this.command.xrevrange(this.key(topic), "+", "-", "COUNT", 1);
+    return last?.[0] ?? "0";
+  }
+
+  tail(topic: Topic, options: TailOptions = {}): AsyncIterable<LoggedEvent> {
+    this.assertOpen();
+    const key = this.key(topic);
+    const after = options.after ?? "$";
+    if (after !== "$" && !/^\d+(-\d+)?$/.test(after)) throw new TypeError(`Expected a stream id like "1700000000000-0" or "$", got "${after}"`);
+    // "$" is resolved now to the current last id, not passed to XREAD, which
+    // would skip whatever is published between two reads. The query goes out on
+    // the command connection ahead of any later publish through this log.
+    const start = after === "$" ? this.position(topic) : Promise.resolve(after);
+    start.catch(() => {}); // rethrown by the first next(); no unhandled rejection if never iterated
+    return this.follow(topic, key, start, options.signal);
+  }
+
+  /** Stops every consumer and tail and closes every connection. Idempotent. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const stop of this.tails) stop();
+    await Promise.all([...this.consumers].map((consumer) => consumer.dispose()));
+    this.command.disconnect();
+  }
+
+  private async *follow(topic: string, key: string, start: Promise<string>, callerSignal?: AbortSignal): AsyncGenerator<LoggedEvent> {
+    if (this.closed || callerSignal?.aborted) return;
+    const reader = this.connect();
+    const stop = new AbortController();
+    const abort = () => {
+      stop.abort();
+      reader.disconnect();
+    };
+    callerSignal?.addEventListener("abort", abort, { once: true });
+    this.tails.add(abort);
+    try {
+      let last = await start;
+      let failures = 0;
+      while (!stop.signal.aborted) {
+        let entries: Entry[];
+        try {
+          entries = entriesOf(await reader.xread("COUNT", TAIL_BATCH_SIZE, "BLOCK", BLOCK_MS, "STREAMS", key, last));
+          failures = 0;
+        } catch {
+          if (stop.signal.aborted) return;
+          failures += 1;
+          await sleep(retryDelay(failures), undefined, { signal: stop.signal }).catch(() => {});
+          continue;
+        }
+        for (const [id, fields] of entries) {
+          last = id;
+          if (fields !== null) yield toLoggedEvent(topic, id, fields);
+        }
+      }
+    } finally {
+      callerSignal?.removeEventListener("abort", abort);
+      this.tails.delete(abort);
+      reader.disconnect();
+    }
+  }
+
+  private key(topic: string): string {
+    return `${this.options.prefix}:events:${topic}`;
+  }
+
+  private connect(): Redis {
+    // Named, so `CLIENT LIST` tells which deployment a connection belongs to.
+    const redis = new Redis(this.options.url, { connectionName: `${this.options.prefix}:events` });
+    // Failures surface as rejected commands, which the loops retry; without a
+    // listener ioredis would print every reconnection attempt.
+    redis.on("error", () => {});
+    return redis;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error("RedisEventLog is closed");
+  }
+}
+
+/** The entries of a single-stream XREAD / XREADGROUP reply (null when the block timed out). */
+function entriesOf(reply: unknown): Entry[] {
+  return (reply as [key: string, entries: Entry[]][] | null)?.[0]?.[1] ?? [];
+}
+
+function toLoggedEvent(topic: string, id: string, fields: string[]): LoggedEvent {
+  const index = fields.indexOf("e");
+  const json = index === -1 ? undefined : fields[index + 1];
+  if (json === undefined) throw new Error(`Stream entry ${id} of topic ${topic} has no field "e"`);
+  return { ...(JSON.parse(json) as NewEvent), topic, position: id };
+}
+
+function isRedisError(error: unknown, code: string): boolean {
+  return error instanceof Error && error.message.startsWith(code);
+}
+
+function ignoreError(code: string) {
+  return (error: unknown) => {
+    if (!isRedisError(error, code)) throw error;
+  };
+}

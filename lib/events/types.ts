@@ -1,0 +1,73 @@
+/**
+ * The event log: how subgraphs learn what happened elsewhere. Two
+ * implementations behind this one interface: in-process (embedded default) and
+ * Redis Streams (`REDIS_URL`). Delivery to consumer groups is at-least-once;
+ * consumers are idempotent by event id and per-aggregate version.
+ */
+
+/** What a service writes to its outbox. */
+export interface NewEvent<TPayload = unknown> {
+  /** Unique event id (UUID); consumers dedupe on it. */
+  id: string;
+  /** e.g. `device.enrolled`, `device.assessment.changed`, `access.changed`. */
+  type: string;
+  tenantId: string;
+  /** The entity the event is about (device id, policy id, …). */
+  aggregateId: string;
+  /** Per-aggregate version where order matters: a consumer ignores a version at or below the one it applied. */
+  version?: number;
+  /** ISO-8601 time the change was committed. */
+  occurredAt: string;
+  payload: TPayload;
+}
+
+/** An event as read back from the log. */
+export interface LoggedEvent<TPayload = unknown> extends NewEvent<TPayload> {
+  topic: string;
+  /** Position in the topic, opaque and totally ordered within the topic (Redis stream id, or a counter in memory). */
+  position: string;
+}
+
+/** Topics are named after the service that owns the events. */
+export type Topic = "devices" | "threats" | "policies" | "inventory" | (string & {});
+
+export interface ConsumeOptions {
+  /** Consumer group name, e.g. `policies.evaluator`. A group sees every event once (at-least-once). */
+  group: string;
+  /** This consumer's name within the group (unique per process). */
+  consumer: string;
+  /** Entries pending longer than this on a consumer are reclaimed by another. Default 30 000 ms. */
+  reclaimAfterMs?: number;
+  /** Events handled per read. Default 100. */
+  batchSize?: number;
+  /** Where a group that does not exist yet starts: `"0"` = the beginning (default), `"$"` = only new events. */
+  startAt?: "0" | "$";
+}
+
+export interface TailOptions {
+  /** Deliver events strictly after this position; `"$"` (default) = only events published from now on. */
+  after?: string;
+  signal?: AbortSignal;
+}
+
+export interface Disposable {
+  dispose(): Promise<void>;
+}
+
+export interface EventLog {
+  /** Appends events to a topic, in order. Resolves once they are durable in the log. */
+  publish(topic: Topic, events: readonly NewEvent[]): Promise<void>;
+  /**
+   * Consumes a topic as a member of a consumer group. The handler is awaited one
+   * event at a time, in log order; an event is acknowledged only after its
+   * handler resolves. A handler that throws leaves the event pending: it is
+   * retried (and reclaimed by another consumer if this one dies).
+   */
+  consume(topic: Topic, options: ConsumeOptions, handler: (event: LoggedEvent) => Promise<void>): Disposable;
+  /** The position of the last event of the topic (`"0"` when it is empty): tail after it to see only what comes next. */
+  position(topic: Topic): Promise<string>;
+  /** Reads a topic from a position and keeps following it (for subscriptions). Ends when `signal` aborts. */
+  tail(topic: Topic, options?: TailOptions): AsyncIterable<LoggedEvent>;
+  /** Stops every consumer and tail and releases connections. Idempotent. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,250 @@
+/** One conformance suite for every EventLog implementation. */
+import { Redis } from "ioredis";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { MemoryEventLog } from "../../lib/events/memory.js";
+import { RedisEventLog } from "../../lib/events/redis.js";
+import type { EventLog, LoggedEvent, NewEvent } from "../../lib/events/types.js";
+import { REDIS_TEST_URL, redisPrefix, requireService } from "../support/services.js";
+import { deferred, type Deferred } from "../support/wait.js";
+
+interface Backend {
+  log(): EventLog;
+  cleanup(): Promise<void>;
+}
+
+const implementations: [name: string, available: boolean, backend: () => Backend][] = [
+  ["MemoryEventLog", true, () => ({ log: () => new MemoryEventLog(), cleanup: async () => {} })],
+  [
+    "RedisEventLog",
+    requireService("redis"),
+    () => {
+      const { prefix, cleanup } = redisPrefix();
+      return { log: () => new RedisEventLog({ url: REDIS_TEST_URL, prefix }), cleanup };
+    },
+  ],
+];
+
+function newEvent(id: string): NewEvent {
+  return { id, type: "device.enrolled", tenantId: "t1", aggregateId: "d1", occurredAt: new Date().toISOString(), payload: { id } };
+}
+
+function range(prefix: string, from: number, to: number): string[] {
+  return Array.from({ length: to - from + 1 }, (_, i) => `${prefix}${from + i}`);
+}
+
+/** Reads `count` events from a tail, then stops it. */
+async function take(events: AsyncIterable<LoggedEvent>, count: number): Promise<LoggedEvent[]> {
+  const taken: LoggedEvent[] = [];
+  if (count === 0) return taken;
+  for await (const event of events) {
+    taken.push(event);
+    if (taken.length === count) break;
+  }
+  return taken;
+}
+
+/** Records what handlers see; `reached(n)` resolves once n events are recorded. */
+function recorder() {
+  const ids: string[] = [];
+  const waiting: { count: number; done: Deferred<void> }[] = [];
+  return {
+    ids,
+    record(id: string) {
+      ids.push(id);
+      for (const wait of waiting) if (ids.length >= wait.count) wait.done.resolve();
+    },
+    reached(count: number): Promise<void> {
+      const done = deferred();
+      waiting.push({ count, done });
+      if (ids.length >= count) done.resolve();
+      return done.promise;
+    },
+  };
+}
+
+for (const [name, available, makeBackend] of implementations) {
+  describe.skipIf(!available)(name, () => {
+    const backend = available ? makeBackend() : undefined;
+    const logs: EventLog[] = [];
+    let topicCount = 0;
+    /** A fresh log and topic for each test. */
+    const setup = () => {
+      const log = backend!.log();
+      logs.push(log);
+      topicCount += 1;
+      return { log, topic: `topic${topicCount}` };
+    };
+
+    afterEach(async () => {
+      await Promise.all(logs.splice(0).map((log) => log.close()));
+    });
+    afterAll(async () => {
+      await backend?.cleanup();
+    });
+
+    it("tails from the beginning, from a position, and from now", async () => {
+      const { log, topic } = setup();
+      await log.publish(topic, [newEvent("a1"), newEvent("a2")]);
+
+      const all = await take(log.tail(topic, { after: "0" }), 2);
+      expect(all.map((event) => event.id)).toEqual(["a1", "a2"]);
+      expect(all[0]).toMatchObject({ topic, type: "device.enrolled", tenantId: "t1", payload: { id: "a1" } });
+      expect(all[0].position).not.toEqual(all[1].position);
+
+      const fromNow = log.tail(topic); // "$"
+      const afterFirst = log.tail(topic, { after: all[0].position });
+      await log.publish(topic, [newEvent("a3")]);
+      expect((await take(fromNow, 1)).map((event) => event.id)).toEqual(["a3"]);
+      expect((await take(afterFirst, 2)).map((event) => event.id)).toEqual(["a2", "a3"]);
+    });
+
+    it("reports the position of the last event", async () => {
+      const { log, topic } = setup();
+      expect(await log.position(topic)).toBe("0");
+      await log.publish(topic, [newEvent("p1"), newEvent("p2")]);
+      const position = await log.position(topic);
+      const [, last] = await take(log.tail(topic, { after: "0" }), 2);
+      expect(position).toBe(last.position);
+      const next = log.tail(topic, { after: position });
+      await log.publish(topic, [newEvent("p3")]);
+      expect((await take(next, 1)).map((event) => event.id)).toEqual(["p3"]);
+    });
+
+    it("rejects a malformed position", () => {
+      const { log, topic } = setup();
+      expect(() => log.tail(topic, { after: "not-a-position" })).toThrow(/got "not-a-position"/);
+    });
+
+    it("tails after a position with no gap and no duplicate while events are published", async () => {
+      const { log, topic } = setup();
+      await log.publish(topic, range("e", 1, 50).map(newEvent));
+      const stored = await take(log.tail(topic, { after: "0" }), 50);
+
+      const reading = take(log.tail(topic, { after: stored[19].position }), 80);
+      for (let batch = 0; batch < 10; batch += 1) {
+        await log.publish(topic, range("e", 51 + batch * 5, 55 + batch * 5).map(newEvent));
+      }
+      expect((await reading).map((event) => event.id)).toEqual(range("e", 21, 100));
+    });
+
+    it("ends a waiting tail when its signal aborts", async () => {
+      const { log, topic } = setup();
+      const controller = new AbortController();
+      const reading = take(log.tail(topic, { signal: controller.signal }), 1);
+      controller.abort();
+      expect(await reading).toEqual([]);
+    });
+
+    it("delivers every event to each consumer group, in order", async () => {
+      const { log, topic } = setup();
+      const groups = [recorder(), recorder()];
+      groups.forEach((seen, i) =>
+        log.consume(topic, { group: `g${i}`, consumer: "c1" }, async (event) => {
+          seen.record(event.id);
+        }),
+      );
+      await log.publish(topic, range("e", 1, 10).map(newEvent));
+      await Promise.all(groups.map((seen) => seen.reached(10)));
+      for (const seen of groups) expect(seen.ids).toEqual(range("e", 1, 10));
+    });
+
+    it("hands each event to exactly one consumer of a group", async () => {
+      const { log, topic } = setup();
+      const seen = recorder();
+      for (const consumer of ["c1", "c2"]) {
+        log.consume(topic, { group: "g", consumer, batchSize: 5 }, async (event) => {
+          seen.record(event.id);
+        });
+      }
+      for (let batch = 0; batch < 8; batch += 1) await log.publish(topic, range("e", 1 + batch * 5, 5 + batch * 5).map(newEvent));
+      await seen.reached(40);
+      // Published after the rest: once it is handled, every earlier event has been.
+      await log.publish(topic, [newEvent("last")]);
+      await seen.reached(41);
+      expect([...seen.ids].sort()).toEqual([...range("e", 1, 40), "last"].sort());
+    });
+
+    it("retries an event whose handler throws, before any later event", async () => {
+      const { log, topic } = setup();
+      const attempts = recorder();
+      let failed = false;
+      log.consume(topic, { group: "g", consumer: "c1" }, async (event) => {
+        attempts.record(event.id);
+        if (event.id === "e1" && !failed) {
+          failed = true;
+          throw new Error("transient");
+        }
+      });
+      await log.publish(topic, range("e", 1, 3).map(newEvent));
+      await attempts.reached(4);
+      expect(attempts.ids).toEqual(["e1", "e1", "e2", "e3"]);
+    });
+
+    it("lets another consumer reclaim the events of one that died mid-handling", async () => {
+      const { log, topic } = setup();
+      const reclaimAfterMs = 200;
+      const stuck = deferred();
+      const claimed = deferred<number>();
+      const dead = log.consume(topic, { group: "g", consumer: "dead", reclaimAfterMs }, async () => {
+        claimed.resolve(Date.now());
+        await stuck.promise; // never settles while it matters
+      });
+      await log.publish(topic, range("e", 1, 2).map(newEvent));
+      const claimedAt = await claimed.promise;
+      await dead.dispose();
+
+      const seen = recorder();
+      log.consume(topic, { group: "g", consumer: "heir", reclaimAfterMs }, async (event) => {
+        seen.record(event.id);
+      });
+      await seen.reached(2);
+      expect(seen.ids).toEqual(["e1", "e2"]);
+      expect(Date.now() - claimedAt).toBeGreaterThanOrEqual(reclaimAfterMs - 10);
+      stuck.resolve();
+    });
+
+    it("closes idempotently, ending tails and consumers", async () => {
+      const { log, topic } = setup();
+      const reading = take(log.tail(topic, { after: "0" }), 1);
+      const consumer = log.consume(topic, { group: "g", consumer: "c1" }, async () => {});
+      await Promise.all([log.close(), log.close()]);
+      await log.close();
+      expect(await reading).toEqual([]);
+      await consumer.dispose();
+      await expect(log.publish(topic, [newEvent("late")])).rejects.toThrow(/closed/);
+    });
+  });
+}
+
+describe.skipIf(!requireService("redis"))("RedisEventLog connections", () => {
+  it("keeps consuming and tailing after its connections are killed", async () => {
+    const { prefix, cleanup } = redisPrefix();
+    const log = new RedisEventLog({ url: REDIS_TEST_URL, prefix });
+    const admin = new Redis(REDIS_TEST_URL);
+    try {
+      const seen = recorder();
+      log.consume("t", { group: "g", consumer: "c1" }, async (event) => {
+        seen.record(event.id);
+      });
+      const tail = log.tail("t", { after: "0" })[Symbol.asyncIterator]();
+      await log.publish("t", [newEvent("before")]);
+      await seen.reached(1);
+      expect((await tail.next()).value).toMatchObject({ id: "before" });
+
+      const clients = (await admin.client("LIST")) as string;
+      const ours = clients.split("\n").filter((line) => line.includes(` name=${prefix}:events `));
+      expect(ours.length).toBe(3); // commands, the consumer, the tail
+      for (const line of ours) await admin.client("KILL", "ID", /id=(\d+)/.exec(line)![1]);
+
+      await log.publish("t", [newEvent("after")]);
+      await seen.reached(2);
+      expect(seen.ids).toEqual(["before", "after"]);
+      expect((await tail.next()).value).toMatchObject({ id: "after" });
+      await tail.return?.();
+    } finally {
+      await log.close();
+      admin.disconnect();
+      await cleanup();
+    }
+  });
+});
