@@ -1,0 +1,33 @@
+/**
+ * Subscriptions are async generators that wait for events. An async
+ * generator suspended at an `await` ignores `return()` until it next yields,
+ * so an unsubscribed client would hold its listeners until the next event.
+ * `abortable` hands the generator an AbortSignal that `return()` aborts first,
+ * so waits can end at once and `finally` blocks run.
+ */
+export function abortable<T>(make: (signal: AbortSignal) => AsyncGenerator<T>): AsyncGenerator<T> {
+  const controller = new AbortController();
+  const generator = make(controller.signal);
+  const iterator: AsyncGenerator<T> = {
+    next: (...args) => generator.next(...args),
+    return: (value) => {
+      controller.abort();
+      return generator.return(value);
+    },
+    throw: (error) => {
+      controller.abort();
+      return generator.throw(error);
+    },
+    [Symbol.asyncIterator]: () => iterator,
+  };
+  return iterator;
+}
+
+/** Resolves when `wake` is called or `signal` aborts, whichever comes first. */
+export function waitUntil(signal: AbortSignal, register: (wake: () => void) => void): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (signal.aborted) return resolve();
+    signal.addEventListener("abort", () => resolve(), { once: true });
+    register(resolve);
+  });
+}

@@ -1,0 +1,130 @@
+/**
+ * Identity: every service verifies the caller's bearer token itself. Nothing is
+ * trusted because it came through the gateway.
+ */
+import { createRemoteJWKSet, jwtVerify, SignJWT, errors as joseErrors, type JWTVerifyGetKey } from "jose";
+import { forbidden, unauthenticated } from "./errors.js";
+
+export const ROLES = ["admin", "analyst", "partner", "enforcement"] as const;
+export type Role = (typeof ROLES)[number];
+
+export const MTD_PARTNERS = [
+  "LOOKOUT",
+  "SYMANTEC_ENDPOINT_PROTECTION_MOBILE",
+  "CHECK_POINT_SANDBLAST_MOBILE",
+  "ZIMPERIUM",
+  "PRADEO",
+  "BETTER_MOBILE",
+  "SOPHOS_MOBILE",
+  "WANDERA",
+  "MICROSOFT_DEFENDER",
+] as const;
+export type MtdPartner = (typeof MTD_PARTNERS)[number];
+
+export interface Identity {
+  readonly subject: string;
+  readonly tenantId: string;
+  readonly role: Role;
+  /** Set for the partner role only. */
+  readonly partner?: MtdPartner;
+  /** Token expiry, seconds since the epoch. */
+  readonly expiresAt: number;
+  /** The verified `Authorization` header value, forwarded to subgraphs. */
+  readonly authorization: string;
+}
+
+export interface TokenKeys {
+  /** HS256 shared secret. */
+  secret?: string;
+  /** JWKS endpoint for asymmetric tokens (RS256, ES256, EdDSA). */
+  jwksUrl?: string;
+  issuer?: string;
+  audience?: string;
+}
+
+export type TokenVerifier = (authorization: string | undefined) => Promise<Identity>;
+
+const TENANT_ID = /^[A-Za-z0-9._-]{1,64}$/;
+const CLOCK_TOLERANCE_SECONDS = 30;
+
+export function createTokenVerifier(keys: TokenKeys): TokenVerifier {
+  let key: Uint8Array | JWTVerifyGetKey;
+  let algorithms: string[];
+  if (keys.jwksUrl !== undefined) {
+    key = createRemoteJWKSet(new URL(keys.jwksUrl));
+    algorithms = ["RS256", "PS256", "ES256", "EdDSA"];
+  } else if (keys.secret !== undefined) {
+    key = new TextEncoder().encode(keys.secret);
+    algorithms = ["HS256"];
+  } else {
+    throw new Error("token verification needs a secret or a JWKS URL");
+  }
+
+  return async (authorization) => {
+    if (authorization === undefined || authorization === "") throw unauthenticated("missing Authorization: Bearer <token>");
+    const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/.exec(authorization.trim());
+    if (match === null) throw unauthenticated("Authorization must be \"Bearer <JWT>\"");
+    let payload;
+    try {
+      ({ payload } = await jwtVerify(match[1]!, key as Uint8Array, {
+        algorithms,
+        issuer: keys.issuer,
+        audience: keys.audience,
+        requiredClaims: ["exp", "sub"],
+        clockTolerance: CLOCK_TOLERANCE_SECONDS,
+      }));
+    } catch (error) {
+      if (error instanceof joseErrors.JWTExpired) throw unauthenticated("token expired");
+      if (error instanceof joseErrors.JOSEError) throw unauthenticated(`token rejected: ${error.code}`);
+      throw error;
+    }
+    if (typeof payload.iat === "number" && payload.iat > Date.now() / 1000 + CLOCK_TOLERANCE_SECONDS) {
+      throw unauthenticated("token issued in the future");
+    }
+    const { sub, tid, role, partner } = payload as Record<string, unknown>;
+    if (typeof sub !== "string" || sub === "") throw unauthenticated("token claim sub must be a non-empty string");
+    if (typeof tid !== "string" || !TENANT_ID.test(tid)) throw unauthenticated("token claim tid must be a tenant id ([A-Za-z0-9._-], 1-64 chars)");
+    if (!ROLES.includes(role as Role)) throw unauthenticated(`token claim role must be one of ${ROLES.join(", ")}`);
+    if (role === "partner" && !MTD_PARTNERS.includes(partner as MtdPartner)) {
+      throw unauthenticated(`partner tokens need a partner claim, one of ${MTD_PARTNERS.join(", ")}`);
+    }
+    return {
+      subject: sub,
+      tenantId: tid,
+      role: role as Role,
+      partner: role === "partner" ? (partner as MtdPartner) : undefined,
+      expiresAt: payload.exp!,
+      authorization: `Bearer ${match[1]}`,
+    };
+  };
+}
+
+export interface TokenClaims {
+  subject?: string;
+  tenantId: string;
+  role: Role;
+  partner?: MtdPartner;
+  /** Lifetime in seconds. Default 12 hours. */
+  expiresIn?: number;
+}
+
+/** Signs an HS256 token: development tokens (`npm run token`) and tests. */
+export async function signToken(secret: string, claims: TokenClaims): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  const body: Record<string, unknown> = { tid: claims.tenantId, role: claims.role };
+  if (claims.partner !== undefined) body.partner = claims.partner;
+  return new SignJWT(body)
+    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+    .setSubject(claims.subject ?? `${claims.role}@${claims.tenantId}`)
+    .setIssuedAt(now)
+    .setExpirationTime(now + (claims.expiresIn ?? 12 * 3600))
+    .sign(new TextEncoder().encode(secret));
+}
+
+/** Throws FORBIDDEN unless the caller has one of `roles`. Returns the identity for chaining. */
+export function requireRole(identity: Identity, ...roles: Role[]): Identity {
+  if (!roles.includes(identity.role)) {
+    throw forbidden(`role ${identity.role} may not do this; requires ${roles.join(" or ")}`);
+  }
+  return identity;
+}

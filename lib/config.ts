@@ -1,0 +1,155 @@
+/**
+ * The one place that reads the environment. Every variable is validated up
+ * front; all problems are collected and reported together so an operator
+ * fixes a deployment in one pass, not one restart per typo.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { join, resolve } from "node:path";
+
+export const SUBGRAPH_NAMES = ["devices", "threats", "policies", "inventory"] as const;
+export type SubgraphName = (typeof SUBGRAPH_NAMES)[number];
+
+export const DEFAULT_PORTS: Record<"gateway" | SubgraphName, number> = {
+  gateway: 4000,
+  devices: 4001,
+  threats: 4002,
+  policies: 4003,
+  inventory: 4004,
+};
+
+export type Environment = "development" | "production" | "test";
+
+export interface Config {
+  /** `NODE_ENV`. Production masks internal errors and requires explicit token keys. Default `development`. */
+  env: Environment;
+  /** `LOG_LEVEL`: `debug` | `info` | `warn` | `error` | `silent`. Default `info`. */
+  logLevel: LogLevel;
+  /** `PORT`: the port of a single-service process. Unset: the service's default port. */
+  port?: number;
+  /** `MTD_HOST`: interface to listen on. Default `0.0.0.0`. */
+  host: string;
+  /** `MTD_DATA_DIR`: where SQLite files and the development secret live. Default `./data`. */
+  dataDir: string;
+  /** `DATABASE_URL`: `mysql://user:pass@host:port/db`. Unset: SQLite files under `dataDir`. */
+  databaseUrl?: string;
+  /** `REDIS_URL`: `redis://host:port` for the event log. Unset: the in-process event log. */
+  redisUrl?: string;
+  /** `MTD_REDIS_PREFIX`: key prefix for every Redis key. Default `mtd`. */
+  redisPrefix: string;
+  /** `MTD_JWT_SECRET` (HS256) or `MTD_JWKS_URL` (asymmetric). Default: a development secret under `dataDir`. */
+  auth: { secret?: string; jwksUrl?: string; issuer?: string; audience?: string };
+  /** `MTD_SUBGRAPH_<NAME>_URL`: where the gateway finds each subgraph. */
+  subgraphUrls: Record<SubgraphName, string>;
+  /** `MTD_MAX_BODY_BYTES`: largest accepted HTTP request body. Default 1 MiB. */
+  maxBodyBytes: number;
+}
+
+export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
+const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error", "silent"];
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const problems: string[] = [];
+  const read = (name: string): string | undefined => {
+    const value = env[name]?.trim();
+    return value === "" ? undefined : value;
+  };
+
+  const nodeEnv = read("NODE_ENV") ?? "development";
+  if (!["development", "production", "test"].includes(nodeEnv)) {
+    problems.push(`NODE_ENV must be development, production or test; got "${nodeEnv}"`);
+  }
+  const logLevel = read("LOG_LEVEL") ?? "info";
+  if (!LOG_LEVELS.includes(logLevel as LogLevel)) {
+    problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}; got "${logLevel}"`);
+  }
+
+  const port = integer(read("PORT"), "PORT", 0, 65535, problems);
+  const maxBodyBytes = integer(read("MTD_MAX_BODY_BYTES"), "MTD_MAX_BODY_BYTES", 1024, 64 * 1024 * 1024, problems);
+
+  const databaseUrl = read("DATABASE_URL");
+  if (databaseUrl !== undefined) checkUrl(databaseUrl, "DATABASE_URL", ["mysql:", "mariadb:"], problems);
+  const redisUrl = read("REDIS_URL");
+  if (redisUrl !== undefined) checkUrl(redisUrl, "REDIS_URL", ["redis:", "rediss:"], problems);
+
+  const secret = read("MTD_JWT_SECRET");
+  const jwksUrl = read("MTD_JWKS_URL");
+  if (secret !== undefined && secret.length < 32) {
+    problems.push(`MTD_JWT_SECRET must be at least 32 characters; got ${secret.length}`);
+  }
+  if (jwksUrl !== undefined) checkUrl(jwksUrl, "MTD_JWKS_URL", ["https:", "http:"], problems);
+  if (secret !== undefined && jwksUrl !== undefined) {
+    problems.push("set MTD_JWT_SECRET or MTD_JWKS_URL, not both");
+  }
+  if (nodeEnv === "production" && secret === undefined && jwksUrl === undefined) {
+    problems.push("NODE_ENV=production requires MTD_JWT_SECRET or MTD_JWKS_URL (the development secret is refused)");
+  }
+
+  const subgraphUrls = {} as Record<SubgraphName, string>;
+  for (const name of SUBGRAPH_NAMES) {
+    const variable = `MTD_SUBGRAPH_${name.toUpperCase()}_URL`;
+    const url = read(variable) ?? `http://127.0.0.1:${DEFAULT_PORTS[name]}/graphql`;
+    checkUrl(url, variable, ["http:", "https:"], problems);
+    subgraphUrls[name] = url;
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return {
+    env: nodeEnv as Environment,
+    logLevel: logLevel as LogLevel,
+    port,
+    host: read("MTD_HOST") ?? "0.0.0.0",
+    dataDir: resolve(read("MTD_DATA_DIR") ?? "data"),
+    databaseUrl,
+    redisUrl,
+    redisPrefix: read("MTD_REDIS_PREFIX") ?? "mtd",
+    auth: { secret, jwksUrl, issuer: read("MTD_JWT_ISSUER"), audience: read("MTD_JWT_AUDIENCE") },
+    subgraphUrls,
+    maxBodyBytes: maxBodyBytes ?? 1024 * 1024,
+  };
+}
+
+/**
+ * The HS256 secret in effect: the configured one, or in development a random
+ * secret created once under the data directory (shared by `npm start` and
+ * `npm run token`).
+ */
+export function developmentSecret(config: Pick<Config, "auth" | "dataDir" | "env">): string | undefined {
+  if (config.auth.secret !== undefined || config.auth.jwksUrl !== undefined) return config.auth.secret;
+  if (config.env === "production") return undefined;
+  const file = join(config.dataDir, "dev-jwt-secret");
+  if (!existsSync(file)) {
+    mkdirSync(config.dataDir, { recursive: true });
+    writeFileSync(file, randomBytes(32).toString("base64url"), { mode: 0o600, flag: "wx" });
+  }
+  return readFileSync(file, "utf8").trim();
+}
+
+function integer(value: string | undefined, name: string, min: number, max: number, problems: string[]) {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    problems.push(`${name} must be an integer from ${min} to ${max}; got "${value}"`);
+    return undefined;
+  }
+  return n;
+}
+
+function checkUrl(value: string, name: string, protocols: string[], problems: string[]) {
+  try {
+    const url = new URL(value);
+    if (!protocols.includes(url.protocol)) {
+      problems.push(`${name} must use ${protocols.join(" or ")}; got "${url.protocol}"`);
+    }
+  } catch {
+    problems.push(`${name} must be a URL; got "${value}"`);
+  }
+}

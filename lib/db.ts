@@ -1,0 +1,185 @@
+/**
+ * Persistence: one TypeORM code path for SQLite (embedded default, better-sqlite3)
+ * and MySQL/MariaDB (mysql2). Schema changes are migrations that run on start;
+ * `synchronize` is never used.
+ */
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import {
+  DataSource,
+  type EntitySchema,
+  type EntitySchemaColumnOptions,
+  type Logger as TypeOrmLogger,
+  type MigrationInterface,
+  type QueryRunner,
+} from "typeorm";
+
+export interface DatabaseOptions {
+  /** Owner of the tables; names the SQLite file and the migrations table. */
+  name: string;
+  /** `mysql://…`; unset means a SQLite file `<dataDir>/<name>.sqlite`. */
+  databaseUrl?: string;
+  dataDir: string;
+  entities: EntitySchema[];
+  migrations: (new () => MigrationInterface)[];
+}
+
+/**
+ * Counts SQL statements a data source sends and keeps the most recent ones:
+ * N+1 tests count what one request cost (`since(mark)`), leaving out the
+ * background work of the outbox relay.
+ */
+export class StatementCounter implements TypeOrmLogger {
+  count = 0;
+  private readonly recent: string[] = [];
+  private static readonly KEEP = 5_000;
+
+  logQuery(query: string) {
+    if (query === "SELECT 1") return;
+    this.count += 1;
+    this.recent.push(query);
+    if (this.recent.length > StatementCounter.KEEP) this.recent.splice(0, this.recent.length - StatementCounter.KEEP);
+  }
+
+  /** A position to count from. */
+  mark(): number {
+    return this.count;
+  }
+
+  /** Statements sent since `mark`, except the outbox relay's. */
+  since(mark: number): string[] {
+    const kept = this.recent.slice(Math.max(0, this.recent.length - (this.count - mark)));
+    return kept.filter((query) => !/_outbox\b/.test(query));
+  }
+  logQueryError() {}
+  logQuerySlow() {}
+  logSchemaBuild() {}
+  logMigration() {}
+  log() {}
+}
+
+export interface Database {
+  dataSource: DataSource;
+  statements: StatementCounter;
+  /** Round-trips to the database: readiness checks. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  const statements = new StatementCounter();
+  const common = {
+    entities: options.entities,
+    migrations: options.migrations,
+    migrationsTableName: `${options.name}_migrations`,
+    migrationsTransactionMode: "each" as const,
+    synchronize: false,
+    logging: ["query" as const],
+    logger: statements,
+  };
+  let dataSource: DataSource;
+  if (options.databaseUrl !== undefined) {
+    const url = new URL(options.databaseUrl);
+    url.protocol = "mysql:";
+    dataSource = new DataSource({
+      ...common,
+      type: "mysql",
+      url: url.toString(),
+      charset: "utf8mb4_bin",
+      timezone: "Z",
+      supportBigNumbers: true,
+      bigNumberStrings: false,
+      extra: { connectionLimit: 20 },
+    });
+  } else {
+    mkdirSync(options.dataDir, { recursive: true });
+    dataSource = new DataSource({
+      ...common,
+      type: "better-sqlite3",
+      database: join(options.dataDir, `${options.name}.sqlite`),
+      prepareDatabase: (db: { pragma(source: string): unknown }) => {
+        db.pragma("journal_mode = WAL");
+        db.pragma("busy_timeout = 5000");
+        db.pragma("synchronous = NORMAL");
+      },
+    });
+  }
+  await dataSource.initialize();
+  if (options.databaseUrl === undefined) serializeTransactions(dataSource);
+  try {
+    await dataSource.runMigrations({ transaction: "each" });
+  } catch (error) {
+    await dataSource.destroy();
+    throw error;
+  }
+  return {
+    dataSource,
+    statements,
+    ping: async () => {
+      await dataSource.query("SELECT 1");
+    },
+    close: async () => {
+      if (dataSource.isInitialized) await dataSource.destroy();
+    },
+  };
+}
+
+/**
+ * Timestamps are stored as epoch milliseconds in a BIGINT: millisecond precision
+ * and identical behaviour on SQLite and MySQL, no time zone surprises.
+ */
+export function timestampColumn(options: { nullable?: boolean; name: string }): EntitySchemaColumnOptions {
+  return {
+    type: "bigint",
+    name: options.name,
+    nullable: options.nullable ?? false,
+    transformer: {
+      to: (value: Date | null | undefined) => (value == null ? value : value.getTime()),
+      from: (value: string | number | null) => (value == null ? null : new Date(Number(value))),
+    },
+  };
+}
+
+/** Integer column read back as a JS number on both engines. */
+export function integerColumn(options: { name: string; nullable?: boolean; big?: boolean; default?: number }): EntitySchemaColumnOptions {
+  return {
+    type: options.big ? "bigint" : "integer",
+    name: options.name,
+    nullable: options.nullable ?? false,
+    default: options.default,
+    transformer: {
+      to: (value: number | null | undefined) => value,
+      from: (value: string | number | null) => (value == null ? null : Number(value)),
+    },
+  };
+}
+
+/** True when the query runner talks to MySQL/MariaDB (for the few dialect differences in migrations). */
+export function isMysql(queryRunner: QueryRunner): boolean {
+  return queryRunner.connection.options.type === "mysql";
+}
+
+/** True for a primary-key or unique-index violation on either engine (a concurrent writer won the race). */
+export function isUniqueViolation(error: unknown): boolean {
+  const driverError = (error as { driverError?: { code?: string } } | undefined)?.driverError;
+  const code = driverError?.code ?? (error as { code?: string } | undefined)?.code;
+  return code === "ER_DUP_ENTRY" || code === "SQLITE_CONSTRAINT_PRIMARYKEY" || code === "SQLITE_CONSTRAINT_UNIQUE";
+}
+
+/**
+ * SQLite through TypeORM has one connection: two transactions started
+ * concurrently would nest (the second becomes a savepoint inside the first)
+ * and commit or roll back together. On SQLite every `transaction()` of the
+ * data source therefore waits for the previous one to finish. SQLite allows one
+ * writer at a time anyway; MySQL keeps its connection pool and row locks.
+ */
+function serializeTransactions(dataSource: DataSource): void {
+  const manager = dataSource.manager;
+  const transaction = manager.transaction.bind(manager) as (...args: unknown[]) => Promise<unknown>;
+  let tail: Promise<unknown> = Promise.resolve();
+  manager.transaction = ((...args: unknown[]) => {
+    const run = tail.then(() => transaction(...args));
+    tail = run.catch(() => undefined);
+    return run;
+  }) as typeof manager.transaction;
+}

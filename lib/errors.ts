@@ -1,0 +1,68 @@
+/**
+ * Every error a client can see comes from one of these constructors, each with
+ * a stable `extensions.code`. Messages say what was expected and what arrived.
+ */
+import { GraphQLError, type GraphQLFormattedError } from "graphql";
+
+export const ErrorCode = {
+  UNAUTHENTICATED: "UNAUTHENTICATED",
+  FORBIDDEN: "FORBIDDEN",
+  NOT_FOUND: "NOT_FOUND",
+  BAD_USER_INPUT: "BAD_USER_INPUT",
+  CONFLICT: "CONFLICT",
+  INTERNAL_SERVER_ERROR: "INTERNAL_SERVER_ERROR",
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export function unauthenticated(message = "a valid bearer token is required"): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: ErrorCode.UNAUTHENTICATED, http: { status: 401 } } });
+}
+
+export function forbidden(message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: ErrorCode.FORBIDDEN } });
+}
+
+export function notFound(what: string, id: string): GraphQLError {
+  return new GraphQLError(`${what} "${id}" not found`, { extensions: { code: ErrorCode.NOT_FOUND } });
+}
+
+/** `field` is the input path the client sent, e.g. `input.name` or `apps[3].appId`. */
+export function badUserInput(field: string, message: string): GraphQLError {
+  return new GraphQLError(`${field}: ${message}`, { extensions: { code: ErrorCode.BAD_USER_INPUT, field } });
+}
+
+export function conflict(message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: ErrorCode.CONFLICT } });
+}
+
+const CLIENT_CODES = new Set<string>(Object.values(ErrorCode));
+const GRAPHQL_CODES = new Set(["GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED", "BAD_REQUEST", "PERSISTED_QUERY_NOT_FOUND", "PERSISTED_QUERY_NOT_SUPPORTED", "OPERATION_RESOLUTION_FAILURE"]);
+
+/**
+ * Apollo Server `formatError`: errors we raised on purpose pass through;
+ * anything else is an internal error. In production its message and stack are
+ * hidden; in development the message is kept (never the stack).
+ *
+ * GraphQL's own input coercion errors ("Variable "$x" got invalid value") are
+ * reported as BAD_USER_INPUT so clients see one code for bad input.
+ */
+export function formatError(production: boolean) {
+  return (formatted: GraphQLFormattedError): GraphQLFormattedError => {
+    const code = String(formatted.extensions?.code ?? "");
+    const { stacktrace: _stack, ...extensions } = formatted.extensions ?? {};
+    if (CLIENT_CODES.has(code) && code !== ErrorCode.INTERNAL_SERVER_ERROR) {
+      // Apollo Server prefixes errors thrown while building the context; ours are meant as they are.
+      return { ...formatted, message: formatted.message.replace(/^Context creation failed: /, ""), extensions };
+    }
+    if (GRAPHQL_CODES.has(code)) {
+      const inputProblem = code === "BAD_REQUEST" || /got invalid value|Expected value of type|Expected type|does not exist in|cannot represent/.test(formatted.message);
+      return { ...formatted, extensions: { ...extensions, code: inputProblem ? ErrorCode.BAD_USER_INPUT : code } };
+    }
+    return {
+      message: production ? "Internal server error" : formatted.message,
+      locations: formatted.locations,
+      path: formatted.path,
+      extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
+    };
+  };
+}

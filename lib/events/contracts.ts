@@ -1,0 +1,77 @@
+/**
+ * The events subgraphs exchange, by topic. Producers and consumers import these
+ * types; a field is only ever added, never renamed or removed.
+ */
+import type { MtdPartner } from "../auth.js";
+
+export type Platform = "IOS" | "ANDROID" | "WINDOWS" | "MACOS";
+export type Ownership = "CORPORATE" | "PERSONAL";
+export type ThreatLevel = "SECURED" | "LOW" | "MEDIUM" | "HIGH";
+
+/** Topic `devices`: `device.enrolled`, `device.updated`, `device.retired`; aggregate = device id, versioned per device. */
+export interface DeviceEventPayload {
+  id: string;
+  name: string;
+  platform: Platform;
+  ownership: Ownership;
+  osVersion: string;
+  userPrincipalName: string | null;
+  enrolledAt: string;
+  retiredAt: string | null;
+}
+
+/**
+ * Whether the partner's data counts for a device:
+ * REPORTED: the partner reported on it; MISSING: connected, the platform is
+ * enabled, but no report yet; PARTNER_UNRESPONSIVE: the connector missed its
+ * heartbeats (data ignored, fail open); NOT_CONNECTED: no enabled connector, or
+ * the device's platform is not enabled on it.
+ */
+export type DataStatus = "REPORTED" | "MISSING" | "PARTNER_UNRESPONSIVE" | "NOT_CONNECTED";
+
+/**
+ * Topic `threats`: `device.assessment.changed`; aggregate = device id, versioned
+ * per device (a consumer ignores a version at or below the one it applied).
+ */
+export interface AssessmentChangedPayload {
+  deviceId: string;
+  platform: Platform;
+  previousLevel: ThreatLevel | null;
+  /** The partner's assessment, null before any report. Counts only when `dataStatus` is REPORTED. */
+  level: ThreatLevel | null;
+  dataStatus: DataStatus;
+  /** Missing partner data blocks compliance on this platform. */
+  blockOnMissing: boolean;
+  partner: MtdPartner | null;
+  /** When the partner became unresponsive (PARTNER_UNRESPONSIVE only). */
+  unresponsiveSince: string | null;
+}
+
+/** Topic `threats`: `connector.state.changed`; aggregate = `connector`, versioned per tenant. */
+export interface ConnectorStateChangedPayload {
+  partner: MtdPartner;
+  previousState: "ENABLED" | "UNRESPONSIVE" | "DISABLED" | null;
+  state: "ENABLED" | "UNRESPONSIVE" | "DISABLED";
+}
+
+/** Topic `policies`: `access.changed`; aggregate = device id. `sequence` is per tenant, strictly increasing. */
+export interface AccessChangedPayload {
+  sequence: number;
+  cursor: string;
+  deviceId: string;
+  resource: string;
+  allowed: boolean;
+  reason: string;
+  at: string;
+}
+
+/** Topic `policies`: `compliance.changed`; aggregate = device id. Feeds the Shared Signals transmitter. */
+export interface ComplianceChangedPayload {
+  changeId: string;
+  deviceId: string;
+  userPrincipalName: string | null;
+  previous: "COMPLIANT" | "NONCOMPLIANT" | null;
+  current: "COMPLIANT" | "NONCOMPLIANT";
+  reason: string;
+  at: string;
+}

@@ -1,0 +1,50 @@
+/**
+ * Relay connections: opaque cursors and page sizes. A cursor is base64url JSON
+ * of the sort key of the last row; a cursor that does not decode is BAD_USER_INPUT.
+ */
+import { badUserInput } from "./errors.js";
+
+export const MAX_PAGE_SIZE = 500;
+
+export function pageSize(first: number | null | undefined, fallback: number, field = "first"): number {
+  const size = first ?? fallback;
+  if (!Number.isInteger(size) || size < 1 || size > MAX_PAGE_SIZE) {
+    throw badUserInput(field, `expected an integer from 1 to ${MAX_PAGE_SIZE}; got ${size}`);
+  }
+  return size;
+}
+
+export function encodeCursor(key: readonly (string | number)[]): string {
+  return Buffer.from(JSON.stringify(key)).toString("base64url");
+}
+
+/** Decodes a cursor made by `encodeCursor` with `arity` parts of the given types. */
+export function decodeCursor<T extends readonly ("string" | "number")[]>(
+  field: string,
+  cursor: string,
+  types: T,
+): { [K in keyof T]: T[K] extends "number" ? number : string } {
+  let key: unknown;
+  try {
+    key = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
+  } catch {
+    key = undefined;
+  }
+  if (!Array.isArray(key) || key.length !== types.length || key.some((part, i) => typeof part !== types[i])) {
+    throw badUserInput(field, "not a cursor returned by this field");
+  }
+  return key as never;
+}
+
+export interface Page<T> {
+  edges: { cursor: string; node: T }[];
+  pageInfo: { hasNextPage: boolean; endCursor: string | null };
+  totalCount: number;
+}
+
+/** Builds a connection from `size + 1` fetched rows (the extra row only says there is a next page). */
+export function toPage<T>(rows: T[], size: number, totalCount: number, cursorOf: (row: T) => string): Page<T> {
+  const nodes = rows.slice(0, size);
+  const edges = nodes.map((node) => ({ cursor: cursorOf(node), node }));
+  return { edges, pageInfo: { hasNextPage: rows.length > size, endCursor: edges.at(-1)?.cursor ?? null }, totalCount };
+}

@@ -1,0 +1,286 @@
+/**
+ * The evaluator turns what happened (device events, assessments, policy
+ * changes) into access decisions and access changes. Each step is one
+ * transaction under the tenant's lock: decisions, access changes with their
+ * per-tenant sequence, and their outbox events commit together, and the
+ * tenant's sequence numbers commit in order.
+ *
+ * Consumption is at-least-once; effects happen once: an event id applied by a
+ * consumer group is recorded in the same transaction, and per-device versions
+ * keep a stale event from overriding a newer one.
+ */
+import { randomUUID } from "node:crypto";
+import { In, type DataSource, type EntityManager } from "typeorm";
+import { isUniqueViolation } from "../../lib/db.js";
+import type { AccessChangedPayload, AssessmentChangedPayload, ComplianceChangedPayload, DeviceEventPayload, Platform } from "../../lib/events/contracts.js";
+import type { Outbox } from "../../lib/events/outbox.js";
+import type { LoggedEvent, NewEvent } from "../../lib/events/types.js";
+import { encodeCursor } from "../../lib/paging.js";
+import {
+  AccessChangeEntity,
+  AccessDecisionEntity,
+  CompliancePolicyEntity,
+  ConditionalAccessPolicyEntity,
+  PolicyDeviceEntity,
+  ProcessedEventEntity,
+  TenantSequenceEntity,
+  type AccessChangeRecord,
+  type PolicyDeviceRecord,
+} from "./data/entities.js";
+import type { PolicyChangedPayload, PolicyRepository } from "./data/repository.js";
+import { diffDecisions, evaluateAccess, evaluateCompliance, type Decision } from "./evaluate.js";
+
+/** Devices re-evaluated per transaction after a policy change. */
+export const REEVALUATION_BATCH = 200;
+
+export class Evaluator {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly outbox: Outbox,
+    private readonly repository: PolicyRepository,
+  ) {}
+
+  /** Handles one event of the `devices`, `threats` or `policies` topic for consumer group `group`. */
+  async handle(group: string, event: LoggedEvent): Promise<void> {
+    switch (event.type) {
+      case "device.enrolled":
+      case "device.updated":
+      case "device.retired":
+        return this.applyDeviceEvent(group, event as LoggedEvent<DeviceEventPayload>);
+      case "device.assessment.changed":
+        return this.applyAssessment(group, event as LoggedEvent<AssessmentChangedPayload>);
+      case "policy.changed":
+        return this.reevaluate(group, event as LoggedEvent<PolicyChangedPayload>);
+      default:
+        return;
+    }
+  }
+
+  private async applyDeviceEvent(group: string, event: LoggedEvent<DeviceEventPayload>) {
+    const { payload } = event;
+    await this.step(event.tenantId, group, event.id, async (manager) => {
+      const existing = await manager.getRepository(PolicyDeviceEntity).findOne({ where: { tenantId: event.tenantId, deviceId: payload.id } });
+      if (existing !== null && existing.deviceVersion >= (event.version ?? 0)) return;
+      const device: PolicyDeviceRecord = {
+        ...(existing ?? unknownDevice(event.tenantId, payload.id, payload.platform)),
+        platform: payload.platform,
+        userPrincipalName: payload.userPrincipalName,
+        retired: payload.retiredAt !== null,
+        deviceVersion: event.version ?? 0,
+      };
+      await this.evaluate(manager, event.tenantId, [{ device, previous: existing }]);
+    });
+  }
+
+  private async applyAssessment(group: string, event: LoggedEvent<AssessmentChangedPayload>) {
+    const { payload } = event;
+    await this.step(event.tenantId, group, event.id, async (manager) => {
+      const existing = await manager.getRepository(PolicyDeviceEntity).findOne({ where: { tenantId: event.tenantId, deviceId: payload.deviceId } });
+      if (existing !== null && existing.assessmentVersion >= (event.version ?? 0)) return;
+      const device: PolicyDeviceRecord = {
+        ...(existing ?? unknownDevice(event.tenantId, payload.deviceId, payload.platform)),
+        assessmentVersion: event.version ?? 0,
+        level: payload.level,
+        dataStatus: payload.dataStatus,
+        blockOnMissing: payload.blockOnMissing,
+        partner: payload.partner,
+        unresponsiveSince: payload.unresponsiveSince === null ? null : new Date(payload.unresponsiveSince),
+      };
+      await this.evaluate(manager, event.tenantId, [{ device, previous: existing }]);
+    });
+  }
+
+  /** Re-evaluates every device of the tenant on the policy's platforms, a batch per transaction. */
+  private async reevaluate(group: string, event: LoggedEvent<PolicyChangedPayload>) {
+    let after = "";
+    for (;;) {
+      let last: string | undefined;
+      await this.step(event.tenantId, undefined, undefined, async (manager) => {
+        const batch = await this.repository.devicePage(manager, event.tenantId, event.payload.platforms, after, REEVALUATION_BATCH);
+        last = batch.at(-1)?.deviceId;
+        await this.evaluate(manager, event.tenantId, batch.map((device) => ({ device, previous: device })));
+      });
+      if (last === undefined) break;
+      after = last;
+    }
+    await this.step(event.tenantId, group, event.id, async () => undefined);
+  }
+
+  /**
+   * One transaction under the tenant's lock. With `group`/`eventId`, the event
+   * is applied at most once: a redelivery finds it recorded and does nothing.
+   */
+  private async step(tenantId: string, group: string | undefined, eventId: string | undefined, work: (manager: EntityManager) => Promise<void>) {
+    await this.dataSource.transaction(async (manager) => {
+      await lockTenant(manager, tenantId);
+      if (group !== undefined && eventId !== undefined) {
+        try {
+          await manager.getRepository(ProcessedEventEntity).insert({ consumerGroup: group, eventId, processedAt: new Date() });
+        } catch (error) {
+          if (isUniqueViolation(error)) return;
+          throw error;
+        }
+      }
+      await work(manager);
+    });
+    void this.outbox.flush();
+  }
+
+  /** Evaluates devices, stores their state and changed decisions, and records access changes with their events. */
+  private async evaluate(manager: EntityManager, tenantId: string, items: { device: PolicyDeviceRecord; previous: PolicyDeviceRecord | null }[]) {
+    if (items.length === 0) return;
+    const [compliancePolicies, accessPolicies, storedDecisions] = await Promise.all([
+      manager.getRepository(CompliancePolicyEntity).find({ where: { tenantId } }),
+      manager.getRepository(ConditionalAccessPolicyEntity).find({ where: { tenantId } }),
+      manager.getRepository(AccessDecisionEntity).find({ where: { tenantId, deviceId: In(items.map((item) => item.device.deviceId)) } }),
+    ]);
+    const policyByPlatform = new Map(compliancePolicies.map((policy) => [policy.platform, policy]));
+    const storedByDevice = new Map<string, Map<string, Decision>>();
+    for (const decision of storedDecisions) {
+      const map = storedByDevice.get(decision.deviceId) ?? new Map<string, Decision>();
+      map.set(decision.resource, { allowed: decision.allowed, reason: decision.reason });
+      storedByDevice.set(decision.deviceId, map);
+    }
+
+    const now = new Date();
+    const devices: PolicyDeviceRecord[] = [];
+    const upserts: { deviceId: string; resource: string; decision: Decision }[] = [];
+    const deletions: { deviceId: string; resource: string }[] = [];
+    const changes: { deviceId: string; resource: string; decision: Decision }[] = [];
+    const complianceEvents: NewEvent<ComplianceChangedPayload>[] = [];
+
+    for (const { device, previous } of items) {
+      const compliance = evaluateCompliance(device, policyByPlatform.get(device.platform));
+      const next = evaluateAccess(device, compliance, accessPolicies);
+      for (const change of diffDecisions(device.retired, storedByDevice.get(device.deviceId) ?? new Map(), next)) {
+        if (change.decision === null) deletions.push({ deviceId: device.deviceId, resource: change.resource });
+        else upserts.push({ deviceId: device.deviceId, resource: change.resource, decision: change.decision });
+        if (change.accessChange) changes.push({ deviceId: device.deviceId, resource: change.resource, decision: change.accessChange });
+      }
+      // A device seen for the first time was implicitly compliant: only a first NONCOMPLIANT is a change.
+      const wasCompliant = previous?.compliant ?? null;
+      if (wasCompliant !== compliance.compliant && !(wasCompliant === null && compliance.compliant)) {
+        complianceEvents.push(complianceChanged(tenantId, device, wasCompliant, compliance.compliant, compliance.reason, now));
+      }
+      devices.push({ ...device, compliant: compliance.compliant, complianceReason: compliance.reason, evaluatedAt: now });
+    }
+
+    await manager.getRepository(PolicyDeviceEntity).upsert(devices, ["tenantId", "deviceId"]);
+    if (upserts.length > 0) {
+      await manager.getRepository(AccessDecisionEntity).upsert(
+        upserts.map(({ deviceId, resource, decision }) => ({ tenantId, deviceId, resource, ...decision, decidedAt: now })),
+        ["tenantId", "deviceId", "resource"],
+      );
+    }
+    for (const { deviceId, resource } of deletions) {
+      await manager.getRepository(AccessDecisionEntity).delete({ tenantId, deviceId, resource });
+    }
+    const events: NewEvent[] = [...complianceEvents];
+    if (changes.length > 0) {
+      const sequences = manager.getRepository(TenantSequenceEntity);
+      const { lastSequence } = await sequences.findOneOrFail({ where: { tenantId } });
+      const records: AccessChangeRecord[] = changes.map(({ deviceId, resource, decision }, index) => ({
+        tenantId,
+        sequence: lastSequence + index + 1,
+        deviceId,
+        resource,
+        allowed: decision.allowed,
+        reason: decision.reason,
+        at: now,
+      }));
+      await sequences.update({ tenantId }, { lastSequence: lastSequence + records.length });
+      await manager.getRepository(AccessChangeEntity).insert(records);
+      events.push(...records.map(accessChanged));
+    }
+    if (events.length > 0) await this.outbox.enqueue(manager, "policies", events);
+  }
+}
+
+/**
+ * Takes the tenant's lock for the rest of the transaction: on MySQL a row lock
+ * on its sequence row (created on first use); on SQLite transactions are
+ * already serialized (see lib/db.ts).
+ */
+async function lockTenant(manager: EntityManager, tenantId: string): Promise<void> {
+  const repository = manager.getRepository(TenantSequenceEntity);
+  const mysql = manager.connection.options.type === "mysql";
+  const locked = () => {
+    const query = repository.createQueryBuilder("s").where("s.tenant_id = :tenantId", { tenantId });
+    return (mysql ? query.setLock("pessimistic_write") : query).getOne();
+  };
+  if ((await locked()) !== null) return;
+  try {
+    await repository.insert({ tenantId, lastSequence: 0 });
+  } catch (error) {
+    if (!isUniqueViolation(error)) throw error;
+  }
+  await locked();
+}
+
+function unknownDevice(tenantId: string, deviceId: string, platform: Platform): PolicyDeviceRecord {
+  return {
+    tenantId,
+    deviceId,
+    platform,
+    userPrincipalName: null,
+    retired: false,
+    deviceVersion: 0,
+    assessmentVersion: 0,
+    level: null,
+    dataStatus: "NOT_CONNECTED",
+    blockOnMissing: false,
+    partner: null,
+    unresponsiveSince: null,
+    compliant: true,
+    complianceReason: "not evaluated yet",
+    evaluatedAt: new Date(0),
+  };
+}
+
+function accessChanged(record: AccessChangeRecord): NewEvent<AccessChangedPayload> {
+  return {
+    id: randomUUID(),
+    type: "access.changed",
+    tenantId: record.tenantId,
+    aggregateId: record.deviceId,
+    version: record.sequence,
+    occurredAt: record.at.toISOString(),
+    payload: {
+      sequence: record.sequence,
+      cursor: encodeCursor([record.sequence]),
+      deviceId: record.deviceId,
+      resource: record.resource,
+      allowed: record.allowed,
+      reason: record.reason,
+      at: record.at.toISOString(),
+    },
+  };
+}
+
+function complianceChanged(
+  tenantId: string,
+  device: PolicyDeviceRecord,
+  previous: boolean | null,
+  current: boolean,
+  reason: string,
+  at: Date,
+): NewEvent<ComplianceChangedPayload> {
+  const state = (compliant: boolean) => (compliant ? "COMPLIANT" : "NONCOMPLIANT");
+  const changeId = randomUUID();
+  return {
+    id: changeId,
+    type: "compliance.changed",
+    tenantId,
+    aggregateId: device.deviceId,
+    occurredAt: at.toISOString(),
+    payload: {
+      changeId,
+      deviceId: device.deviceId,
+      userPrincipalName: device.userPrincipalName,
+      previous: previous === null ? null : state(previous),
+      current: state(current),
+      reason,
+      at: at.toISOString(),
+    },
+  };
+}

@@ -1,0 +1,149 @@
+/**
+ * What every subgraph process has in common: its schema built from
+ * `schema/<name>.graphql`, Apollo Server with our error formatting, token
+ * verification on every request, the HTTP + WebSocket server, and health.
+ */
+import { readFileSync } from "node:fs";
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage } from "node:http";
+import { ApolloServer } from "@apollo/server";
+import { ApolloServerPluginInlineTraceDisabled } from "@apollo/server/plugin/disabled";
+import { buildSubgraphSchema } from "@apollo/subgraph";
+import type { GraphQLResolverMap } from "@apollo/subgraph/dist/schema-helper/index.js";
+import { parse } from "graphql";
+import { createTokenVerifier, type Identity, type TokenVerifier } from "../lib/auth.js";
+import { serveSubscriptions } from "./subscriptions.js";
+import { developmentSecret, type Config, type SubgraphName, DEFAULT_PORTS } from "../lib/config.js";
+import { formatError } from "../lib/errors.js";
+import type { Logger } from "../lib/logger.js";
+import { header, serve, type Served } from "../lib/server.js";
+import { openDatabase, type Database } from "../lib/db.js";
+import type { EventLog } from "../lib/events/types.js";
+import { Outbox, outboxEntity, outboxMigration } from "../lib/events/outbox.js";
+import type { EntitySchema, MigrationInterface } from "typeorm";
+
+/** What every subgraph resolver can rely on: a verified caller. */
+export interface RequestContext {
+  identity: Identity;
+  requestId: string;
+  logger: Logger;
+}
+
+/** What a subgraph process is given. */
+export interface SubgraphDeps {
+  config: Config;
+  logger: Logger;
+  events: EventLog;
+}
+
+export interface RunningSubgraph extends Served {
+  database: Database;
+}
+
+/** The resources `runSubgraph` opens for a subgraph before it sets up. */
+export interface SubgraphResources extends SubgraphDeps {
+  database: Database;
+  /** This subgraph's transactional outbox to topic `<name>`; relay and sweep already running. */
+  outbox: Outbox;
+}
+
+/** What a subgraph contributes: its resolvers, its per-request context, and optional subscriptions and background work. */
+export interface SubgraphParts<TContext extends RequestContext> {
+  resolvers: unknown;
+  /** Builds the per-request context (DataLoaders are created here, per request). */
+  context: (base: RequestContext) => TContext;
+  /** Serve `Subscription` fields over graphql-ws on the same port and path. */
+  subscriptions?: boolean;
+  /** Stops background work (consumers, timers) before the database closes. */
+  dispose?: () => Promise<void>;
+}
+
+export interface SubgraphDefinition<TContext extends RequestContext> {
+  name: SubgraphName;
+  entities: EntitySchema[];
+  migrations: (new () => MigrationInterface)[];
+  setup: (resources: SubgraphResources) => Promise<SubgraphParts<TContext>> | SubgraphParts<TContext>;
+}
+
+/**
+ * Opens the subgraph's database (running its migrations and the outbox's),
+ * starts its outbox relay, sets it up and serves it. Everything opened is
+ * closed again by `dispose`, or at once if start-up fails.
+ */
+export async function runSubgraph<TContext extends RequestContext>(deps: SubgraphDeps, definition: SubgraphDefinition<TContext>): Promise<RunningSubgraph> {
+  const { config, logger: parentLogger, events } = deps;
+  const { name } = definition;
+  const logger = parentLogger.child({ subgraph: name });
+  const database = await openDatabase({
+    name,
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    entities: [...definition.entities, outboxEntity(name)],
+    migrations: [...definition.migrations, outboxMigration(name)],
+  });
+  const outbox = new Outbox({ dataSource: database.dataSource, log: events, service: name, logger });
+  outbox.start();
+  let parts: SubgraphParts<TContext> | undefined;
+  const stop = async () => {
+    await parts?.dispose?.();
+    await outbox.dispose();
+    await database.close();
+  };
+  try {
+    parts = await definition.setup({ config, logger, events, database, outbox });
+    const served = await serveSubgraph(name, config, logger, parts, database.ping);
+    return {
+      ...served,
+      database,
+      dispose: async () => {
+        await served.dispose();
+        await stop();
+      },
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+export function loadTypeDefs(name: SubgraphName) {
+  return parse(readFileSync(new URL(`../schema/${name}.graphql`, import.meta.url), "utf8"));
+}
+
+export function tokenVerifier(config: Config): TokenVerifier {
+  return createTokenVerifier({ ...config.auth, secret: developmentSecret(config) });
+}
+
+async function serveSubgraph<TContext extends RequestContext>(
+  name: SubgraphName,
+  config: Config,
+  logger: Logger,
+  parts: SubgraphParts<TContext>,
+  ready: () => Promise<void>,
+): Promise<Served> {
+  const schema = buildSubgraphSchema({ typeDefs: loadTypeDefs(name), resolvers: parts.resolvers as GraphQLResolverMap<unknown> });
+  const verify = tokenVerifier(config);
+  const apollo = new ApolloServer<TContext>({
+    schema,
+    formatError: formatError(config.env === "production"),
+    includeStacktraceInErrorResponses: false,
+    introspection: config.env !== "production",
+    // Federated tracing is for Apollo's cloud; it costs every request and we do not send traces there.
+    plugins: [ApolloServerPluginInlineTraceDisabled()],
+  });
+  await apollo.start();
+  return serve({
+    apollo,
+    port: config.port ?? DEFAULT_PORTS[name],
+    host: config.host,
+    maxBodyBytes: config.maxBodyBytes,
+    logger,
+    ready,
+    websocket: parts.subscriptions ? (wss) => serveSubscriptions(wss, schema, verify, parts.context, logger, config.env === "production") : undefined,
+    context: async (request: IncomingMessage) => {
+      const identity = await verify(header(request, "authorization"));
+      const requestId = header(request, "x-request-id") ?? randomUUID();
+      return parts.context({ identity, requestId, logger: logger.child({ requestId, tenantId: identity.tenantId }) });
+    },
+  });
+}
