@@ -1,0 +1,21 @@
+/** The inventory subgraph: app inventories synced by the MDM, shared with the MTD partner only as the tenant allows. */
+import { runSubgraph, type SubgraphDeps } from "../runtime.js";
+import { consumeDeviceEvents } from "./consumer.js";
+import { createContext } from "./context.js";
+import { ENTITIES } from "./data/entities.js";
+import { Inventory0001_1767225600000 } from "./data/migrations/0001-inventory.js";
+import { InventoryRepository } from "./data/repository.js";
+import { resolvers } from "./resolvers/index.js";
+
+export function start(deps: SubgraphDeps) {
+  return runSubgraph(deps, {
+    name: "inventory",
+    entities: ENTITIES,
+    migrations: [Inventory0001_1767225600000],
+    setup: ({ database, outbox, events, logger }) => {
+      const inventory = new InventoryRepository(database.dataSource, outbox);
+      const consumer = consumeDeviceEvents(events, inventory, logger);
+      return { resolvers, context: (base) => createContext(base, inventory), dispose: () => consumer.dispose() };
+    },
+  });
+}
