@@ -1,0 +1,473 @@
+/**
+ * The inventory's tables: the only code that touches them. Who may see which
+ * app is decided here, in SQL (joins on the inventory's own device and
+ * settings tables), so paging and counts only ever see visible rows.
+ */
+import { randomUUID } from "node:crypto";
+import type { DataSource, EntityManager, SelectQueryBuilder } from "typeorm";
+import { isUniqueViolation } from "../../../lib/db.js";
+import { encodeCursor } from "../../../lib/paging.js";
+import type { DeviceEventPayload } from "../../../lib/events/contracts.js";
+import type { Outbox } from "../../../lib/events/outbox.js";
+import type { NewEvent } from "../../../lib/events/types.js";
+import type { Ownership, Platform } from "../generated/graphql.js";
+import {
+  AppNameEntity,
+  InstalledAppEntity,
+  InventoryDeviceEntity,
+  SettingsEntity,
+  type AppNameRecord,
+  type InstalledAppRecord,
+  type SettingsRecord,
+} from "./entities.js";
+import { gateFor, type Gate } from "./serial.js";
+import { versionKey } from "./version.js";
+
+/**
+ * Whose eyes a query is for. `tenant`: everything of the tenant (admin,
+ * analyst). `partner`: only what the tenant's sharing settings allow.
+ */
+export interface Viewer {
+  tenantId: string;
+  scope: "tenant" | "partner";
+}
+
+export interface SharingSettings {
+  iosAppSyncEnabled: boolean;
+  includePersonalDevices: boolean;
+}
+
+/** `inventory.settings.changed` on topic `inventory`; aggregate `settings`, versioned per tenant. */
+export interface SettingsChangedPayload extends SharingSettings {
+  previous: SharingSettings;
+  /** The `sub` of the admin who changed them. */
+  changedBy: string;
+}
+
+/** Validated filter values; every one given must hold. */
+export interface AppFilterValues {
+  appId?: string;
+  /** Lower-cased text the name must contain. */
+  nameContains?: string;
+  version?: string;
+  /** A version; rows whose version key is lower match. */
+  versionBelow?: string;
+  managed?: boolean;
+  validated?: boolean;
+  platform?: Platform;
+  ownership?: Ownership;
+}
+
+/** An `InstalledAppConnection` whose total is counted only when a client asks for it. */
+export interface AppPage {
+  edges: { cursor: string; node: InstalledAppRecord }[];
+  pageInfo: { hasNextPage: boolean; endCursor: string | null };
+  count: () => Promise<number>;
+}
+
+/** An app of a snapshot as the MDM reported it (validated). */
+export interface AppValues {
+  appId: string;
+  name: string;
+  version: string;
+  shortVersion: string | null;
+  bundleSize: number | null;
+  dynamicSize: number | null;
+  validated: boolean;
+  managed: boolean;
+}
+
+export type SyncOutcome =
+  | { kind: "stored"; capturedAt: Date; appCount: number }
+  | { kind: "stale"; capturedAt: Date; appCount: number }
+  | { kind: "unknown-device" };
+
+export type DeviceEventOutcome = "applied" | "ignored";
+
+/** Rows per multi-row INSERT: 13 columns × 500 stays far below both engines' parameter limits. */
+const INSERT_CHUNK = 500;
+/** `LIKE … ESCAPE '!'`: `!` is ordinary on both engines (a backslash is an escape in MySQL string literals, not in SQLite's). */
+const LIKE_ESCAPE = "!";
+
+/** Attempts of a unit of work that lost a race (duplicate key, moved version, deadlock). */
+const MAX_ATTEMPTS = 3;
+
+/** A settings update found the version moved on: another admin changed them first. */
+class LostRace extends Error {}
+
+export const DEFAULT_SETTINGS: SharingSettings = { iosAppSyncEnabled: false, includePersonalDevices: false };
+
+export class InventoryRepository {
+  private readonly gate: Gate;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly outbox: Outbox,
+  ) {
+    this.gate = gateFor(dataSource);
+  }
+
+  // ---- settings ----------------------------------------------------------
+
+  async settings(tenantId: string): Promise<SharingSettings> {
+    const record = await this.gate.run(() => this.dataSource.getRepository(SettingsEntity).findOne({ where: { tenantId } }));
+    return record === null ? DEFAULT_SETTINGS : pickSettings(record);
+  }
+
+  /** Stores both flags; a change is written as `inventory.settings.changed` in the same transaction. */
+  async setSettings(tenantId: string, values: SharingSettings, changedBy: string): Promise<SharingSettings> {
+    // Another admin changing them concurrently makes this attempt lose (a duplicate first
+    // row, or a version that moved on): it is tried again on top of theirs.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.setSettingsOnce(tenantId, values, changedBy);
+      } catch (error) {
+        if (attempt >= MAX_ATTEMPTS || !(isUniqueViolation(error) || error instanceof LostRace || isDeadlock(error))) throw error;
+      }
+    }
+  }
+
+  private async setSettingsOnce(tenantId: string, values: SharingSettings, changedBy: string): Promise<SharingSettings> {
+    const changed = await this.gate.run(() =>
+      this.dataSource.transaction(async (manager) => {
+        const repository = manager.getRepository(SettingsEntity);
+        const existing = await repository.findOne({ where: { tenantId } });
+        const previous = existing === null ? DEFAULT_SETTINGS : pickSettings(existing);
+        if (previous.iosAppSyncEnabled === values.iosAppSyncEnabled && previous.includePersonalDevices === values.includePersonalDevices) {
+          return false;
+        }
+        const record: SettingsRecord = { tenantId, ...values, updatedAt: new Date(), version: (existing?.version ?? 0) + 1 };
+        if (existing === null) await repository.insert(record);
+        else if ((await repository.update({ tenantId, version: existing.version }, record)).affected === 0) throw new LostRace();
+        const event: NewEvent<SettingsChangedPayload> = {
+          id: randomUUID(),
+          type: "inventory.settings.changed",
+          tenantId,
+          aggregateId: "settings",
+          version: record.version,
+          occurredAt: record.updatedAt.toISOString(),
+          payload: { ...values, previous, changedBy },
+        };
+        await this.outbox.enqueue(manager, "inventory", [event]);
+        return true;
+      }),
+    );
+    if (changed) void this.outbox.flush();
+    return { ...values };
+  }
+
+  // ---- devices (from the devices topic) -----------------------------------
+
+  /**
+   * Applies a `device.*` event: keeps the device's platform, ownership and
+   * retirement. Idempotent and order-safe by the per-device `version`: an event
+   * at or below the stored version changes nothing. Retirement drops the
+   * device's snapshot.
+   */
+  async applyDeviceEvent(tenantId: string, version: number, device: DeviceEventPayload): Promise<DeviceEventOutcome> {
+    try {
+      return await this.applyDeviceEventOnce(tenantId, version, device);
+    } catch (error) {
+      // A concurrent consumer inserted the device first: now it is an update (or stale).
+      if (isUniqueViolation(error)) return this.applyDeviceEventOnce(tenantId, version, device);
+      throw error;
+    }
+  }
+
+  private applyDeviceEventOnce(tenantId: string, version: number, device: DeviceEventPayload): Promise<DeviceEventOutcome> {
+    const retiredAt = device.retiredAt === null ? null : new Date(device.retiredAt);
+    return this.gate.run(() =>
+      this.dataSource.transaction(async (manager) => {
+        const values = { platform: device.platform, ownership: device.ownership, retiredAt, version };
+        const updated = await manager
+          .createQueryBuilder()
+          .update(InventoryDeviceEntity)
+          .set(retiredAt === null ? values : { ...values, capturedAt: null, appCount: 0 })
+          .where("tenant_id = :tenantId AND id = :id AND version < :version", { tenantId, id: device.id, version })
+          .execute();
+        if (updated.affected === 0) {
+          const exists = await manager.getRepository(InventoryDeviceEntity).exists({ where: { tenantId, id: device.id } });
+          if (exists) return "ignored";
+          await manager.getRepository(InventoryDeviceEntity).insert({ tenantId, id: device.id, ...values, capturedAt: null, appCount: 0 });
+        }
+        if (retiredAt !== null) await manager.getRepository(InstalledAppEntity).delete({ tenantId, deviceId: device.id });
+        return "applied";
+      }),
+    );
+  }
+
+  // ---- snapshots --------------------------------------------------------------
+
+  /**
+   * Replaces the device's snapshot in one transaction, unless the stored one
+   * was captured at or after `capturedAt`. The device row is claimed first by a
+   * conditional UPDATE, which also serialises concurrent syncs of one device on
+   * MySQL (row lock until commit).
+   */
+  async sync(tenantId: string, deviceId: string, capturedAt: Date, apps: readonly AppValues[]): Promise<SyncOutcome> {
+    // InnoDB's gap locks can deadlock two syncs of neighbouring devices; the loser is rolled back and tried again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.syncOnce(tenantId, deviceId, capturedAt, apps);
+      } catch (error) {
+        if (attempt >= MAX_ATTEMPTS || !isDeadlock(error)) throw error;
+      }
+    }
+  }
+
+  private syncOnce(tenantId: string, deviceId: string, capturedAt: Date, apps: readonly AppValues[]): Promise<SyncOutcome> {
+    return this.gate.run(() =>
+      this.dataSource.transaction(async (manager): Promise<SyncOutcome> => {
+        const claimed = await manager
+          .createQueryBuilder()
+          .update(InventoryDeviceEntity)
+          .set({ capturedAt, appCount: apps.length })
+          .where("tenant_id = :tenantId AND id = :deviceId AND retired_at IS NULL AND (captured_at IS NULL OR captured_at < :capturedAt)", {
+            tenantId,
+            deviceId,
+            capturedAt: capturedAt.getTime(),
+          })
+          .execute();
+        if (claimed.affected === 0) {
+          const device = await manager.getRepository(InventoryDeviceEntity).findOne({ where: { tenantId, id: deviceId } });
+          if (device === null || device.retiredAt !== null) return { kind: "unknown-device" };
+          return { kind: "stale", capturedAt: device.capturedAt!, appCount: device.appCount };
+        }
+        await manager.getRepository(InstalledAppEntity).delete({ tenantId, deviceId });
+        const rows: InstalledAppRecord[] = apps.map((app) => ({
+          tenantId,
+          deviceId,
+          ...app,
+          nameLower: app.name.toLowerCase(),
+          versionKey: versionKey(app.version),
+          reportedAt: capturedAt,
+        }));
+        await insertChunked(manager, rows, InstalledAppEntity, false);
+        const names = new Map<string, AppNameRecord>();
+        for (const app of rows) names.set(`${app.appId}\n${app.name}`, { tenantId, appId: app.appId, name: app.name, nameLower: app.nameLower });
+        await insertChunked(manager, [...names.values()], AppNameEntity, true);
+        return { kind: "stored", capturedAt, appCount: apps.length };
+      }),
+    );
+  }
+
+  // ---- queries ------------------------------------------------------------------
+
+  /** `first + 1` visible apps after the cursor in (device id, app id) order; the total is counted on demand. */
+  async list(viewer: Viewer, filter: AppFilterValues, options: { first: number; after?: readonly [string, string] }): Promise<AppPage> {
+    const page = this.visibleApps(viewer, filter)
+      .select("a")
+      .orderBy("a.deviceId", "ASC")
+      .addOrderBy("a.appId", "ASC")
+      .limit(options.first + 1);
+    if (options.after !== undefined) {
+      const [afterDevice, afterApp] = options.after;
+      // The first conjunct is a plain range on the index; the second steps past the cursor row.
+      page.andWhere("a.device_id >= :afterDevice AND (a.device_id > :afterDevice OR a.app_id > :afterApp)", { afterDevice, afterApp });
+    }
+    const rows = await this.gate.run(() => page.getMany());
+    const nodes = rows.slice(0, options.first);
+    const edges = nodes.map((node) => ({ cursor: encodeCursor([node.deviceId, node.appId]), node }));
+    let total: Promise<number> | undefined;
+    return {
+      edges,
+      pageInfo: { hasNextPage: rows.length > options.first, endCursor: edges.at(-1)?.cursor ?? null },
+      count: () => (total ??= this.gate.run(() => this.count(viewer, filter))),
+    };
+  }
+
+  private async count(viewer: Viewer, filter: AppFilterValues): Promise<number> {
+    // COUNT(*), not getCount(): every join is many-to-one, and TypeORM counts composite keys by concatenating them.
+    const row = await this.visibleApps(viewer, filter).select("COUNT(*)", "count").getRawOne<{ count: string | number }>();
+    return Number(row?.count ?? 0);
+  }
+
+  /**
+   * The first `first` visible apps (after `afterAppId`, in app id order) of each
+   * device, and each device's visible total: one statement for any number of
+   * devices (two with `afterAppId`, whose totals are counted apart).
+   */
+  async appsOfDevices(
+    viewer: Viewer,
+    deviceIds: readonly string[],
+    options: { first: number; afterAppId?: string },
+  ): Promise<Map<string, { rows: InstalledAppRecord[]; total: number; hasNextPage: boolean }>> {
+    const ranked = (base: SelectQueryBuilder<any>) => {
+      const query = this.visibleApps(viewer, {}, base)
+        .select([])
+        .addSelect("ROW_NUMBER() OVER (PARTITION BY a.device_id ORDER BY a.app_id)", "app_rank")
+        .addSelect("COUNT(*) OVER (PARTITION BY a.device_id)", "device_total")
+        .andWhere("a.device_id IN (:...deviceIds)", { deviceIds });
+      for (const column of APP_COLUMNS) query.addSelect(`a.${column}`, column);
+      if (options.afterAppId !== undefined) query.andWhere("a.app_id > :afterAppId", { afterAppId: options.afterAppId });
+      return query;
+    };
+    const rows = await this.gate.run(() =>
+      this.dataSource
+        .createQueryBuilder()
+        .select("ranked.*")
+        .from(ranked, "ranked")
+        .where("ranked.app_rank <= :limit", { limit: options.first + 1 })
+        .orderBy("ranked.device_id", "ASC")
+        .addOrderBy("ranked.app_id", "ASC")
+        .getRawMany<Record<string, unknown>>(),
+    );
+    const result = new Map<string, { rows: InstalledAppRecord[]; total: number; hasNextPage: boolean }>();
+    for (const row of rows) {
+      const app = appFromRow(row);
+      let entry = result.get(app.deviceId);
+      if (entry === undefined) {
+        entry = { rows: [], total: Number(row.device_total), hasNextPage: false };
+        result.set(app.deviceId, entry);
+      }
+      if (entry.rows.length < options.first) entry.rows.push(app);
+      else entry.hasNextPage = true;
+    }
+    if (options.afterAppId !== undefined) {
+      // After a cursor the window only saw the rest; the totals count every visible app.
+      for (const entry of result.values()) entry.total = 0;
+      const totals = await this.gate.run(() =>
+        this.visibleApps(viewer, {})
+          .select("a.device_id", "device_id")
+          .addSelect("COUNT(*)", "total")
+          .andWhere("a.device_id IN (:...deviceIds)", { deviceIds })
+          .groupBy("a.device_id")
+          .getRawMany<{ device_id: string; total: string | number }>(),
+      );
+      for (const { device_id: deviceId, total } of totals) {
+        const entry = result.get(deviceId) ?? { rows: [], total: 0, hasNextPage: false };
+        entry.total = Number(total);
+        result.set(deviceId, entry);
+      }
+    }
+    return result;
+  }
+
+  /** Devices per version of one app, highest version first (numerically). */
+  async versionCounts(viewer: Viewer, appId: string): Promise<{ version: string; devices: number }[]> {
+    const rows = await this.gate.run(() =>
+      this.visibleApps(viewer, { appId })
+        .select("a.version", "version")
+        .addSelect("COUNT(*)", "devices")
+        .groupBy("a.version_key")
+        .addGroupBy("a.version")
+        .orderBy("a.version_key", "DESC")
+        .addOrderBy("a.version", "DESC")
+        .getRawMany<{ version: string; devices: string | number }>(),
+    );
+    return rows.map((row) => ({ version: row.version, devices: Number(row.devices) }));
+  }
+
+  /**
+   * Installed apps of the viewer's tenant matching `filter` that the viewer
+   * may see. A partner's rows are joined to the device (iOS, not retired) and
+   * to the tenant's settings (no settings row: nothing shared):
+   *
+   *   s.ios_app_sync_enabled AND d.platform = 'IOS'
+   *   AND (d.ownership = 'CORPORATE' OR a.managed OR s.include_personal_devices)
+   */
+  private visibleApps(viewer: Viewer, filter: AppFilterValues, base: SelectQueryBuilder<any> = this.dataSource.createQueryBuilder()): SelectQueryBuilder<InstalledAppRecord> {
+    const query = base.from(InstalledAppEntity, "a").where("a.tenant_id = :tenantId", { tenantId: viewer.tenantId });
+    const partner = viewer.scope === "partner";
+    if (partner || filter.platform !== undefined || filter.ownership !== undefined) {
+      query.innerJoin(InventoryDeviceEntity.options.name, "d", "d.tenant_id = a.tenant_id AND d.id = a.device_id AND d.retired_at IS NULL");
+    }
+    if (partner) {
+      query
+        .innerJoin(SettingsEntity.options.name, "s", "s.tenant_id = a.tenant_id")
+        .andWhere("s.ios_app_sync_enabled = :shared AND d.platform = :ios", { shared: true, ios: "IOS" })
+        .andWhere("(d.ownership = :corporate OR a.managed = :shared OR s.include_personal_devices = :shared)", { corporate: "CORPORATE" });
+    }
+    if (filter.platform !== undefined) query.andWhere("d.platform = :platform", { platform: filter.platform });
+    if (filter.ownership !== undefined) query.andWhere("d.ownership = :ownership", { ownership: filter.ownership });
+    if (filter.appId !== undefined) query.andWhere("a.app_id = :appId", { appId: filter.appId });
+    if (filter.nameContains !== undefined) {
+      const pattern = `%${escapeLike(filter.nameContains)}%`;
+      // Distinct names first (small), then the installations of the matching app ids by index.
+      query.andWhere(
+        (where) =>
+          `a.app_id IN ${where
+            .subQuery()
+            .select("n.app_id")
+            .from(AppNameEntity, "n")
+            .where("n.tenant_id = :tenantId")
+            .andWhere(`n.name_lower LIKE :namePattern ESCAPE '${LIKE_ESCAPE}'`)
+            .getQuery()}`,
+      );
+      query.andWhere(`a.name_lower LIKE :namePattern ESCAPE '${LIKE_ESCAPE}'`, { namePattern: pattern });
+    }
+    if (filter.version !== undefined) query.andWhere("a.version = :version", { version: filter.version });
+    if (filter.versionBelow !== undefined) query.andWhere("a.version_key < :versionKeyBelow", { versionKeyBelow: versionKey(filter.versionBelow) });
+    if (filter.managed !== undefined) query.andWhere("a.managed = :managed", { managed: filter.managed });
+    if (filter.validated !== undefined) query.andWhere("a.validated = :validated", { validated: filter.validated });
+    return query;
+  }
+}
+
+const APP_COLUMNS = [
+  "tenant_id",
+  "device_id",
+  "app_id",
+  "name",
+  "name_lower",
+  "version",
+  "version_key",
+  "short_version",
+  "bundle_size",
+  "dynamic_size",
+  "validated",
+  "managed",
+  "reported_at",
+] as const;
+
+/** A raw row of `APP_COLUMNS` (either engine's types) as a record. */
+function appFromRow(row: Record<string, unknown>): InstalledAppRecord {
+  const optionalNumber = (value: unknown) => (value == null ? null : Number(value));
+  return {
+    tenantId: String(row.tenant_id),
+    deviceId: String(row.device_id),
+    appId: String(row.app_id),
+    name: String(row.name),
+    nameLower: String(row.name_lower),
+    version: String(row.version),
+    versionKey: String(row.version_key),
+    shortVersion: row.short_version == null ? null : String(row.short_version),
+    bundleSize: optionalNumber(row.bundle_size),
+    dynamicSize: optionalNumber(row.dynamic_size),
+    validated: Boolean(Number(row.validated)),
+    managed: Boolean(Number(row.managed)),
+    reportedAt: new Date(Number(row.reported_at)),
+  };
+}
+
+function pickSettings(record: SettingsRecord): SharingSettings {
+  return { iosAppSyncEnabled: Boolean(record.iosAppSyncEnabled), includePersonalDevices: Boolean(record.includePersonalDevices) };
+}
+
+function escapeLike(text: string): string {
+  return text.replace(/[!%_]/g, (character) => `${LIKE_ESCAPE}${character}`);
+}
+
+async function insertChunked<T extends object>(
+  manager: EntityManager,
+  rows: readonly T[],
+  entity: typeof InstalledAppEntity | typeof AppNameEntity,
+  ignoreExisting: boolean,
+): Promise<void> {
+  for (let start = 0; start < rows.length; start += INSERT_CHUNK) {
+    const insert = manager
+      .createQueryBuilder()
+      .insert()
+      .into(entity)
+      .values(rows.slice(start, start + INSERT_CHUNK) as never)
+      .updateEntity(false);
+    if (ignoreExisting) insert.orIgnore();
+    await insert.execute();
+  }
+}
+
+/** MySQL/MariaDB rolled the transaction back to break a deadlock: it may simply be run again. */
+function isDeadlock(error: unknown): boolean {
+  const driverError = (error as { driverError?: { code?: string } } | undefined)?.driverError;
+  return (driverError?.code ?? (error as { code?: string } | undefined)?.code) === "ER_LOCK_DEADLOCK";
+}
