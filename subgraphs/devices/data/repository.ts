@@ -1,0 +1,136 @@
+/** Devices' tables: the only code that touches them. */
+import { randomUUID } from "node:crypto";
+import { In, type DataSource, type EntityManager } from "typeorm";
+import { isUniqueViolation } from "../../../lib/db.js";
+import type { DeviceEventPayload } from "../../../lib/events/contracts.js";
+import type { NewEvent } from "../../../lib/events/types.js";
+import type { Outbox } from "../../../lib/events/outbox.js";
+import { DeviceEntity, type DeviceRecord } from "./entities.js";
+import type { Ownership, Platform } from "../generated/graphql.js";
+
+export interface EnrollValues {
+  id: string;
+  name: string;
+  platform: Platform;
+  osVersion: string;
+  ownership: Ownership;
+  userPrincipalName: string | null;
+}
+
+export interface ListOptions {
+  first: number;
+  afterId?: string;
+  platform?: Platform;
+  includeRetired: boolean;
+}
+
+
+export class DeviceRepository {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly outbox: Outbox,
+  ) {}
+
+  /** One statement for the whole batch, whatever its size. */
+  async findByIds(tenantId: string, ids: readonly string[]): Promise<DeviceRecord[]> {
+    return this.dataSource.getRepository(DeviceEntity).find({ where: { tenantId, id: In([...ids]) } });
+  }
+
+  /** `first + 1` rows after `afterId` in id order, and the total matching the filter. */
+  async list(tenantId: string, options: ListOptions): Promise<{ rows: DeviceRecord[]; totalCount: number }> {
+    const base = () => {
+      const query = this.dataSource.getRepository(DeviceEntity).createQueryBuilder("d").where("d.tenant_id = :tenantId", { tenantId });
+      if (options.platform !== undefined) query.andWhere("d.platform = :platform", { platform: options.platform });
+      if (!options.includeRetired) query.andWhere("d.retired_at IS NULL");
+      return query;
+    };
+    const page = base().orderBy("d.id", "ASC").take(options.first + 1);
+    if (options.afterId !== undefined) page.andWhere("d.id > :afterId", { afterId: options.afterId });
+    const [rows, totalCount] = await Promise.all([page.getMany(), base().getCount()]);
+    return { rows, totalCount };
+  }
+
+  /** Creates or updates the device; writes `device.enrolled` / `device.updated` when something changed. */
+  async enroll(tenantId: string, values: EnrollValues): Promise<DeviceRecord> {
+    try {
+      return await this.enrollOnce(tenantId, values);
+    } catch (error) {
+      // A concurrent enrollment of the same id inserted first: this one is now an update.
+      if (isUniqueViolation(error)) return this.enrollOnce(tenantId, values);
+      throw error;
+    }
+  }
+
+  private async enrollOnce(tenantId: string, values: EnrollValues): Promise<DeviceRecord> {
+    const { record, events } = await this.transaction(async (manager) => {
+      const repository = manager.getRepository(DeviceEntity);
+      const existing = await repository.findOne({ where: { tenantId, id: values.id } });
+      const now = new Date();
+      if (existing === null) {
+        const record: DeviceRecord = { tenantId, ...values, enrolledAt: now, updatedAt: now, retiredAt: null, version: 1 };
+        await repository.insert(record);
+        return { record, events: [event("device.enrolled", record)] };
+      }
+      const changed = (Object.keys(values) as (keyof EnrollValues)[]).some((key) => existing[key] !== values[key]);
+      if (!changed && existing.retiredAt === null) return { record: existing, events: [] };
+      const reenrolled = existing.retiredAt !== null;
+      const record: DeviceRecord = {
+        ...existing,
+        ...values,
+        enrolledAt: reenrolled ? now : existing.enrolledAt,
+        retiredAt: null,
+        updatedAt: now,
+        version: existing.version + 1,
+      };
+      await repository.update({ tenantId, id: values.id }, record);
+      return { record, events: [event(reenrolled ? "device.enrolled" : "device.updated", record)] };
+    });
+    if (events.length > 0) void this.outbox.flush();
+    return record;
+  }
+
+  /** Marks the device retired (`device.retired`); null when it does not exist. Retiring twice changes nothing. */
+  async retire(tenantId: string, id: string): Promise<DeviceRecord | null> {
+    const result = await this.transaction(async (manager) => {
+      const repository = manager.getRepository(DeviceEntity);
+      const existing = await repository.findOne({ where: { tenantId, id } });
+      if (existing === null || existing.retiredAt !== null) return { record: existing, events: [] };
+      const now = new Date();
+      const record: DeviceRecord = { ...existing, retiredAt: now, updatedAt: now, version: existing.version + 1 };
+      await repository.update({ tenantId, id }, { retiredAt: now, updatedAt: now, version: record.version });
+      return { record, events: [event("device.retired", record)] };
+    });
+    if (result.events.length > 0) void this.outbox.flush();
+    return result.record;
+  }
+
+  /** Runs `work` in a transaction and enqueues the events it returns in the same transaction. */
+  private async transaction<T extends { events: NewEvent[] }>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    return this.dataSource.transaction(async (manager) => {
+      const result = await work(manager);
+      if (result.events.length > 0) await this.outbox.enqueue(manager, "devices", result.events);
+      return result;
+    });
+  }
+}
+
+function event(type: "device.enrolled" | "device.updated" | "device.retired", record: DeviceRecord): NewEvent<DeviceEventPayload> {
+  return {
+    id: randomUUID(),
+    type,
+    tenantId: record.tenantId,
+    aggregateId: record.id,
+    version: record.version,
+    occurredAt: record.updatedAt.toISOString(),
+    payload: {
+      id: record.id,
+      name: record.name,
+      platform: record.platform,
+      ownership: record.ownership,
+      osVersion: record.osVersion,
+      userPrincipalName: record.userPrincipalName,
+      enrolledAt: record.enrolledAt.toISOString(),
+      retiredAt: record.retiredAt?.toISOString() ?? null,
+    },
+  };
+}

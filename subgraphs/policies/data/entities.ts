@@ -1,0 +1,186 @@
+import { EntitySchema } from "typeorm";
+import { integerColumn, timestampColumn } from "../../../lib/db.js";
+import type { DataStatus, Platform, ThreatLevel } from "../../../lib/events/contracts.js";
+import type { MtdPartner } from "../../../lib/auth.js";
+
+/** What policies knows of a device: from device events and the threats subgraph's assessments. */
+export interface PolicyDeviceRecord {
+  tenantId: string;
+  deviceId: string;
+  platform: Platform;
+  userPrincipalName: string | null;
+  retired: boolean;
+  /** Last applied device event version (devices subgraph). */
+  deviceVersion: number;
+  /** Last applied assessment version (threats subgraph); 0 = none yet. */
+  assessmentVersion: number;
+  level: ThreatLevel | null;
+  dataStatus: DataStatus;
+  blockOnMissing: boolean;
+  partner: MtdPartner | null;
+  unresponsiveSince: Date | null;
+  compliant: boolean;
+  complianceReason: string;
+  evaluatedAt: Date;
+}
+
+export interface CompliancePolicyRecord {
+  tenantId: string;
+  id: string;
+  platform: Platform;
+  name: string;
+  maxThreatLevel: ThreatLevel;
+  updatedAt: Date;
+}
+
+export interface ConditionalAccessPolicyRecord {
+  tenantId: string;
+  id: string;
+  name: string;
+  resources: string[];
+  platforms: Platform[];
+  enabled: boolean;
+  updatedAt: Date;
+}
+
+export interface AccessDecisionRecord {
+  tenantId: string;
+  deviceId: string;
+  resource: string;
+  allowed: boolean;
+  reason: string;
+  decidedAt: Date;
+}
+
+export interface AccessChangeRecord {
+  tenantId: string;
+  sequence: number;
+  deviceId: string;
+  resource: string;
+  allowed: boolean;
+  reason: string;
+  at: Date;
+}
+
+/** The last access-change sequence handed out per tenant; its row is also the tenant's evaluation lock. */
+export interface TenantSequenceRecord {
+  tenantId: string;
+  lastSequence: number;
+}
+
+/** Events already applied, per consumer group: redelivered events are skipped. */
+export interface ProcessedEventRecord {
+  consumerGroup: string;
+  eventId: string;
+  processedAt: Date;
+}
+
+const json = <T>() => ({
+  to: (value: T) => JSON.stringify(value),
+  from: (value: string) => JSON.parse(value) as T,
+});
+
+export const PolicyDeviceEntity = new EntitySchema<PolicyDeviceRecord>({
+  name: "PolicyDevice",
+  tableName: "policy_devices",
+  columns: {
+    tenantId: { type: "varchar", length: 64, primary: true, name: "tenant_id" },
+    deviceId: { type: "varchar", length: 128, primary: true, name: "device_id" },
+    platform: { type: "varchar", length: 16 },
+    userPrincipalName: { type: "varchar", length: 320, nullable: true, name: "user_principal_name" },
+    retired: { type: "boolean" },
+    deviceVersion: integerColumn({ name: "device_version" }),
+    assessmentVersion: integerColumn({ name: "assessment_version" }),
+    level: { type: "varchar", length: 16, nullable: true },
+    dataStatus: { type: "varchar", length: 32, name: "data_status" },
+    blockOnMissing: { type: "boolean", name: "block_on_missing" },
+    partner: { type: "varchar", length: 64, nullable: true },
+    unresponsiveSince: timestampColumn({ name: "unresponsive_since", nullable: true }),
+    compliant: { type: "boolean" },
+    complianceReason: { type: "varchar", length: 512, name: "compliance_reason" },
+    evaluatedAt: timestampColumn({ name: "evaluated_at" }),
+  },
+});
+
+export const CompliancePolicyEntity = new EntitySchema<CompliancePolicyRecord>({
+  name: "CompliancePolicy",
+  tableName: "compliance_policies",
+  columns: {
+    tenantId: { type: "varchar", length: 64, primary: true, name: "tenant_id" },
+    id: { type: "varchar", length: 64, primary: true },
+    platform: { type: "varchar", length: 16 },
+    name: { type: "varchar", length: 256 },
+    maxThreatLevel: { type: "varchar", length: 16, name: "max_threat_level" },
+    updatedAt: timestampColumn({ name: "updated_at" }),
+  },
+});
+
+export const ConditionalAccessPolicyEntity = new EntitySchema<ConditionalAccessPolicyRecord>({
+  name: "ConditionalAccessPolicy",
+  tableName: "conditional_access_policies",
+  columns: {
+    tenantId: { type: "varchar", length: 64, primary: true, name: "tenant_id" },
+    id: { type: "varchar", length: 64, primary: true },
+    name: { type: "varchar", length: 256 },
+    resources: { type: "text", transformer: json<string[]>() },
+    platforms: { type: "varchar", length: 128, transformer: json<Platform[]>() },
+    enabled: { type: "boolean" },
+    updatedAt: timestampColumn({ name: "updated_at" }),
+  },
+});
+
+export const AccessDecisionEntity = new EntitySchema<AccessDecisionRecord>({
+  name: "AccessDecision",
+  tableName: "access_decisions",
+  columns: {
+    tenantId: { type: "varchar", length: 64, primary: true, name: "tenant_id" },
+    deviceId: { type: "varchar", length: 128, primary: true, name: "device_id" },
+    resource: { type: "varchar", length: 128, primary: true },
+    allowed: { type: "boolean" },
+    reason: { type: "varchar", length: 512 },
+    decidedAt: timestampColumn({ name: "decided_at" }),
+  },
+});
+
+export const AccessChangeEntity = new EntitySchema<AccessChangeRecord>({
+  name: "AccessChange",
+  tableName: "access_changes",
+  columns: {
+    tenantId: { type: "varchar", length: 64, primary: true, name: "tenant_id" },
+    sequence: { ...integerColumn({ name: "sequence", big: true }), primary: true },
+    deviceId: { type: "varchar", length: 128, name: "device_id" },
+    resource: { type: "varchar", length: 128 },
+    allowed: { type: "boolean" },
+    reason: { type: "varchar", length: 512 },
+    at: timestampColumn({ name: "at" }),
+  },
+});
+
+export const TenantSequenceEntity = new EntitySchema<TenantSequenceRecord>({
+  name: "TenantSequence",
+  tableName: "tenant_sequences",
+  columns: {
+    tenantId: { type: "varchar", length: 64, primary: true, name: "tenant_id" },
+    lastSequence: integerColumn({ name: "last_sequence", big: true }),
+  },
+});
+
+export const ProcessedEventEntity = new EntitySchema<ProcessedEventRecord>({
+  name: "ProcessedEvent",
+  tableName: "policies_processed_events",
+  columns: {
+    consumerGroup: { type: "varchar", length: 64, primary: true, name: "consumer_group" },
+    eventId: { type: "varchar", length: 64, primary: true, name: "event_id" },
+    processedAt: timestampColumn({ name: "processed_at" }),
+  },
+});
+
+export const POLICY_ENTITIES = [
+  PolicyDeviceEntity,
+  CompliancePolicyEntity,
+  ConditionalAccessPolicyEntity,
+  AccessDecisionEntity,
+  AccessChangeEntity,
+  TenantSequenceEntity,
+  ProcessedEventEntity,
+];

@@ -1,0 +1,133 @@
+/** Policies' tables: reads for resolvers and subscriptions, and policy writes. Evaluation writes live in `../evaluator.ts`. */
+import { randomUUID } from "node:crypto";
+import { In, MoreThan, type DataSource, type EntityManager } from "typeorm";
+import type { Platform, ThreatLevel } from "../../../lib/events/contracts.js";
+import type { NewEvent } from "../../../lib/events/types.js";
+import type { Outbox } from "../../../lib/events/outbox.js";
+import {
+  AccessChangeEntity,
+  AccessDecisionEntity,
+  CompliancePolicyEntity,
+  ConditionalAccessPolicyEntity,
+  PolicyDeviceEntity,
+  TenantSequenceEntity,
+  type AccessChangeRecord,
+  type AccessDecisionRecord,
+  type CompliancePolicyRecord,
+  type ConditionalAccessPolicyRecord,
+  type PolicyDeviceRecord,
+} from "./entities.js";
+
+/** `policy.changed` (topic `policies`): which platforms' devices to re-evaluate. */
+export interface PolicyChangedPayload {
+  kind: "compliance" | "conditional-access";
+  policyId: string;
+  platforms: Platform[];
+}
+
+export class PolicyRepository {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly outbox: Outbox,
+  ) {}
+
+  compliancePolicies(tenantId: string): Promise<CompliancePolicyRecord[]> {
+    return this.dataSource.getRepository(CompliancePolicyEntity).find({ where: { tenantId }, order: { platform: "ASC" } });
+  }
+
+  conditionalAccessPolicies(tenantId: string): Promise<ConditionalAccessPolicyRecord[]> {
+    return this.dataSource.getRepository(ConditionalAccessPolicyEntity).find({ where: { tenantId }, order: { id: "ASC" } });
+  }
+
+  /** Creates or replaces the tenant's policy for `platform`; re-evaluation follows through `policy.changed`. */
+  async setCompliancePolicy(tenantId: string, values: { platform: Platform; name: string; maxThreatLevel: ThreatLevel }): Promise<CompliancePolicyRecord> {
+    const record = await this.dataSource.transaction(async (manager) => {
+      const repository = manager.getRepository(CompliancePolicyEntity);
+      const existing = await repository.findOne({ where: { tenantId, platform: values.platform } });
+      const record: CompliancePolicyRecord = { tenantId, id: existing?.id ?? randomUUID(), ...values, updatedAt: new Date() };
+      if (existing === null) await repository.insert(record);
+      else await repository.update({ tenantId, id: record.id }, record);
+      await this.policyChanged(manager, tenantId, { kind: "compliance", policyId: record.id, platforms: [values.platform] });
+      return record;
+    });
+    void this.outbox.flush();
+    return record;
+  }
+
+  /** Creates (no id) or updates a conditional-access policy; null when `id` names no policy of the tenant. */
+  async setConditionalAccessPolicy(
+    tenantId: string,
+    values: { id?: string; name: string; resources: string[]; platforms: Platform[]; enabled: boolean },
+  ): Promise<ConditionalAccessPolicyRecord | null> {
+    const record = await this.dataSource.transaction(async (manager) => {
+      const repository = manager.getRepository(ConditionalAccessPolicyEntity);
+      const existing = values.id === undefined ? null : await repository.findOne({ where: { tenantId, id: values.id } });
+      if (values.id !== undefined && existing === null) return null;
+      const record: ConditionalAccessPolicyRecord = { tenantId, ...values, id: values.id ?? randomUUID(), updatedAt: new Date() };
+      if (existing === null) await repository.insert(record);
+      else await repository.update({ tenantId, id: record.id }, record);
+      const platforms = [...new Set([...(existing?.platforms ?? []), ...values.platforms])];
+      await this.policyChanged(manager, tenantId, { kind: "conditional-access", policyId: record.id, platforms });
+      return record;
+    });
+    void this.outbox.flush();
+    return record;
+  }
+
+  /** One statement for a batch of devices. */
+  devices(tenantId: string, deviceIds: readonly string[]): Promise<PolicyDeviceRecord[]> {
+    return this.dataSource.getRepository(PolicyDeviceEntity).find({ where: { tenantId, deviceId: In([...deviceIds]) } });
+  }
+
+  /** One statement for a batch of devices. */
+  decisions(tenantId: string, deviceIds: readonly string[]): Promise<AccessDecisionRecord[]> {
+    return this.dataSource
+      .getRepository(AccessDecisionEntity)
+      .find({ where: { tenantId, deviceId: In([...deviceIds]) }, order: { deviceId: "ASC", resource: "ASC" } });
+  }
+
+  /** Access changes with sequence in (after, upTo], optionally of some resources only, in sequence order. */
+  changes(tenantId: string, options: { after: number; upTo?: number; resources?: readonly string[]; limit: number }): Promise<AccessChangeRecord[]> {
+    const query = this.dataSource
+      .getRepository(AccessChangeEntity)
+      .createQueryBuilder("c")
+      .where("c.tenant_id = :tenantId", { tenantId })
+      .andWhere("c.sequence > :after", { after: options.after })
+      .orderBy("c.sequence", "ASC")
+      .take(options.limit);
+    if (options.upTo !== undefined) query.andWhere("c.sequence <= :upTo", { upTo: options.upTo });
+    if (options.resources !== undefined) query.andWhere("c.resource IN (:...resources)", { resources: options.resources });
+    return query.getMany();
+  }
+
+  countChanges(tenantId: string, resource?: string): Promise<number> {
+    return this.dataSource.getRepository(AccessChangeEntity).count({ where: { tenantId, ...(resource === undefined ? {} : { resource }) } });
+  }
+
+  /** The tenant's last access-change sequence (0 before the first). */
+  async lastSequence(tenantId: string): Promise<number> {
+    const row = await this.dataSource.getRepository(TenantSequenceEntity).findOne({ where: { tenantId } });
+    return row?.lastSequence ?? 0;
+  }
+
+  /** A page of the tenant's devices on `platforms`, in device-id order after `afterDeviceId`: re-evaluation never loads a whole tenant. */
+  devicePage(manager: EntityManager, tenantId: string, platforms: readonly Platform[], afterDeviceId: string, limit: number): Promise<PolicyDeviceRecord[]> {
+    return manager.getRepository(PolicyDeviceEntity).find({
+      where: { tenantId, platform: In([...platforms]), deviceId: MoreThan(afterDeviceId) },
+      order: { deviceId: "ASC" },
+      take: limit,
+    });
+  }
+
+  private policyChanged(manager: EntityManager, tenantId: string, payload: PolicyChangedPayload) {
+    const event: NewEvent<PolicyChangedPayload> = {
+      id: randomUUID(),
+      type: "policy.changed",
+      tenantId,
+      aggregateId: payload.policyId,
+      occurredAt: new Date().toISOString(),
+      payload,
+    };
+    return this.outbox.enqueue(manager, "policies", [event]);
+  }
+}
