@@ -14,6 +14,11 @@ export interface ServeOptions<TContext extends BaseContext> {
   context: (request: IncomingMessage) => Promise<TContext>;
   /** Readiness: resolves when every dependency answers; rejects with the reason otherwise. */
   ready: () => Promise<void>;
+  /**
+   * Extra HTTP routes by exact path or path prefix ending in `/` (e.g. the
+   * Shared Signals endpoints). A handler owns the response.
+   */
+  routes?: Record<string, (request: IncomingMessage, response: ServerResponse, url: URL) => Promise<void>>;
   /** Attaches graphql-ws (or anything) to the WebSocket server on `/graphql`; returns its disposer. */
   websocket?: (wss: WebSocketServer) => () => Promise<void>;
   port: number;
@@ -55,6 +60,8 @@ export async function serve<TContext extends BaseContext>(options: ServeOptions<
         return send(response, 503, { status: "unavailable", reason: error instanceof Error ? error.message : String(error) });
       }
     }
+    const route = options.routes && findRoute(options.routes, url.pathname);
+    if (route !== undefined) return route(request, response, url);
     if (url.pathname !== GRAPHQL_PATH) return send(response, 404, { error: `no route ${url.pathname}` });
 
     let body: unknown;
@@ -116,13 +123,19 @@ export async function serve<TContext extends BaseContext>(options: ServeOptions<
   };
 }
 
-function send(response: ServerResponse, status: number, body: unknown) {
+function findRoute<T>(routes: Record<string, T>, pathname: string): T | undefined {
+  if (routes[pathname] !== undefined) return routes[pathname];
+  const prefix = Object.keys(routes).find((path) => path.endsWith("/") && pathname.startsWith(path));
+  return prefix === undefined ? undefined : routes[prefix];
+}
+
+export function send(response: ServerResponse, status: number, body: unknown) {
   response.writeHead(status, { "content-type": "application/json; charset=utf-8" });
   response.end(JSON.stringify(body));
 }
 
 /** Reads the body, or returns undefined once it exceeds `limit` bytes. */
-async function readBody(request: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+export async function readBody(request: IncomingMessage, limit: number): Promise<Buffer | undefined> {
   const declared = Number(request.headers["content-length"] ?? 0);
   if (declared > limit) return undefined;
   const chunks: Buffer[] = [];

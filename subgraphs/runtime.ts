@@ -16,7 +16,7 @@ import { serveSubscriptions } from "./subscriptions.js";
 import { developmentSecret, type Config, type SubgraphName, DEFAULT_PORTS } from "../lib/config.js";
 import { formatError } from "../lib/errors.js";
 import type { Logger } from "../lib/logger.js";
-import { header, serve, type Served } from "../lib/server.js";
+import { header, serve, type Served, type ServeOptions } from "../lib/server.js";
 import { openDatabase, type Database } from "../lib/db.js";
 import type { EventLog } from "../lib/events/types.js";
 import { Outbox, outboxEntity, outboxMigration } from "../lib/events/outbox.js";
@@ -52,6 +52,8 @@ export interface SubgraphParts<TContext extends RequestContext> {
   resolvers: unknown;
   /** Builds the per-request context (DataLoaders are created here, per request). */
   context: (base: RequestContext) => TContext;
+  /** Extra HTTP routes served on the subgraph's port (see `serve`). */
+  routes?: ServeOptions<TContext>["routes"];
   /** Serve `Subscription` fields over graphql-ws on the same port and path. */
   subscriptions?: boolean;
   /** Stops background work (consumers, timers) before the database closes. */
@@ -139,6 +141,7 @@ async function serveSubgraph<TContext extends RequestContext>(
     maxBodyBytes: config.maxBodyBytes,
     logger,
     ready,
+    routes: parts.routes,
     websocket: parts.subscriptions ? (wss) => serveSubscriptions(wss, schema, verify, parts.context, logger, config.env === "production") : undefined,
     context: async (request: IncomingMessage) => {
       const identity = await verify(header(request, "authorization"));
