@@ -1,0 +1,80 @@
+/**
+ * Transactions of the threats subgraph: events written to the outbox in the
+ * same transaction as the state they describe and flushed right after the
+ * commit; per-row locks on MySQL; one transaction at a time on SQLite.
+ */
+import type { DataSource, EntityManager, ObjectLiteral, SelectQueryBuilder } from "typeorm";
+import type { Outbox } from "../../../lib/events/outbox.js";
+import type { NewEvent } from "../../../lib/events/types.js";
+
+export interface Transaction {
+  manager: EntityManager;
+  /** Queues events for topic `threats`: written to the outbox when `work` resolves, still inside the transaction. */
+  emit(...events: NewEvent[]): void;
+  /**
+   * Adds `FOR UPDATE` on MySQL: the rows stay locked until the commit, which is
+   * how concurrent writers of one device (or tenant) are serialised there.
+   * SQLite has no row locks and needs none: its transactions run one at a time.
+   */
+  forUpdate<T extends ObjectLiteral>(query: SelectQueryBuilder<T>): SelectQueryBuilder<T>;
+}
+
+/** Attempts of a transaction that MySQL chose as a deadlock victim. */
+const DEADLOCK_ATTEMPTS = 3;
+
+export class Store {
+  readonly mysql: boolean;
+  /** SQLite only: the tail of the queue of transactions. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    readonly dataSource: DataSource,
+    private readonly outbox: Outbox,
+    /** Epoch ms: the subgraph's clock (tests move it). */
+    readonly now: () => number,
+  ) {
+    this.mysql = dataSource.options.type === "mysql";
+  }
+
+  /** Runs `work` in a transaction; its events are enqueued before the commit and flushed after it. */
+  async transaction<T>(work: (tx: Transaction) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await this.serialised(() => this.once(work));
+      } catch (error) {
+        if (attempt >= DEADLOCK_ATTEMPTS || !isDeadlock(error)) throw error;
+      }
+    }
+  }
+
+  private async once<T>(work: (tx: Transaction) => Promise<T>): Promise<T> {
+    const events: NewEvent[] = [];
+    const forUpdate = this.mysql ? <R extends ObjectLiteral>(query: SelectQueryBuilder<R>) => query.setLock("pessimistic_write") : <R extends ObjectLiteral>(query: SelectQueryBuilder<R>) => query;
+    const run = async (manager: EntityManager) => {
+      const result = await work({ manager, emit: (...more) => events.push(...more), forUpdate });
+      if (events.length > 0) await this.outbox.enqueue(manager, "threats", events);
+      return result;
+    };
+    // READ COMMITTED on MySQL: a read after taking a row lock sees what the lock holder committed.
+    const result = this.mysql ? await this.dataSource.transaction("READ COMMITTED", run) : await this.dataSource.transaction(run);
+    if (events.length > 0) void this.outbox.flush();
+    return result;
+  }
+
+  /**
+   * TypeORM drives better-sqlite3 through a single connection, on which a
+   * second concurrent transaction would become a savepoint inside the first:
+   * on SQLite our transactions take turns. MySQL runs them side by side.
+   */
+  private serialised<T>(run: () => Promise<T>): Promise<T> {
+    if (this.mysql) return run();
+    const result = this.queue.then(run, run);
+    this.queue = result.catch(() => {});
+    return result;
+  }
+}
+
+function isDeadlock(error: unknown): boolean {
+  const driverError = (error as { driverError?: { code?: string } } | undefined)?.driverError;
+  return (driverError?.code ?? (error as { code?: string } | undefined)?.code) === "ER_LOCK_DEADLOCK";
+}

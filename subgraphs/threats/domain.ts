@@ -1,0 +1,128 @@
+/**
+ * The MTD rules as pure functions: risk from threats, connector liveness, and a
+ * device's assessment (whether and how its partner data counts).
+ */
+import { randomUUID } from "node:crypto";
+import type { MtdPartner } from "../../lib/auth.js";
+import type { AssessmentChangedPayload, ConnectorStateChangedPayload, DataStatus } from "../../lib/events/contracts.js";
+import type { NewEvent } from "../../lib/events/types.js";
+import type { ConnectorRecord, DeviceStateRecord } from "./data/entities.js";
+import type { ConnectorState, Platform, ThreatLevel } from "./generated/graphql.js";
+
+/** SECURED < LOW < MEDIUM < HIGH. */
+export const THREAT_LEVELS: readonly ThreatLevel[] = ["SECURED", "LOW", "MEDIUM", "HIGH"];
+
+/**
+ * A device's risk by one partner: the highest severity among its ACTIVE
+ * threats; SECURED when the partner reported and nothing is active; null when
+ * it never reported on the device.
+ */
+export function riskLevel(reported: boolean, activeSeverities: Iterable<ThreatLevel>): ThreatLevel | null {
+  if (!reported) return null;
+  let highest = 0;
+  for (const severity of activeSeverities) highest = Math.max(highest, THREAT_LEVELS.indexOf(severity));
+  return THREAT_LEVELS[highest]!;
+}
+
+/** Whether the connector is ENABLED or UNRESPONSIVE (it counts for the tenant). */
+export function isActive(connector: ConnectorRecord | null | undefined): connector is ConnectorRecord {
+  return connector != null && connector.state !== "DISABLED";
+}
+
+/** The state a connector is in at `now`: an ENABLED connector past its deadline is UNRESPONSIVE, even before it is stored so. */
+export function effectiveState(connector: ConnectorRecord, now: number): ConnectorState {
+  if (connector.state === "ENABLED" && connector.deadlineAt !== null && now > connector.deadlineAt.getTime()) return "UNRESPONSIVE";
+  return connector.state;
+}
+
+/** `(lastHeartbeatAt ?? enabledAt) + unresponsiveAfterMinutes`. */
+export function deadlineOf(connector: Pick<ConnectorRecord, "lastHeartbeatAt" | "enabledAt" | "unresponsiveAfterMinutes">): Date {
+  return new Date((connector.lastHeartbeatAt ?? connector.enabledAt).getTime() + connector.unresponsiveAfterMinutes * 60_000);
+}
+
+export interface Assessment {
+  level: ThreatLevel | null;
+  dataStatus: DataStatus;
+  blockOnMissing: boolean;
+  partner: MtdPartner | null;
+  unresponsiveSince: Date | null;
+}
+
+/** What the partner knows about one device: whether it reported on it, and the severities of its ACTIVE threats. */
+export interface PartnerData {
+  reported: boolean;
+  activeSeverities: ThreatLevel[];
+}
+
+/**
+ * A device's assessment under the tenant's connector (the ENABLED or
+ * UNRESPONSIVE one, or null). `level` is the active partner's view, also while
+ * its data does not count; without an active connector there is no partner and
+ * no level.
+ */
+export function assess(platform: Platform, connector: ConnectorRecord | null, data: PartnerData, now: number): Assessment {
+  if (!isActive(connector)) return { level: null, dataStatus: "NOT_CONNECTED", blockOnMissing: false, partner: null, unresponsiveSince: null };
+  const level = riskLevel(data.reported, data.activeSeverities);
+  const partner = connector.partner;
+  if (!connector.enabledPlatforms.includes(platform)) {
+    return { level, dataStatus: "NOT_CONNECTED", blockOnMissing: false, partner, unresponsiveSince: null };
+  }
+  const blockOnMissing = connector.blockOnMissingPartnerData.includes(platform);
+  if (effectiveState(connector, now) === "UNRESPONSIVE") {
+    const unresponsiveSince = connector.unresponsiveSince ?? connector.deadlineAt;
+    return { level, dataStatus: "PARTNER_UNRESPONSIVE", blockOnMissing, partner, unresponsiveSince };
+  }
+  return { level, dataStatus: data.reported ? "REPORTED" : "MISSING", blockOnMissing, partner, unresponsiveSince: null };
+}
+
+export function sameAssessment(device: DeviceStateRecord, next: Assessment): boolean {
+  return (
+    device.level === next.level &&
+    device.dataStatus === next.dataStatus &&
+    device.blockOnMissing === next.blockOnMissing &&
+    device.partner === next.partner &&
+    (device.unresponsiveSince?.getTime() ?? null) === (next.unresponsiveSince?.getTime() ?? null)
+  );
+}
+
+/** `device.assessment.changed` for `device`, whose stored assessment is the previous one. */
+export function assessmentChanged(device: DeviceStateRecord, next: Assessment, version: number, at: Date): NewEvent<AssessmentChangedPayload> {
+  return {
+    id: randomUUID(),
+    type: "device.assessment.changed",
+    tenantId: device.tenantId,
+    aggregateId: device.deviceId,
+    version,
+    occurredAt: at.toISOString(),
+    payload: {
+      deviceId: device.deviceId,
+      platform: device.platform,
+      previousLevel: device.assessmentVersion === 0 ? null : device.level,
+      level: next.level,
+      dataStatus: next.dataStatus,
+      blockOnMissing: next.blockOnMissing,
+      partner: next.partner,
+      unresponsiveSince: next.unresponsiveSince?.toISOString() ?? null,
+    },
+  };
+}
+
+/** `connector.state.changed`, versioned per tenant. */
+export function connectorStateChanged(
+  tenantId: string,
+  partner: MtdPartner,
+  previousState: ConnectorState | null,
+  state: ConnectorState,
+  version: number,
+  at: Date,
+): NewEvent<ConnectorStateChangedPayload> {
+  return {
+    id: randomUUID(),
+    type: "connector.state.changed",
+    tenantId,
+    aggregateId: "connector",
+    version,
+    occurredAt: at.toISOString(),
+    payload: { partner, previousState, state },
+  };
+}

@@ -1,0 +1,103 @@
+import { GraphQLError } from "graphql";
+import { DateTimeResolver } from "graphql-scalars";
+import { requireRole, type Role } from "../../../lib/auth.js";
+import { badUserInput, ErrorCode } from "../../../lib/errors.js";
+import { connectorSettings, MAX_REPORTS_PER_BATCH, report } from "../input.js";
+import type { Context } from "../context.js";
+import type { ReportThreatsInput, Resolvers } from "../generated/graphql.js";
+
+/** Who reads the tenant's connector, risk and threats. */
+const READERS: Role[] = ["admin", "analyst", "enforcement", "partner"];
+/** Who follows risk changes. */
+const SUBSCRIBERS: Role[] = ["enforcement", "admin", "analyst"];
+
+export const resolvers: Resolvers = {
+  DateTime: DateTimeResolver,
+
+  Query: {
+    mtdConnector: (_, __, context) => {
+      const { tenantId } = requireRole(context.identity, ...READERS);
+      return context.connectors.current(tenantId);
+    },
+  },
+
+  Mutation: {
+    enableMtdConnector: (_, { input }, context) => {
+      const { tenantId } = requireRole(context.identity, "admin");
+      return context.connectors.enable(tenantId, connectorSettings(input));
+    },
+
+    disableMtdConnector: (_, __, context) => {
+      const { tenantId } = requireRole(context.identity, "admin");
+      return context.connectors.disable(tenantId);
+    },
+
+    reportThreats: async (_, { input }, context) => {
+      requireRole(context.identity, "partner");
+      return ingest(context, input, "input");
+    },
+
+    reportThreatsBatch: async (_, { inputs }, context) => {
+      const { tenantId, partner } = requireRole(context.identity, "partner");
+      if (inputs.length > MAX_REPORTS_PER_BATCH) throw badUserInput("inputs", `expected at most ${MAX_REPORTS_PER_BATCH} reports; got ${inputs.length}`);
+      // A partner that is not the connector is refused once, not once per report.
+      await context.connectors.authorize(tenantId, partner);
+      const items = [];
+      for (const [i, input] of inputs.entries()) {
+        try {
+          items.push({ reportId: input.reportId, result: await ingest(context, input, `inputs[${i}]`), error: null });
+        } catch (error) {
+          items.push({ reportId: input.reportId, result: null, error: reportError(error, context) });
+        }
+      }
+      return items;
+    },
+
+    partnerHeartbeat: (_, __, context) => {
+      const { tenantId, partner } = requireRole(context.identity, "partner");
+      return context.connectors.heartbeat(tenantId, partner);
+    },
+  },
+
+  Subscription: {
+    deviceRiskChanged: {
+      subscribe: async (_, __, context) => {
+        const { tenantId } = requireRole(context.identity, ...SUBSCRIBERS);
+        await context.riskFeed.ready();
+        return context.riskFeed.subscribe(tenantId, context.renewLoaders);
+      },
+    },
+  },
+
+  Device: {
+    __resolveReference: (reference) => ({ id: reference.id }),
+
+    riskLevel: async (device, _, context) => {
+      requireRole(context.identity, ...READERS);
+      return (await context.loaders.deviceState.load(device.id))?.level ?? null;
+    },
+
+    threats: async (device, { status }, context) => {
+      const { role, partner } = requireRole(context.identity, ...READERS);
+      const threats = await context.loaders.threats.load(device.id);
+      // A partner sees what it reported itself, not another partner's findings.
+      return threats.filter((threat) => (status == null || threat.status === status) && (role !== "partner" || threat.partner === partner));
+    },
+  },
+};
+
+async function ingest(context: Context, input: ReportThreatsInput, field: string) {
+  const checked = report(input, context.now(), field);
+  const { duplicate } = await context.reports.report(context.identity.tenantId, context.identity.partner, checked);
+  return { reportId: checked.reportId, duplicate, device: { id: checked.deviceId } };
+}
+
+/** A rejected report of a batch: our errors keep their code and message; anything else is masked (and logged). */
+function reportError(error: unknown, context: Context): { code: string; message: string } {
+  const code = error instanceof GraphQLError ? String(error.extensions.code ?? "") : "";
+  if (code !== "" && code !== ErrorCode.INTERNAL_SERVER_ERROR && (Object.values(ErrorCode) as string[]).includes(code)) {
+    return { code, message: (error as GraphQLError).message };
+  }
+  context.logger.error({ err: error }, "report of a batch failed");
+  return { code: ErrorCode.INTERNAL_SERVER_ERROR, message: "Internal server error" };
+}
