@@ -13,6 +13,7 @@ import { DEFAULT_PORTS, developmentSecret, type Config, type SubgraphName } from
 import { formatError } from "../lib/errors.js";
 import type { Logger } from "../lib/logger.js";
 import { header, serve, type Served } from "../lib/server.js";
+import { useFederatedSubscriptions } from "./subscriptions/server.js";
 import { loadSupergraph } from "./supergraph.js";
 
 export interface GatewayContext {
@@ -39,8 +40,9 @@ class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
 export async function start({ config, logger: parentLogger, supergraphSdl }: GatewayDeps): Promise<Served> {
   const logger = parentLogger.child({ component: "gateway" });
   const verify = createTokenVerifier({ ...config.auth, secret: developmentSecret(config) });
+  const sdl = supergraphSdl ?? loadSupergraph();
   const gateway = new ApolloGateway({
-    supergraphSdl: supergraphSdl ?? loadSupergraph(),
+    supergraphSdl: sdl,
     buildService: ({ name }) => new SubgraphDataSource({ url: config.subgraphUrls[name as SubgraphName] }),
   });
   const apollo = new ApolloServer<GatewayContext>({
@@ -56,6 +58,22 @@ export async function start({ config, logger: parentLogger, supergraphSdl }: Gat
     host: config.host,
     maxBodyBytes: config.maxBodyBytes,
     logger,
+    websocket: (wss) => {
+      const subscriptions = useFederatedSubscriptions({
+        wss,
+        supergraphSdl: sdl,
+        subgraphUrls: config.subgraphUrls,
+        limits: config.subscriptions,
+        verify,
+        logger,
+        production: config.env === "production",
+      });
+      const unlisten = gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => subscriptions.updateSupergraph(coreSupergraphSdl));
+      return async () => {
+        unlisten();
+        await subscriptions.dispose();
+      };
+    },
     ready: async () => {
       if (gateway.schema === undefined) throw new Error("supergraph not loaded");
     },

@@ -43,6 +43,21 @@ export interface Config {
   subgraphUrls: Record<SubgraphName, string>;
   /** `MTD_MAX_BODY_BYTES`: largest accepted HTTP request body. Default 1 MiB. */
   maxBodyBytes: number;
+  /** The gateway's federated subscriptions over WebSocket (`gateway/subscriptions/`). */
+  subscriptions: SubscriptionLimits;
+}
+
+export interface SubscriptionLimits {
+  /** `MTD_WS_MAX_SUBSCRIPTIONS_PER_CONNECTION`: active subscriptions one WebSocket may hold. Default 100. */
+  maxPerConnection: number;
+  /** `MTD_WS_MAX_SUBSCRIPTIONS_PER_TENANT`: active subscriptions of one tenant on one gateway process. Default 10000. */
+  maxPerTenant: number;
+  /** `MTD_WS_MAX_QUEUED_EVENTS`: events queued for one subscription before its client is closed as too slow (4409). Default 1000. */
+  maxQueuedEvents: number;
+  /** `MTD_WS_KEEPALIVE_MS`: ping interval towards clients and subgraphs; a peer that misses a pong for as long is dropped. 0 disables. Default 12000. */
+  keepAliveMs: number;
+  /** `MTD_WS_UPSTREAM_RETRY_MAX_MS`: longest wait between attempts to re-establish a dropped subgraph subscription (exponential backoff with jitter from 100 ms). Default 5000. */
+  upstreamRetryMaxMs: number;
 }
 
 export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
@@ -73,6 +88,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
   const port = integer(read("PORT"), "PORT", 0, 65535, problems);
   const maxBodyBytes = integer(read("MTD_MAX_BODY_BYTES"), "MTD_MAX_BODY_BYTES", 1024, 64 * 1024 * 1024, problems);
+  const subscriptions: SubscriptionLimits = {
+    maxPerConnection: integer(read("MTD_WS_MAX_SUBSCRIPTIONS_PER_CONNECTION"), "MTD_WS_MAX_SUBSCRIPTIONS_PER_CONNECTION", 1, 10_000, problems) ?? 100,
+    maxPerTenant: integer(read("MTD_WS_MAX_SUBSCRIPTIONS_PER_TENANT"), "MTD_WS_MAX_SUBSCRIPTIONS_PER_TENANT", 1, 1_000_000, problems) ?? 10_000,
+    maxQueuedEvents: integer(read("MTD_WS_MAX_QUEUED_EVENTS"), "MTD_WS_MAX_QUEUED_EVENTS", 1, 1_000_000, problems) ?? 1000,
+    keepAliveMs: integer(read("MTD_WS_KEEPALIVE_MS"), "MTD_WS_KEEPALIVE_MS", 0, 600_000, problems) ?? 12_000,
+    upstreamRetryMaxMs: integer(read("MTD_WS_UPSTREAM_RETRY_MAX_MS"), "MTD_WS_UPSTREAM_RETRY_MAX_MS", 100, 600_000, problems) ?? 5000,
+  };
 
   const databaseUrl = read("DATABASE_URL");
   if (databaseUrl !== undefined) checkUrl(databaseUrl, "DATABASE_URL", ["mysql:", "mariadb:"], problems);
@@ -114,6 +136,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     auth: { secret, jwksUrl, issuer: read("MTD_JWT_ISSUER"), audience: read("MTD_JWT_AUDIENCE") },
     subgraphUrls,
     maxBodyBytes: maxBodyBytes ?? 1024 * 1024,
+    subscriptions,
   };
 }
 

@@ -1,0 +1,121 @@
+/**
+ * Per event: the ordinary plan `Sequence[primary, rest]` runs through
+ * `executeQueryPlan` from @apollo/gateway, with the primary's subgraph replaced
+ * by a data source that answers with the event. The gateway's executor merges
+ * the event, runs the `rest` entity fetches (batched per event: one request per
+ * subgraph and plan step, whatever the number of entities) with the client's
+ * token, and shapes the response (aliases, fragments, `__typename`).
+ *
+ * A failed entity fetch puts an error on that event; the stream goes on.
+ * Errors are always GraphQLErrors, formatted as on the HTTP path.
+ */
+import { executeQueryPlan, RemoteGraphQLDataSource, type GraphQLDataSource, type GraphQLDataSourceProcessOptions, type ServiceMap } from "@apollo/gateway";
+import type { ExecutionResult, GraphQLError } from "graphql";
+import type { Identity } from "../../lib/auth.js";
+import type { Logger } from "../../lib/logger.js";
+import { CURSOR_ALIAS, type SubscriptionPlan } from "./planner.js";
+import { errorFormatter, toGraphQLError } from "./protocol.js";
+import { stableJson, type UpstreamEvent } from "./upstream.js";
+
+export interface EventContext {
+  identity: Identity;
+  requestId: string;
+}
+
+/** One client subscription, as the executor needs it. */
+export interface EventRequest extends EventContext {
+  plan: SubscriptionPlan;
+  /** The client's variables (plus the resume variable). */
+  variables: Record<string, unknown>;
+}
+
+/** Sends entity fetches with the client's token and the request id. */
+class EntityDataSource extends RemoteGraphQLDataSource<EventContext> {
+  override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<EventContext>) {
+    request.http?.headers.set("authorization", context.identity.authorization);
+    request.http?.headers.set("x-request-id", context.requestId);
+  }
+}
+
+export class EventExecutor {
+  private readonly dataSources = new Map<string, GraphQLDataSource>();
+  private readonly planIds = new WeakMap<SubscriptionPlan, number>();
+  private nextPlanId = 0;
+  private readonly format: (error: GraphQLError) => GraphQLError;
+
+  constructor(
+    /** HTTP URL of each subgraph by name. */
+    private readonly subgraphUrl: (name: string) => string,
+    private readonly logger: Logger,
+    production: boolean,
+  ) {
+    this.format = errorFormatter(production);
+  }
+
+  /**
+   * The client's result for `event`. Listeners of one upstream subscription
+   * share an identity, so the same document and variables give the same
+   * result: it is computed once per event and shared.
+   */
+  execute(request: EventRequest, event: UpstreamEvent): Promise<ExecutionResult> {
+    const key = `${this.planId(request.plan)}\u0000${stableJson(request.variables)}`;
+    let result = event.shared.get(key) as Promise<ExecutionResult> | undefined;
+    if (result === undefined) {
+      result = this.run(request, event);
+      event.shared.set(key, result);
+    }
+    return result;
+  }
+
+  private async run(request: EventRequest, event: UpstreamEvent): Promise<ExecutionResult> {
+    const { plan } = request;
+    const data = structuredClone(event.data ?? null);
+    const primary: GraphQLDataSource = { process: async () => ({ data, errors: event.errors?.map((error) => error.toJSON()) }) };
+    const serviceMap: ServiceMap = Object.create(null) as ServiceMap;
+    for (const name of plan.supergraph.subgraphNames) serviceMap[name] = this.dataSource(name);
+    serviceMap[plan.primary.serviceName] = primary;
+
+    const context: EventContext = { identity: request.identity, requestId: request.requestId };
+    const requestContext = {
+      request: { query: undefined, operationName: plan.operationName, variables: request.variables },
+      context,
+      metrics: {},
+      logger: this.logger,
+      schema: plan.supergraph.apiSchema,
+      document: plan.document,
+      operationName: plan.operationName ?? null,
+      operation: plan.operationContext.operation,
+      overallCachePolicy: undefined,
+    } as unknown as Parameters<typeof executeQueryPlan>[2];
+
+    let result: ExecutionResult;
+    try {
+      const response = await executeQueryPlan(plan.queryPlan, serviceMap, requestContext, plan.operationContext, plan.supergraph.supergraphSchema, plan.supergraph.api);
+      result = { data: response.data as ExecutionResult["data"], errors: response.errors?.map((error) => toGraphQLError(error)) };
+    } catch (error) {
+      this.logger.error({ err: error, requestId: request.requestId }, "subscription event execution failed");
+      result = { data: null, errors: [toGraphQLError(error)] };
+    }
+    if (plan.resume !== undefined) {
+      const root = result.data?.[plan.rootKey];
+      if (root !== null && typeof root === "object") delete (root as Record<string, unknown>)[CURSOR_ALIAS];
+    }
+    if (result.errors === undefined || result.errors.length === 0) return { data: result.data };
+    return { data: result.data, errors: result.errors.map(this.format) };
+  }
+
+  private planId(plan: SubscriptionPlan): number {
+    let id = this.planIds.get(plan);
+    if (id === undefined) this.planIds.set(plan, (id = this.nextPlanId++));
+    return id;
+  }
+
+  private dataSource(name: string): GraphQLDataSource {
+    let source = this.dataSources.get(name);
+    if (source === undefined) {
+      source = new EntityDataSource({ url: this.subgraphUrl(name) });
+      this.dataSources.set(name, source);
+    }
+    return source;
+  }
+}

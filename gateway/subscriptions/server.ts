@@ -1,0 +1,198 @@
+/**
+ * graphql-ws (`graphql-transport-ws`) on the gateway's WebSocket server: same
+ * port and path as HTTP. Subscriptions are planned on the supergraph
+ * (planner.ts), shared upstream per identity (upstream.ts), executed per event
+ * (execute.ts) and delivered in order through a bounded queue per client
+ * (stream.ts).
+ *
+ * - `connection_init` must carry `{ authorization: "Bearer <JWT>" }`; a missing
+ *   or invalid token closes the socket with 4403. When the token expires every
+ *   subscription ends with an UNAUTHENTICATED error and the socket closes with 4403.
+ * - Only subscriptions are served here: a query or mutation gets an
+ *   OPERATION_NOT_SUPPORTED error (send it over HTTP).
+ * - Limits per connection and per tenant (on this gateway process) answer
+ *   TOO_MANY_SUBSCRIPTIONS; a client that cannot keep up is closed with 4409.
+ * - Keep-alive: WebSocket pings every `keepAliveMs`; a client that misses a pong is dropped.
+ */
+import { randomUUID } from "node:crypto";
+import type { ExecutionArgs, GraphQLError } from "graphql";
+import { useServer, type Extra } from "graphql-ws/use/ws";
+import type { WebSocketServer } from "ws";
+import type { Identity, TokenVerifier } from "../../lib/auth.js";
+import type { SubscriptionLimits, SubgraphName } from "../../lib/config.js";
+import type { Logger } from "../../lib/logger.js";
+import { EventExecutor } from "./execute.js";
+import { bindVariables, CURSOR_ALIAS, Planners, RESUME_VARIABLE } from "./planner.js";
+import { GatewayCloseCode, SLOW_CONSUMER_REASON, SubscriptionFailure, TOKEN_EXPIRED_REASON, tokenExpired, tooManySubscriptions } from "./protocol.js";
+import { ClientStream } from "./stream.js";
+import { UpstreamPool, webSocketUrl, type UpstreamStats } from "./upstream.js";
+
+export interface SubscriptionServerOptions {
+  wss: WebSocketServer;
+  supergraphSdl: string;
+  /** HTTP URL of each subgraph (`config.subgraphUrls`); the WebSocket URL is derived from it. */
+  subgraphUrls: Readonly<Record<SubgraphName, string>>;
+  limits: SubscriptionLimits;
+  verify: TokenVerifier;
+  logger: Logger;
+  /** Masks internal error messages. */
+  production: boolean;
+}
+
+export interface SubscriptionServer {
+  /** Plans new subscriptions on this supergraph from now on. */
+  updateSupergraph(sdl: string): void;
+  /** Upstream connections and subscriptions, for tests and metrics. */
+  stats(): UpstreamStats & { clients: number };
+  /** Drops every upstream socket as a network failure would; subscriptions resume. */
+  dropUpstreamConnections(): void;
+  dispose(): Promise<void>;
+}
+
+interface ConnectionState {
+  identity?: Identity;
+  expiry?: NodeJS.Timeout;
+  streams: Set<ClientStream>;
+}
+
+type ConnectionExtra = { state?: ConnectionState };
+
+/** setTimeout's longest delay; longer waits are re-armed. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+/** How long an expiring connection waits for its final errors to be written. */
+const FLUSH_BEFORE_CLOSE_MS = 1000;
+
+export function useFederatedSubscriptions(options: SubscriptionServerOptions): SubscriptionServer {
+  const { wss, limits, verify, production } = options;
+  const logger = options.logger.child({ component: "subscriptions" });
+  const planners = new Planners(options.supergraphSdl);
+  const upstream = new UpstreamPool({ logger, keepAliveMs: limits.keepAliveMs, retryMaxMs: limits.upstreamRetryMaxMs });
+  const executor = new EventExecutor((name) => options.subgraphUrls[name as SubgraphName], logger, production);
+  const perTenant = new Map<string, number>();
+  let clients = 0;
+
+  const stateOf = (extra: ConnectionExtra & Extra): ConnectionState => (extra.state ??= { streams: new Set() });
+
+  function armExpiry(extra: ConnectionExtra & Extra, identity: Identity) {
+    const state = stateOf(extra);
+    const remaining = identity.expiresAt * 1000 - Date.now();
+    state.expiry = setTimeout(() => (remaining > MAX_TIMER_MS ? armExpiry(extra, identity) : void expire(extra)), Math.max(0, Math.min(remaining, MAX_TIMER_MS)));
+    state.expiry.unref();
+  }
+
+  async function expire(extra: ConnectionExtra & Extra) {
+    const state = stateOf(extra);
+    const streams = [...state.streams];
+    for (const stream of streams) stream.fail([tokenExpired()]);
+    await Promise.race([Promise.all(streams.map((stream) => stream.done)), new Promise((resolve) => setTimeout(resolve, FLUSH_BEFORE_CLOSE_MS).unref())]);
+    // Let graphql-ws write the errors it was handed before the close frame.
+    await new Promise((resolve) => setImmediate(resolve));
+    extra.socket.close(GatewayCloseCode.Forbidden, TOKEN_EXPIRED_REASON);
+  }
+
+  const server = useServer<{ authorization?: unknown }, ConnectionExtra>(
+    {
+      onConnect: async (ctx) => {
+        const authorization = ctx.connectionParams?.authorization;
+        try {
+          const identity = await verify(typeof authorization === "string" ? authorization : undefined);
+          stateOf(ctx.extra).identity = identity;
+          armExpiry(ctx.extra, identity);
+          clients++;
+          return true;
+        } catch (error) {
+          const reason = (error as Error).message ?? "invalid token";
+          // graphql-ws closes with 4403 "Forbidden" on false; say why first (close reasons are at most 123 bytes).
+          ctx.extra.socket.close(GatewayCloseCode.Forbidden, `Forbidden: ${reason}`.slice(0, 123));
+          return false;
+        }
+      },
+
+      onSubscribe: (ctx, id, payload): ExecutionArgs | readonly GraphQLError[] => {
+        const state = stateOf(ctx.extra);
+        const identity = state.identity!;
+        const planner = planners.current;
+        const planned = planner.plan(typeof payload.query === "string" ? payload.query : "", payload.operationName ?? undefined);
+        if (planned.errors !== undefined) return planned.errors;
+        const { plan } = planned;
+        const bound = bindVariables(plan, payload.variables);
+        if (bound.errors !== undefined) return bound.errors;
+
+        if (state.streams.size >= limits.maxPerConnection) {
+          return [tooManySubscriptions(`at most ${limits.maxPerConnection} active subscriptions per connection; complete one first`)];
+        }
+        const tenantCount = perTenant.get(identity.tenantId) ?? 0;
+        if (tenantCount >= limits.maxPerTenant) {
+          return [tooManySubscriptions(`at most ${limits.maxPerTenant} active subscriptions per tenant on this gateway; complete one first`)];
+        }
+        perTenant.set(identity.tenantId, tenantCount + 1);
+
+        const requestId = randomUUID();
+        const { variables } = bound.bound;
+        let detach = () => {};
+        const stream = new ClientStream({
+          maxQueued: limits.maxQueuedEvents,
+          execute: (event) => executor.execute({ plan, variables, identity, requestId }, event),
+          onOverflow: () => {
+            logger.warn({ requestId, tenantId: identity.tenantId, subscriptionId: id }, "slow consumer closed");
+            ctx.extra.socket.close(GatewayCloseCode.SlowConsumer, SLOW_CONSUMER_REASON);
+          },
+          onEnd: () => {
+            detach();
+            state.streams.delete(stream);
+            const left = (perTenant.get(identity.tenantId) ?? 1) - 1;
+            if (left <= 0) perTenant.delete(identity.tenantId);
+            else perTenant.set(identity.tenantId, left);
+          },
+        });
+        state.streams.add(stream);
+        const primaryVariables = Object.fromEntries((plan.primary.variableUsages ?? []).map((name) => [name, variables[name] ?? null]));
+        detach = upstream.subscribe(
+          {
+            subgraph: plan.primary.serviceName,
+            url: webSocketUrl(options.subgraphUrls[plan.primary.serviceName as SubgraphName]),
+            authorization: identity.authorization,
+            query: plan.primary.operation,
+            operationName: plan.primary.operationName,
+            variables: primaryVariables,
+            resume: plan.resume === undefined ? undefined : { variable: RESUME_VARIABLE, cursorPath: [plan.rootKey, CURSOR_ALIAS] },
+          },
+          stream,
+        );
+        return { schema: planner.apiSchema, document: plan.document, operationName: plan.operationName, variableValues: variables, contextValue: { stream } };
+      },
+
+      subscribe: (args) => (args.contextValue as { stream: ClientStream }).stream,
+
+      onError: (_ctx, _id, _payload, errors) => {
+        const failure = errors[0]?.originalError;
+        if (failure instanceof SubscriptionFailure) return failure.errors.map((error) => error.toJSON());
+        return undefined;
+      },
+
+      onClose: (ctx) => {
+        const state = ctx.extra.state;
+        if (state === undefined) return;
+        clearTimeout(state.expiry);
+        if (state.identity !== undefined) clients--;
+        for (const stream of [...state.streams]) void stream.return();
+      },
+    },
+    wss,
+    limits.keepAliveMs,
+  );
+
+  let disposed: Promise<void> | undefined;
+  return {
+    updateSupergraph: (sdl) => {
+      if (planners.update(sdl)) logger.info("supergraph changed: new subscriptions are planned on it");
+    },
+    stats: () => ({ ...upstream.stats(), clients }),
+    dropUpstreamConnections: () => upstream.dropConnections(),
+    dispose: () =>
+      (disposed ??= (async () => {
+        await server.dispose();
+        await upstream.dispose();
+      })()),
+  };
+}

@@ -1,0 +1,144 @@
+/**
+ * One client subscription: the async iterator graphql-ws reads from, fed by
+ * an upstream subscription. Events are executed a few ahead (entity fetches
+ * overlap with sending) but delivered strictly in event order. The queue is
+ * bounded: a client that falls more than `maxQueued` events behind is not
+ * skipped but closed (`onOverflow`), and told to resume from its last cursor.
+ */
+import type { ExecutionResult, GraphQLError } from "graphql";
+import { SubscriptionFailure, toGraphQLError } from "./protocol.js";
+import type { UpstreamEvent, UpstreamListener } from "./upstream.js";
+
+export interface ClientStreamOptions {
+  /** Events waiting for this client before it counts as too slow. */
+  maxQueued: number;
+  execute(event: UpstreamEvent): Promise<ExecutionResult>;
+  /** The queue overflowed: close the client's connection. */
+  onOverflow(): void;
+  /** Called once when the stream ends, however it ends. */
+  onEnd(): void;
+  /** Events executed ahead of the one being delivered. Default 4. */
+  lookahead?: number;
+}
+
+interface Queued {
+  event: UpstreamEvent;
+  result?: Promise<ExecutionResult>;
+}
+
+type Ending = { errors?: readonly GraphQLError[] };
+
+const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
+
+export class ClientStream implements AsyncGenerator<ExecutionResult, undefined>, UpstreamListener {
+  private queue: Queued[] = [];
+  private ending: Ending | undefined;
+  private finished = false;
+  private wake: (() => void) | undefined;
+  private readonly ended: Promise<void>;
+  private markEnded!: () => void;
+
+  constructor(private readonly options: ClientStreamOptions) {
+    this.ended = new Promise((resolve) => (this.markEnded = resolve));
+  }
+
+  /** Resolves once the stream has ended. */
+  get done(): Promise<void> {
+    return this.ended;
+  }
+
+  // UpstreamListener
+
+  event(event: UpstreamEvent): void {
+    if (this.finished || this.ending !== undefined) return;
+    this.queue.push({ event });
+    if (this.queue.length > this.options.maxQueued) {
+      this.finish();
+      this.options.onOverflow();
+      return;
+    }
+    this.pump();
+    this.signal();
+  }
+
+  error(errors: readonly GraphQLError[]): void {
+    this.ending ??= { errors };
+    this.signal();
+  }
+
+  complete(): void {
+    this.ending ??= {};
+    this.signal();
+  }
+
+  /** Ends the stream with `errors` at once, dropping what is still queued. */
+  fail(errors: readonly GraphQLError[]): void {
+    if (this.finished) return;
+    this.queue = [];
+    this.ending = { errors };
+    this.signal();
+  }
+
+  // AsyncGenerator
+
+  async next(): Promise<IteratorResult<ExecutionResult, undefined>> {
+    for (;;) {
+      if (this.finished) return DONE;
+      const head = this.queue[0];
+      if (head !== undefined) {
+        head.result ??= this.run(head.event);
+        const result = await head.result;
+        if (this.finished) return DONE;
+        if (this.queue[0] === head) this.queue.shift();
+        this.pump();
+        return { done: false, value: result };
+      }
+      if (this.ending !== undefined) {
+        const { errors } = this.ending;
+        this.finish();
+        if (errors !== undefined && errors.length > 0) throw new SubscriptionFailure(errors);
+        return DONE;
+      }
+      await new Promise<void>((resolve) => (this.wake = resolve));
+    }
+  }
+
+  async return(): Promise<IteratorResult<ExecutionResult, undefined>> {
+    this.finish();
+    return DONE;
+  }
+
+  async throw(error?: unknown): Promise<IteratorResult<ExecutionResult, undefined>> {
+    this.finish();
+    throw error;
+  }
+
+  [Symbol.asyncIterator]() {
+    return this;
+  }
+
+  private run(event: UpstreamEvent): Promise<ExecutionResult> {
+    return this.options.execute(event).catch((error: unknown) => ({ data: null, errors: [toGraphQLError(error)] }));
+  }
+
+  /** Starts executing the first `lookahead` queued events. */
+  private pump() {
+    const ahead = Math.min(this.queue.length, this.options.lookahead ?? 4);
+    for (let i = 0; i < ahead; i++) this.queue[i]!.result ??= this.run(this.queue[i]!.event);
+  }
+
+  private signal() {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
+
+  private finish() {
+    if (this.finished) return;
+    this.finished = true;
+    this.queue = [];
+    this.signal();
+    this.options.onEnd();
+    this.markEnded();
+  }
+}

@@ -1,0 +1,361 @@
+/**
+ * Upstream subscriptions to subgraphs over graphql-ws.
+ *
+ * - One multiplexed graphql-ws connection per subgraph URL and identity (the
+ *   client's token, sent in `connection_init`); it closes when its last
+ *   subscription ends.
+ * - Identical primary operations (same document, variables and token) share
+ *   one upstream subscription; each event goes to every listener.
+ * - A dropped connection is re-established with exponential backoff and
+ *   jitter. A resumable subscription resubscribes with its resume argument set
+ *   to the last cursor received, so nothing is lost; cursors already seen are
+ *   dropped, so nothing is delivered twice.
+ * - Keep-alive: a ping every `keepAliveMs`; a connection that does not answer
+ *   within as long is terminated (and re-established).
+ */
+import { createClient, type Client, type FormattedExecutionResult } from "graphql-ws";
+import type { GraphQLError } from "graphql";
+import WebSocket from "ws";
+import type { Logger } from "../../lib/logger.js";
+import { isRetryable, toGraphQLError, upstreamFailure } from "./protocol.js";
+
+export interface UpstreamRequest {
+  /** Subgraph name, for messages. */
+  subgraph: string;
+  /** `ws://…/graphql` */
+  url: string;
+  /** `Bearer <JWT>`: the identity the subscription runs as. */
+  authorization: string;
+  query: string;
+  operationName?: string;
+  variables: Record<string, unknown>;
+  /** For resumable fields: the variable that resumes, and where the cursor is in each event's data. */
+  resume?: { variable: string; cursorPath: readonly string[] };
+}
+
+export interface UpstreamEvent {
+  readonly data: Record<string, unknown> | null | undefined;
+  /** Errors the subgraph sent with this event. */
+  readonly errors?: readonly GraphQLError[];
+  readonly cursor?: string;
+  /**
+   * Results computed for this event, shared by its listeners. Every listener of
+   * one upstream subscription has the same identity, so identical work (same
+   * document and variables) is done once per event.
+   */
+  readonly shared: Map<string, Promise<unknown>>;
+}
+
+export interface UpstreamListener {
+  event(event: UpstreamEvent): void;
+  /** The upstream subscription ended for good. */
+  error(errors: readonly GraphQLError[]): void;
+  /** The subgraph completed the subscription. */
+  complete(): void;
+}
+
+export interface UpstreamStats {
+  /** Open (or opening) graphql-ws connections to subgraphs. */
+  connections: number;
+  /** Distinct upstream subscriptions. */
+  subscriptions: number;
+  /** Client subscriptions attached to them. */
+  listeners: number;
+  /** `subscribe` messages sent upstream since start, resumptions included. */
+  subscribes: number;
+  /** Resumptions after a dropped connection. */
+  resumes: number;
+}
+
+export interface UpstreamOptions {
+  logger: Logger;
+  /** Ping interval and pong timeout towards subgraphs (ms); 0 disables. */
+  keepAliveMs: number;
+  /** Longest backoff between attempts (ms). */
+  retryMaxMs: number;
+  /** First backoff (ms). Default 100. */
+  retryBaseMs?: number;
+}
+
+/** Cursors remembered per upstream subscription to drop duplicates. */
+const SEEN_CURSORS = 4096;
+
+interface Connection {
+  key: string;
+  client: Client;
+  users: number;
+  sockets: Set<WebSocket>;
+}
+
+export class UpstreamPool {
+  private readonly connections = new Map<string, Connection>();
+  private readonly subscriptions = new Map<string, SharedSubscription>();
+  private readonly counters = { subscribes: 0, resumes: 0 };
+  private disposed = false;
+
+  constructor(private readonly options: UpstreamOptions) {}
+
+  /** Attaches `listener` to the upstream subscription for `request`, starting it if needed. Returns the detach function. */
+  subscribe(request: UpstreamRequest, listener: UpstreamListener): () => void {
+    if (this.disposed) throw new Error("upstream pool disposed");
+    const key = subscriptionKey(request);
+    let shared = this.subscriptions.get(key);
+    if (shared === undefined) {
+      shared = new SharedSubscription(this, key, request, this.acquire(request));
+      this.subscriptions.set(key, shared);
+      shared.add(listener);
+      shared.start();
+    } else {
+      shared.add(listener);
+    }
+    const subscription = shared;
+    let detached = false;
+    return () => {
+      if (detached) return;
+      detached = true;
+      subscription.remove(listener);
+    };
+  }
+
+  stats(): UpstreamStats {
+    let listeners = 0;
+    for (const subscription of this.subscriptions.values()) listeners += subscription.listenerCount;
+    return { connections: this.connections.size, subscriptions: this.subscriptions.size, listeners, ...this.counters };
+  }
+
+  /** Terminates every open socket to subgraphs as a network failure would (for fault tests and operators). */
+  dropConnections(): void {
+    for (const connection of this.connections.values()) for (const socket of connection.sockets) socket.terminate();
+  }
+
+  /** Ends every upstream subscription (listeners get `complete`) and closes every connection. */
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    for (const subscription of [...this.subscriptions.values()]) subscription.end();
+    await Promise.all([...this.connections.values()].map((connection) => connection.client.dispose()));
+    this.connections.clear();
+  }
+
+  /** @internal */
+  get logger() {
+    return this.options.logger;
+  }
+
+  /** @internal */
+  backoff(attempt: number): number {
+    const base = this.options.retryBaseMs ?? 100;
+    const ceiling = Math.min(this.options.retryMaxMs, base * 2 ** Math.min(attempt, 20));
+    return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
+  }
+
+  /** @internal */
+  count(what: "subscribes" | "resumes") {
+    this.counters[what]++;
+  }
+
+  /** @internal */
+  forget(key: string, connection: Connection) {
+    this.subscriptions.delete(key);
+    if (--connection.users > 0) return;
+    this.connections.delete(connection.key);
+    void connection.client.dispose();
+  }
+
+  private acquire(request: UpstreamRequest): Connection {
+    const key = `${request.url}\u0000${request.authorization}`;
+    let connection = this.connections.get(key);
+    if (connection === undefined) {
+      const sockets = new Set<WebSocket>();
+      let pongTimeout: NodeJS.Timeout | undefined;
+      const { keepAliveMs } = this.options;
+      const client = createClient({
+        url: request.url,
+        webSocketImpl: WebSocket,
+        connectionParams: { authorization: request.authorization },
+        lazy: true,
+        // Reconnection is ours: a resumable subscription must resubscribe with its last cursor.
+        retryAttempts: 0,
+        keepAlive: keepAliveMs,
+        on: {
+          opened: (socket) => void sockets.add(socket as WebSocket),
+          closed: () => {
+            clearTimeout(pongTimeout);
+            for (const socket of sockets) if (socket.readyState === WebSocket.CLOSED) sockets.delete(socket);
+          },
+          ping: (received) => {
+            if (received || keepAliveMs <= 0) return;
+            clearTimeout(pongTimeout);
+            pongTimeout = setTimeout(() => client.terminate(), keepAliveMs);
+            pongTimeout.unref();
+          },
+          pong: (received) => {
+            if (received) clearTimeout(pongTimeout);
+          },
+        },
+      });
+      connection = { key, client, users: 0, sockets };
+      this.connections.set(key, connection);
+    }
+    connection.users++;
+    return connection;
+  }
+}
+
+class SharedSubscription {
+  private readonly listeners = new Set<UpstreamListener>();
+  private readonly seen = new Set<string>();
+  private lastCursor: string | undefined;
+  private attempt = 0;
+  private generation = 0;
+  private unsubscribe: (() => void) | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly pool: UpstreamPool,
+    private readonly key: string,
+    private readonly request: UpstreamRequest,
+    private readonly connection: Connection,
+  ) {}
+
+  get listenerCount() {
+    return this.listeners.size;
+  }
+
+  add(listener: UpstreamListener) {
+    this.listeners.add(listener);
+  }
+
+  remove(listener: UpstreamListener) {
+    this.listeners.delete(listener);
+    if (this.listeners.size === 0) this.close();
+  }
+
+  start() {
+    if (this.closed) return;
+    const generation = ++this.generation;
+    const { request } = this;
+    const variables = { ...request.variables };
+    if (request.resume !== undefined && this.lastCursor !== undefined) {
+      variables[request.resume.variable] = this.lastCursor;
+    }
+    if (generation > 1) this.pool.count("resumes");
+    this.pool.count("subscribes");
+    const current = () => generation === this.generation && !this.closed;
+    this.unsubscribe = this.connection.client.subscribe<Record<string, unknown>>(
+      { query: request.query, operationName: request.operationName, variables },
+      {
+        next: (result) => {
+          if (current()) this.receive(result);
+        },
+        error: (failure) => {
+          if (current()) this.fail(failure);
+        },
+        complete: () => {
+          if (!current()) return;
+          this.close();
+          for (const listener of [...this.listeners]) listener.complete();
+        },
+      },
+    );
+  }
+
+  /** Ends the subscription and tells its listeners it completed (gateway shutdown). */
+  end() {
+    const listeners = [...this.listeners];
+    this.close();
+    for (const listener of listeners) listener.complete();
+  }
+
+  private receive(result: FormattedExecutionResult<Record<string, unknown>, unknown>) {
+    this.attempt = 0;
+    let cursor: string | undefined;
+    if (this.request.resume !== undefined) {
+      const value = path(result.data, this.request.resume.cursorPath);
+      if (typeof value === "string") {
+        if (this.seen.has(value)) return; // a replay overlapping what was already delivered
+        this.remember(value);
+        cursor = value;
+        this.lastCursor = value;
+      }
+    }
+    const event: UpstreamEvent = {
+      data: result.data,
+      errors: result.errors?.map((error) => toGraphQLError(error)),
+      cursor,
+      shared: new Map(),
+    };
+    for (const listener of [...this.listeners]) listener.event(event);
+  }
+
+  private fail(failure: unknown) {
+    this.unsubscribe = undefined;
+    if (isRetryable(failure)) {
+      const delay = this.pool.backoff(this.attempt++);
+      this.pool.logger.warn(
+        { subgraph: this.request.subgraph, attempt: this.attempt, delayMs: delay, cursor: this.lastCursor, reason: describe(failure) },
+        "upstream subscription dropped; resubscribing",
+      );
+      this.retryTimer = setTimeout(() => this.start(), delay);
+      return;
+    }
+    const errors = upstreamFailure(this.request.subgraph, failure);
+    const listeners = [...this.listeners];
+    this.close();
+    for (const listener of listeners) listener.error(errors);
+  }
+
+  private remember(cursor: string) {
+    this.seen.add(cursor);
+    if (this.seen.size > SEEN_CURSORS) this.seen.delete(this.seen.values().next().value!);
+  }
+
+  private close() {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.retryTimer);
+    this.listeners.clear();
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    this.pool.forget(this.key, this.connection);
+  }
+}
+
+/** The sharing key: subgraph, identity, document and variables (keys sorted). */
+function subscriptionKey(request: UpstreamRequest): string {
+  return [request.url, request.authorization, request.operationName ?? "", request.query, stableJson(request.variables)].join("\u0000");
+}
+
+export function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(",")}]`;
+  if (value !== null && typeof value === "object" && !(value instanceof Date)) {
+    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
+    return `{${entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value) ?? "null";
+}
+
+function path(data: unknown, keys: readonly string[]): unknown {
+  let value = data;
+  for (const key of keys) {
+    if (value === null || typeof value !== "object") return undefined;
+    value = (value as Record<string, unknown>)[key];
+  }
+  return value;
+}
+
+function describe(failure: unknown): string {
+  if (typeof failure === "object" && failure !== null) {
+    const { code, reason, message } = failure as { code?: unknown; reason?: unknown; message?: unknown };
+    if (typeof code === "number") return `closed ${code}${typeof reason === "string" && reason !== "" ? ` ${reason}` : ""}`;
+    if (typeof message === "string") return message;
+  }
+  return String(failure);
+}
+
+/** `http(s)://host/graphql` → `ws(s)://host/graphql`. */
+export function webSocketUrl(httpUrl: string): string {
+  const url = new URL(httpUrl);
+  url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+  return url.toString();
+}
