@@ -1,0 +1,141 @@
+/**
+ * `npm run bench -- ingest`: partner reports accepted per second through the
+ * gateway into MariaDB (each report one transaction: idempotency record,
+ * device lock, threat upserts, reassessment, outbox row; Redis Streams as the
+ * event log), at a fixed concurrency for a fixed time, against the floor of
+ * raw mysql2 single-row INSERTs (autocommit) into a scratch table at the same
+ * concurrency and duration, in the same run.
+ */
+import { performance } from "node:perf_hooks";
+import { createPool } from "mysql2/promise";
+import { IsNull } from "typeorm";
+import { mysqlAvailable, redisAvailable } from "../support/services.js";
+import { startGraph, type TestGraph } from "../support/graph.js";
+import { waitFor } from "../support/wait.js";
+import { DeviceStateEntity } from "../../subgraphs/threats/data/entities.js";
+import { printTable } from "./table.js";
+
+const DEVICES = 200;
+const CONCURRENCY = 16;
+const WARMUP_MS = 1_000;
+const MEASURE_MS = 5_000;
+const TENANT = "bench";
+/** Threats per device the reports draw from: reports open and resolve them over and over. */
+const THREATS_PER_DEVICE = 6;
+const SEVERITIES = ["LOW", "MEDIUM", "HIGH"] as const;
+
+const REPORT = /* GraphQL */ `mutation Report($input: ReportThreatsInput!) { reportThreats(input: $input) { duplicate } }`;
+
+interface Measured {
+  operations: number;
+  seconds: number;
+  latencies: number[];
+}
+
+export async function run(): Promise<void> {
+  if (!mysqlAvailable) {
+    console.log("skipping ingest: MariaDB is not reachable (see test/support/services.ts for the URL)");
+    return;
+  }
+  if (!redisAvailable) console.log("Redis is not reachable: the graph runs with the in-process event log");
+  const graph = await startGraph({ database: "mysql", eventLog: redisAvailable ? "redis" : "memory" });
+  try {
+    const { partner, ids } = await prepare(graph);
+    let counter = 0;
+    const report = async () => {
+      const n = ++counter;
+      const deviceId = ids[n % ids.length]!;
+      const threats = Array.from({ length: 1 + (n % 3) }, (_, i) => ({
+        externalId: `t-${(n + i) % THREATS_PER_DEVICE}`,
+        category: "APP",
+        severity: SEVERITIES[(n + i) % SEVERITIES.length],
+        title: `threat ${(n + i) % THREATS_PER_DEVICE}`,
+        status: (n + i) % 2 === 0 ? "ACTIVE" : "RESOLVED",
+      }));
+      const result = await graph.query(partner, REPORT, { input: { reportId: `bench-${n}`, deviceId, observedAt: new Date().toISOString(), threats } });
+      if (result.errors !== undefined || result.data?.reportThreats.duplicate !== false) throw new Error(`report rejected: ${JSON.stringify(result.errors ?? result.data)}`);
+    };
+    await measure(report, WARMUP_MS);
+    const ingest = await measure(report, MEASURE_MS);
+
+    const outbox = graph.subgraphs.threats!.database.dataSource.getRepository("threats_outbox");
+    const drainStart = performance.now();
+    await waitFor(async () => (await outbox.count({ where: { publishedAt: IsNull() } })) === 0, 60_000, "outbox drained");
+    const drainMs = performance.now() - drainStart;
+
+    const floor = await rawInserts(graph.config.databaseUrl!);
+
+    const rows = [row("reportThreats via gateway (1-3 threats, outbox)", ingest), row("raw mysql2 single-row INSERT", floor)];
+    console.log();
+    printTable(["path", "concurrency", "seconds", "operations", "per second", "p50 ms", "p99 ms"], rows);
+    const ratio = ingest.operations / ingest.seconds / (floor.operations / floor.seconds);
+    console.log(`\ningest / floor: ${ratio.toFixed(3)} (${(1 / ratio).toFixed(1)}× slower than a bare INSERT); outbox backlog drained ${drainMs.toFixed(0)} ms after the run`);
+  } finally {
+    await graph.stop();
+  }
+}
+
+/** Enables the connector and enrolls the devices; resolves once the threats subgraph knows all of them. */
+async function prepare(graph: TestGraph): Promise<{ partner: string; ids: string[] }> {
+  const admin = await graph.token({ tenantId: TENANT, role: "admin" });
+  const partner = await graph.token({ tenantId: TENANT, role: "partner", partner: "LOOKOUT" });
+  const enabled = await graph.query(admin, `mutation { enableMtdConnector(input: { partner: LOOKOUT, enabledPlatforms: [IOS, ANDROID], blockOnMissingPartnerData: [IOS] }) { state } }`);
+  if (enabled.errors !== undefined) throw new Error(JSON.stringify(enabled.errors));
+  const ids = Array.from({ length: DEVICES }, (_, i) => `bench-${String(i).padStart(4, "0")}`);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      for (let i = next++; i < ids.length; i = next++) {
+        const input = { id: ids[i], name: `phone ${i}`, platform: i % 2 === 0 ? "IOS" : "ANDROID", osVersion: "17.4", ownership: "CORPORATE" };
+        const result = await graph.query(admin, `mutation Enroll($input: EnrollDeviceInput!) { enrollDevice(input: $input) { id } }`, { input });
+        if (result.errors !== undefined) throw new Error(JSON.stringify(result.errors));
+      }
+    }),
+  );
+  const known = graph.subgraphs.threats!.database.dataSource.getRepository(DeviceStateEntity);
+  await waitFor(async () => (await known.count({ where: { tenantId: TENANT } })) === DEVICES, 60_000, "devices known to threats");
+  return { partner, ids };
+}
+
+/** Runs `operation` on CONCURRENCY workers for `durationMs`; counts completions and their latencies. */
+async function measure(operation: () => Promise<void>, durationMs: number): Promise<Measured> {
+  const latencies: number[] = [];
+  const start = performance.now();
+  const deadline = start + durationMs;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (performance.now() < deadline) {
+        const began = performance.now();
+        await operation();
+        latencies.push(performance.now() - began);
+      }
+    }),
+  );
+  return { operations: latencies.length, seconds: (performance.now() - start) / 1000, latencies };
+}
+
+/** The floor: single-row INSERTs, autocommit, on a pool of CONCURRENCY connections to the same database. */
+async function rawInserts(databaseUrl: string): Promise<Measured> {
+  const url = new URL(databaseUrl);
+  url.protocol = "mysql:";
+  const pool = createPool({ uri: url.toString(), connectionLimit: CONCURRENCY });
+  try {
+    await pool.query("CREATE TABLE bench_floor (id BIGINT AUTO_INCREMENT PRIMARY KEY, device_id VARCHAR(128) NOT NULL, title VARCHAR(512) NOT NULL, created_at BIGINT NOT NULL)");
+    let n = 0;
+    const insert = async () => {
+      n += 1;
+      await pool.execute("INSERT INTO bench_floor (device_id, title, created_at) VALUES (?, ?, ?)", [`bench-${n % DEVICES}`, `threat ${n}`, Date.now()]);
+    };
+    await measure(insert, WARMUP_MS);
+    return await measure(insert, MEASURE_MS);
+  } finally {
+    await pool.query("DROP TABLE IF EXISTS bench_floor");
+    await pool.end();
+  }
+}
+
+function row(name: string, measured: Measured): (string | number)[] {
+  const sorted = [...measured.latencies].sort((a, b) => a - b);
+  const percentile = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
+  return [name, CONCURRENCY, measured.seconds, measured.operations, measured.operations / measured.seconds, percentile(0.5), percentile(0.99)];
+}
