@@ -39,6 +39,13 @@ export interface InstalledAppRecord {
   tenantId: string;
   deviceId: string;
   appId: string;
+  /**
+   * The device's platform and ownership, copied from its device row (kept in
+   * step by device events): who may see the app is then decided on this table's
+   * indexes alone, without a join per row.
+   */
+  platform: Platform;
+  ownership: Ownership;
   name: string;
   /** `name.toLowerCase()`: what `nameContains` searches. */
   nameLower: string;
@@ -101,6 +108,8 @@ export const InstalledAppEntity = new EntitySchema<InstalledAppRecord>({
     tenantId: { type: "varchar", length: 64, primary: true, name: "tenant_id" },
     deviceId: { type: "varchar", length: 128, primary: true, name: "device_id" },
     appId: { type: "varchar", length: 256, primary: true, name: "app_id" },
+    platform: { type: "varchar", length: 16 },
+    ownership: { type: "varchar", length: 16 },
     name: { type: "varchar", length: 256 },
     nameLower: { type: "varchar", length: 512, name: "name_lower" },
     version: { type: "varchar", length: 64 },

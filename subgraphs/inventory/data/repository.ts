@@ -1,7 +1,8 @@
 /**
  * The inventory's tables: the only code that touches them. Who may see which
- * app is decided here, in SQL (joins on the inventory's own device and
- * settings tables), so paging and counts only ever see visible rows.
+ * app is decided here, in SQL (on the app rows' copy of their device's platform
+ * and ownership, joined to the tenant's settings), so paging and counts only
+ * ever see visible rows.
  */
 import { randomUUID } from "node:crypto";
 import type { DataSource, EntityManager, SelectQueryBuilder } from "typeorm";
@@ -162,7 +163,7 @@ export class InventoryRepository {
    * Applies a `device.*` event: keeps the device's platform, ownership and
    * retirement. Idempotent and order-safe by the per-device `version`: an event
    * at or below the stored version changes nothing. Retirement drops the
-   * device's snapshot.
+   * device's snapshot; a new platform or ownership is copied to its app rows.
    */
   async applyDeviceEvent(tenantId: string, version: number, device: DeviceEventPayload): Promise<DeviceEventOutcome> {
     try {
@@ -189,6 +190,19 @@ export class InventoryRepository {
           const exists = await manager.getRepository(InventoryDeviceEntity).exists({ where: { tenantId, id: device.id } });
           if (exists) return "ignored";
           await manager.getRepository(InventoryDeviceEntity).insert({ tenantId, id: device.id, ...values, capturedAt: null, appCount: 0 });
+        } else if (retiredAt === null) {
+          // The app rows carry the device's platform and ownership for visibility: keep them in step.
+          await manager
+            .createQueryBuilder()
+            .update(InstalledAppEntity)
+            .set({ platform: device.platform, ownership: device.ownership })
+            .where("tenant_id = :tenantId AND device_id = :id AND (platform <> :platform OR ownership <> :ownership)", {
+              tenantId,
+              id: device.id,
+              platform: device.platform,
+              ownership: device.ownership,
+            })
+            .execute();
         }
         if (retiredAt !== null) await manager.getRepository(InstalledAppEntity).delete({ tenantId, deviceId: device.id });
         return "applied";
@@ -228,8 +242,8 @@ export class InventoryRepository {
             capturedAt: capturedAt.getTime(),
           })
           .execute();
-        if (claimed.affected === 0) {
-          const device = await manager.getRepository(InventoryDeviceEntity).findOne({ where: { tenantId, id: deviceId } });
+        const device = await manager.getRepository(InventoryDeviceEntity).findOne({ where: { tenantId, id: deviceId } });
+        if (claimed.affected === 0 || device === null) {
           if (device === null || device.retiredAt !== null) return { kind: "unknown-device" };
           return { kind: "stale", capturedAt: device.capturedAt!, appCount: device.appCount };
         }
@@ -237,6 +251,8 @@ export class InventoryRepository {
         const rows: InstalledAppRecord[] = apps.map((app) => ({
           tenantId,
           deviceId,
+          platform: device.platform,
+          ownership: device.ownership,
           ...app,
           nameLower: app.name.toLowerCase(),
           versionKey: versionKey(app.version),
@@ -360,26 +376,25 @@ export class InventoryRepository {
 
   /**
    * Installed apps of the viewer's tenant matching `filter` that the viewer
-   * may see. A partner's rows are joined to the device (iOS, not retired) and
-   * to the tenant's settings (no settings row: nothing shared):
+   * may see. A partner's rows are joined to the tenant's settings (one row;
+   * none: nothing shared) and tested on the row's copy of its device's
+   * platform and ownership, which the app indexes carry:
    *
-   *   s.ios_app_sync_enabled AND d.platform = 'IOS'
-   *   AND (d.ownership = 'CORPORATE' OR a.managed OR s.include_personal_devices)
+   *   s.ios_app_sync_enabled AND a.platform = 'IOS'
+   *   AND (a.ownership = 'CORPORATE' OR a.managed OR s.include_personal_devices)
+   *
+   * Retired devices have no app rows (retirement deletes them).
    */
   private visibleApps(viewer: Viewer, filter: AppFilterValues, base: SelectQueryBuilder<any> = this.dataSource.createQueryBuilder()): SelectQueryBuilder<InstalledAppRecord> {
     const query = base.from(InstalledAppEntity, "a").where("a.tenant_id = :tenantId", { tenantId: viewer.tenantId });
-    const partner = viewer.scope === "partner";
-    if (partner || filter.platform !== undefined || filter.ownership !== undefined) {
-      query.innerJoin(InventoryDeviceEntity.options.name, "d", "d.tenant_id = a.tenant_id AND d.id = a.device_id AND d.retired_at IS NULL");
-    }
-    if (partner) {
+    if (viewer.scope === "partner") {
       query
         .innerJoin(SettingsEntity.options.name, "s", "s.tenant_id = a.tenant_id")
-        .andWhere("s.ios_app_sync_enabled = :shared AND d.platform = :ios", { shared: true, ios: "IOS" })
-        .andWhere("(d.ownership = :corporate OR a.managed = :shared OR s.include_personal_devices = :shared)", { corporate: "CORPORATE" });
+        .andWhere("s.ios_app_sync_enabled = :shared AND a.platform = :ios", { shared: true, ios: "IOS" })
+        .andWhere("(a.ownership = :corporate OR a.managed = :shared OR s.include_personal_devices = :shared)", { corporate: "CORPORATE" });
     }
-    if (filter.platform !== undefined) query.andWhere("d.platform = :platform", { platform: filter.platform });
-    if (filter.ownership !== undefined) query.andWhere("d.ownership = :ownership", { ownership: filter.ownership });
+    if (filter.platform !== undefined) query.andWhere("a.platform = :platform", { platform: filter.platform });
+    if (filter.ownership !== undefined) query.andWhere("a.ownership = :ownership", { ownership: filter.ownership });
     if (filter.appId !== undefined) query.andWhere("a.app_id = :appId", { appId: filter.appId });
     if (filter.nameContains !== undefined) {
       const pattern = `%${escapeLike(filter.nameContains)}%`;
@@ -408,6 +423,8 @@ const APP_COLUMNS = [
   "tenant_id",
   "device_id",
   "app_id",
+  "platform",
+  "ownership",
   "name",
   "name_lower",
   "version",
@@ -427,6 +444,8 @@ function appFromRow(row: Record<string, unknown>): InstalledAppRecord {
     tenantId: String(row.tenant_id),
     deviceId: String(row.device_id),
     appId: String(row.app_id),
+    platform: String(row.platform) as Platform,
+    ownership: String(row.ownership) as Ownership,
     name: String(row.name),
     nameLower: String(row.name_lower),
     version: String(row.version),

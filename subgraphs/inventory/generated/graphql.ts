@@ -21,10 +21,15 @@ export type Scalars = {
   _FieldSet: { input: unknown; output: unknown; }
 };
 
-/** Every condition given must hold. String conditions are trimmed. */
+/**
+ * Every condition given must hold. String conditions are trimmed. Fast with
+ * `appId` (an index range); `nameContains` first searches the tenant's distinct
+ * app names, then looks the matching app ids up by index.
+ */
 export type AppFilter = {
   /** Exactly this app id (1-256 characters). */
   appId?: InputMaybe<Scalars['String']['input']>;
+  /** Only managed (true) or only unmanaged (false) apps. */
   managed?: InputMaybe<Scalars['Boolean']['input']>;
   /** The name contains this text, case-insensitively (1-256 characters; `%` and `_` are plain characters). */
   nameContains?: InputMaybe<Scalars['String']['input']>;
@@ -32,6 +37,7 @@ export type AppFilter = {
   ownership?: InputMaybe<Ownership>;
   /** Only apps on devices of this platform. */
   platform?: InputMaybe<Platform>;
+  /** Only apps whose signature the MDM validated (true), or only those it did not (false). */
   validated?: InputMaybe<Scalars['Boolean']['input']>;
   /** Exactly this version string (up to 64 characters). */
   version?: InputMaybe<Scalars['String']['input']>;
@@ -54,11 +60,13 @@ export type AppInput = {
   bundleSize?: InputMaybe<Scalars['SafeInt']['input']>;
   /** Non-negative. */
   dynamicSize?: InputMaybe<Scalars['SafeInt']['input']>;
+  /** The app is managed by the organisation. Decides what a partner sees on personal devices. */
   managed: Scalars['Boolean']['input'];
   /** 1-256 characters. */
   name: Scalars['String']['input'];
   /** Up to 64 characters. */
   shortVersion?: InputMaybe<Scalars['String']['input']>;
+  /** The MDM validated the app's signature. */
   validated: Scalars['Boolean']['input'];
   /** 0-64 characters. */
   version: Scalars['String']['input'];
@@ -84,7 +92,9 @@ export type AppInventorySettings = {
 /** How many devices (visible to the caller) have one version of an app installed. */
 export type AppVersionCount = {
   __typename?: 'AppVersionCount';
+  /** Devices with this version installed. */
   devices: Scalars['Int']['output'];
+  /** A version string exactly as reported (`1.2` and `1.2.0` are counted apart). */
   version: Scalars['String']['output'];
 };
 
@@ -97,6 +107,7 @@ export type Device = {
    * partner outside the sharing rules), and for devices of other tenants.
    */
   apps: InstalledAppConnection;
+  /** The device's id (the devices subgraph owns the device). */
   id: Scalars['ID']['output'];
 };
 
@@ -116,6 +127,7 @@ export type InstalledApp = {
   appId: Scalars['String']['output'];
   /** Size of the app bundle in bytes. */
   bundleSize: Maybe<Scalars['SafeInt']['output']>;
+  /** The device the app is installed on (its other fields come from the subgraphs that own them). */
   device: Device;
   /** Size of the app's data in bytes. */
   dynamicSize: Maybe<Scalars['SafeInt']['output']>;
@@ -139,6 +151,7 @@ export type InstalledApp = {
 
 export type InstalledAppConnection = {
   __typename?: 'InstalledAppConnection';
+  /** At most `first` apps. */
   edges: Array<InstalledAppEdge>;
   pageInfo: PageInfo;
   /** Every app matching the filter that the caller may see, across all pages. */
@@ -147,6 +160,7 @@ export type InstalledAppConnection = {
 
 export type InstalledAppEdge = {
   __typename?: 'InstalledAppEdge';
+  /** Opaque; pass it as `after` to continue after this app (stable while inventories change). */
   cursor: Scalars['String']['output'];
   node: InstalledApp;
 };
@@ -228,7 +242,9 @@ export type QueryAppsArgs = {
 };
 
 export type SetAppInventorySettingsInput = {
+  /** See `AppInventorySettings.includePersonalDevices`. */
   includePersonalDevices: Scalars['Boolean']['input'];
+  /** See `AppInventorySettings.iosAppSyncEnabled`. */
   iosAppSyncEnabled: Scalars['Boolean']['input'];
 };
 
@@ -238,6 +254,7 @@ export type SyncAppInventoryResult = {
   appCount: Scalars['Int']['output'];
   /** When the snapshot now stored was captured. */
   capturedAt: Scalars['DateTime']['output'];
+  /** The synced device. */
   device: Device;
   /** True when a snapshot captured at or after `capturedAt` was already stored: this one was ignored. */
   stale: Scalars['Boolean']['output'];

@@ -3,7 +3,8 @@ import { VERSION_KEY_LENGTH } from "../version.js";
 
 /**
  * The inventory's tables. Index key lengths stay under InnoDB's 3072 bytes
- * (utf8mb4: 4 bytes per character).
+ * (utf8mb4: 4 bytes per character, plus 2 per varchar): the widest,
+ * `inventory_apps_app_device`, is 2689 bytes.
  */
 export class Inventory0001_1767225600000 implements MigrationInterface {
   name = "Inventory0001_1767225600000";
@@ -44,6 +45,8 @@ export class Inventory0001_1767225600000 implements MigrationInterface {
           { name: "tenant_id", type: "varchar", length: "64", isPrimary: true },
           { name: "device_id", type: "varchar", length: "128", isPrimary: true },
           { name: "app_id", type: "varchar", length: "256", isPrimary: true },
+          { name: "platform", type: "varchar", length: "16" },
+          { name: "ownership", type: "varchar", length: "16" },
           { name: "name", type: "varchar", length: "256" },
           { name: "name_lower", type: "varchar", length: "512" },
           { name: "version", type: "varchar", length: "64" },
@@ -55,11 +58,14 @@ export class Inventory0001_1767225600000 implements MigrationInterface {
           { name: "managed", type: "boolean" },
           { name: "reported_at", type: "bigint" },
         ],
+        // Both indexes carry what visibility (platform, ownership, managed) and the common filters
+        // test, so queries by app id filter and count on the index alone, reading table rows only
+        // for the page they return.
         indices: [
-          // `apps(filter: { appId })`: one range of the index, already in (device, app) order.
-          { name: "inventory_apps_app_device", columnNames: ["tenant_id", "app_id", "device_id"] },
-          // `appVersionCounts` and `versionBelow` with an app id: grouped and compared on the index alone.
-          { name: "inventory_apps_app_version", columnNames: ["tenant_id", "app_id", "version_key", "version"] },
+          // `apps(filter: { appId, … })`: one range in (device, app) order; LIMIT stops the scan early.
+          { name: "inventory_apps_app_device", columnNames: ["tenant_id", "app_id", "device_id", "platform", "ownership", "managed", "version_key"] },
+          // `appVersionCounts`: grouped in index order.
+          { name: "inventory_apps_app_version", columnNames: ["tenant_id", "app_id", "version_key", "version", "platform", "ownership", "managed"] },
         ],
       }),
     );
