@@ -95,12 +95,13 @@ export class AssessmentRepository {
 
   /**
    * Recomputes the assessments of `devices` (rows locked by the caller) under
-   * `connector`, stores those that changed and emits their events. `reported`:
-   * devices known to be reported on (saves the lookup).
+   * `connector`, stores those that changed and emits their events. `known`:
+   * the partner data of the devices when the caller has it already (ingest);
+   * otherwise it is read, two statements for the whole batch.
    */
-  async reassess(tx: Transaction, tenantId: string, devices: DeviceStateRecord[], connector: ConnectorRecord | null, reported?: ReadonlySet<string>): Promise<void> {
+  async reassess(tx: Transaction, tenantId: string, devices: DeviceStateRecord[], connector: ConnectorRecord | null, known?: ReadonlyMap<string, PartnerData>): Promise<void> {
     if (devices.length === 0) return;
-    const data = await this.partnerData(tx.manager, tenantId, devices, connector, reported);
+    const data = known ?? (await this.partnerData(tx.manager, tenantId, devices, connector));
     const now = this.store.now();
     const at = new Date(now);
     for (const device of devices) {
@@ -178,29 +179,20 @@ export class AssessmentRepository {
   }
 
   /** Per device: whether the connector's partner reported on it, and its ACTIVE threats' severities. Two statements for any number of devices. */
-  private async partnerData(
-    manager: EntityManager,
-    tenantId: string,
-    devices: DeviceStateRecord[],
-    connector: ConnectorRecord | null,
-    reported?: ReadonlySet<string>,
-  ): Promise<Map<string, PartnerData>> {
+  private async partnerData(manager: EntityManager, tenantId: string, devices: DeviceStateRecord[], connector: ConnectorRecord | null): Promise<Map<string, PartnerData>> {
     const data = new Map<string, PartnerData>();
     if (!isActive(connector)) return data;
     const partner = connector.partner;
     const ids = devices.map((device) => device.deviceId);
-    let reportedIds = reported;
-    if (reportedIds === undefined || ids.some((id) => !reportedIds!.has(id))) {
-      const rows = await manager
-        .getRepository(ReportEntity)
-        .createQueryBuilder("r")
-        .select("r.device_id", "deviceId")
-        .distinct(true)
-        .where("r.tenant_id = :tenantId AND r.partner = :partner", { tenantId, partner })
-        .andWhere({ deviceId: In(ids) })
-        .getRawMany<{ deviceId: string }>();
-      reportedIds = new Set([...(reported ?? []), ...rows.map((row) => row.deviceId)]);
-    }
+    const reported = await manager
+      .getRepository(ReportEntity)
+      .createQueryBuilder("r")
+      .select("r.device_id", "deviceId")
+      .distinct(true)
+      .where("r.tenant_id = :tenantId AND r.partner = :partner", { tenantId, partner })
+      .andWhere({ deviceId: In(ids) })
+      .getRawMany<{ deviceId: string }>();
+    const reportedIds = new Set(reported.map((row) => row.deviceId));
     const active = await manager
       .getRepository(ThreatEntity)
       .createQueryBuilder("t")

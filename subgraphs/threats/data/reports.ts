@@ -6,7 +6,7 @@
  * and the device is reassessed; its event goes through the outbox.
  */
 import { randomUUID } from "node:crypto";
-import { In, type EntityManager } from "typeorm";
+import { In, type EntityManager, type FindOptionsWhere } from "typeorm";
 import type { MtdPartner } from "../../../lib/auth.js";
 import { isUniqueViolation } from "../../../lib/db.js";
 import { notFound } from "../../../lib/errors.js";
@@ -70,8 +70,8 @@ export class ReportRepository {
         const device = await lockDevice(tx, tenantId, report.deviceId);
         if (device === null || device.retiredAt !== null) throw notFound("Device", report.deviceId);
 
-        await this.apply(tx.manager, tenantId, connector.partner, report, now);
-        await this.assessments.reassess(tx, tenantId, [device], connector, new Set([device.deviceId]));
+        const activeSeverities = await this.apply(tx.manager, tenantId, connector.partner, report, now);
+        await this.assessments.reassess(tx, tenantId, [device], connector, new Map([[device.deviceId, { reported: true, activeSeverities }]]));
       });
       return { duplicate: false };
     } catch (error) {
@@ -80,34 +80,41 @@ export class ReportRepository {
     }
   }
 
-  /** Inserts new threats and updates those whose stored observation is not newer than the report's. */
-  private async apply(manager: EntityManager, tenantId: string, partner: MtdPartner, report: Report, now: Date): Promise<void> {
+  /**
+   * Inserts new threats and updates those whose stored observation is not
+   * newer than the report's. One read serves both the upserts and the risk:
+   * the stored threats the report names, and every ACTIVE one of the device.
+   * Returns the severities of the device's ACTIVE threats afterwards.
+   */
+  private async apply(manager: EntityManager, tenantId: string, partner: MtdPartner, report: Report, now: Date): Promise<ThreatLevel[]> {
     const { deviceId, observedAt } = report;
-    if (report.threats.length === 0) return;
-    const stored = await manager.find(ThreatEntity, {
-      where: { tenantId, partner, deviceId, externalId: In(report.threats.map((threat) => threat.externalId)) },
-    });
+    const scope = { tenantId, partner, deviceId };
+    const where: FindOptionsWhere<ThreatRecord>[] = [{ ...scope, status: "ACTIVE" }];
+    if (report.threats.length > 0) where.push({ ...scope, externalId: In(report.threats.map((threat) => threat.externalId)) });
+    const stored = await manager.find(ThreatEntity, { where });
     const byExternalId = new Map(stored.map((threat) => [threat.externalId, threat]));
+    /** Each threat's state after this report, by external id. */
+    const current = new Map(stored.map((threat) => [threat.externalId, { status: threat.status, severity: threat.severity }]));
     const inserts: ThreatRecord[] = [];
     for (const threat of report.threats) {
       const existing = byExternalId.get(threat.externalId);
       if (existing === undefined) {
         inserts.push({
           id: randomUUID(),
-          tenantId,
-          partner,
-          deviceId,
+          ...scope,
           ...threat,
           detectedAt: observedAt,
           resolvedAt: threat.status === "RESOLVED" ? observedAt : null,
           observedAt,
           updatedAt: now,
         });
-        continue;
+      } else if (observedAt.getTime() >= existing.observedAt.getTime()) {
+        const resolvedAt = threat.status === "ACTIVE" ? null : existing.status === "RESOLVED" ? existing.resolvedAt : observedAt;
+        await manager.update(ThreatEntity, { id: existing.id }, { ...threat, resolvedAt, observedAt, updatedAt: now });
+      } else {
+        continue; // a newer observation is stored
       }
-      if (observedAt.getTime() < existing.observedAt.getTime()) continue; // a newer observation is stored
-      const resolvedAt = threat.status === "ACTIVE" ? null : existing.status === "RESOLVED" ? existing.resolvedAt : observedAt;
-      await manager.update(ThreatEntity, { id: existing.id }, { ...threat, resolvedAt, observedAt, updatedAt: now });
+      current.set(threat.externalId, { status: threat.status, severity: threat.severity });
     }
     for (let start = 0; start < inserts.length; start += INSERT_BATCH_SIZE) {
       await manager
@@ -118,5 +125,6 @@ export class ReportRepository {
         .updateEntity(false)
         .execute();
     }
+    return [...current.values()].filter((threat) => threat.status === "ACTIVE").map((threat) => threat.severity);
   }
 }
