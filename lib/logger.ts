@@ -1,14 +1,31 @@
 /** Structured JSON logs: attributes first, one child logger per service and request. */
-import { pino, type Logger } from "pino";
+import { pino, type DestinationStream, type Logger } from "pino";
 import type { LogLevel } from "./config.js";
 
 export type { Logger };
 
-export function createLogger(level: LogLevel, service: string): Logger {
-  return pino({
-    level,
-    base: { service },
-    // Never log credentials, whatever path they travel on.
-    redact: { paths: ["authorization", "*.authorization", "headers.authorization", "token", "*.token", "secret"], censor: "[redacted]" },
-  });
+/** Paths whose values are never written: credentials, wherever they travel. */
+export const REDACTED_PATHS = [
+  "authorization",
+  "*.authorization",
+  "headers.authorization",
+  "*.headers.authorization",
+  "*.headers.cookie",
+  "connectionParams",
+  "*.connectionParams",
+  "token",
+  "*.token",
+  "secret",
+  "*.secret",
+  "password",
+  "*.password",
+  "databaseUrl",
+  "*.databaseUrl",
+  "redisUrl",
+  "*.redisUrl",
+];
+
+/** JSON lines to stdout, or to `destination` (tests capture logs this way). */
+export function createLogger(level: LogLevel, service: string, destination?: DestinationStream): Logger {
+  return pino({ level, base: { service }, redact: { paths: REDACTED_PATHS, censor: "[redacted]" } }, destination);
 }

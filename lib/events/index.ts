@@ -3,7 +3,7 @@ import { MemoryEventLog } from "./memory.js";
 import { RedisEventLog } from "./redis.js";
 import type { EventLog } from "./types.js";
 
-export type { ConsumeOptions, Disposable, EventLog, LoggedEvent, NewEvent, TailOptions, Topic } from "./types.js";
+export type { ConsumeOptions, ConsumerGroupStats, Disposable, EventLog, LoggedEvent, NewEvent, TailOptions, Topic } from "./types.js";
 export { MemoryEventLog } from "./memory.js";
 export { RedisEventLog, type RedisEventLogOptions } from "./redis.js";
 export { Outbox, outboxEntity, outboxMigration, OUTBOX_MIGRATION_TIMESTAMP, type OutboxOptions, type OutboxRecord } from "./outbox.js";

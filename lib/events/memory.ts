@@ -12,7 +12,7 @@
  * consumer (slow, or disposed mid-handling) is taken over by another consumer.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import type { ConsumeOptions, Disposable, EventLog, LoggedEvent, NewEvent, TailOptions, Topic } from "./types.js";
+import type { ConsumeOptions, ConsumerGroupStats, Disposable, EventLog, LoggedEvent, NewEvent, TailOptions, Topic } from "./types.js";
 
 const DEFAULT_RECLAIM_AFTER_MS = 30_000;
 
@@ -125,6 +125,21 @@ export class MemoryEventLog implements EventLog {
     // Resolved now, not at the first `next()`, so nothing published in between is missed.
     const start = options.after === undefined || options.after === "$" ? state.events.length : parsePosition(options.after);
     return this.follow(state, start, options.signal);
+  }
+
+  async consumerGroups(): Promise<ConsumerGroupStats[]> {
+    const stats: ConsumerGroupStats[] = [];
+    for (const [topic, state] of this.topics) {
+      for (const [group, { next, claim }] of state.groups) {
+        const pending = claim !== undefined && next < state.events.length ? 1 : 0;
+        stats.push({ topic, group, lag: state.events.length - next - pending, pending });
+      }
+    }
+    return stats;
+  }
+
+  async ping(): Promise<void> {
+    this.assertOpen();
   }
 
   async close(): Promise<void> {

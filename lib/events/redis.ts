@@ -21,7 +21,7 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
-import type { ConsumeOptions, Disposable, EventLog, LoggedEvent, NewEvent, TailOptions, Topic } from "./types.js";
+import type { ConsumeOptions, ConsumerGroupStats, Disposable, EventLog, LoggedEvent, NewEvent, TailOptions, Topic } from "./types.js";
 
 export interface RedisEventLogOptions {
   /** `redis://[user:password@]host:port[/db]`. */
@@ -54,6 +54,8 @@ export class RedisEventLog implements EventLog {
   private readonly consumers = new Set<Disposable>();
   /** Stops of the running tails. */
   private readonly tails = new Set<() => void>();
+  /** Topics consumed through this log: what `consumerGroups()` reports on. */
+  private readonly consumedTopics = new Set<string>();
   private closed = false;
 
   constructor(private readonly options: RedisEventLogOptions) {
@@ -74,6 +76,7 @@ export class RedisEventLog implements EventLog {
   consume(topic: Topic, options: ConsumeOptions, handler: (event: LoggedEvent) => Promise<void>): Disposable {
     this.assertOpen();
     const key = this.key(topic);
+    this.consumedTopics.add(topic);
     const { group, consumer } = options;
     const reclaimAfterMs = options.reclaimAfterMs ?? DEFAULT_RECLAIM_AFTER_MS;
     const count = options.batchSize ?? DEFAULT_BATCH_SIZE;
@@ -160,6 +163,26 @@ export class RedisEventLog implements EventLog {
     const start = after === "$" ? this.position(topic) : Promise.resolve(after);
     start.catch(() => {}); // rethrown by the first next(); no unhandled rejection if never iterated
     return this.follow(topic, key, start, options.signal);
+  }
+
+  async consumerGroups(): Promise<ConsumerGroupStats[]> {
+    this.assertOpen();
+    const stats: ConsumerGroupStats[] = [];
+    for (const topic of this.consumedTopics) {
+      const groups = (await this.command.xinfo("GROUPS", this.key(topic)).catch(ignoreError("ERR no such key"))) as unknown[][] | undefined;
+      for (const fields of groups ?? []) {
+        const info = new Map<string, unknown>();
+        for (let i = 0; i + 1 < fields.length; i += 2) info.set(String(fields[i]), fields[i + 1]);
+        const lag = info.get("lag");
+        stats.push({ topic, group: String(info.get("name")), lag: lag === null || lag === undefined ? null : Number(lag), pending: Number(info.get("pending") ?? 0) });
+      }
+    }
+    return stats;
+  }
+
+  async ping(): Promise<void> {
+    this.assertOpen();
+    await this.command.ping();
   }
 
   /** Stops every consumer and tail and closes every connection. Idempotent. */

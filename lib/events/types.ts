@@ -68,6 +68,22 @@ export interface EventLog {
   position(topic: Topic): Promise<string>;
   /** Reads a topic from a position and keeps following it (for subscriptions). Ends when `signal` aborts. */
   tail(topic: Topic, options?: TailOptions): AsyncIterable<LoggedEvent>;
+  /**
+   * The consumer groups of the topics this log consumes in this process (every
+   * group of those topics, whoever runs it): how far behind each is. For metrics.
+   */
+  consumerGroups(): Promise<ConsumerGroupStats[]>;
+  /** Round-trips to the log's store (readiness); resolves at once in process. */
+  ping(): Promise<void>;
   /** Stops every consumer and tail and releases connections. Idempotent. */
   close(): Promise<void>;
+}
+
+export interface ConsumerGroupStats {
+  topic: string;
+  group: string;
+  /** Events of the topic the group has not been given yet; null when the store cannot tell (Redis after trimming or deletions). */
+  lag: number | null;
+  /** Events given to a consumer of the group and not acknowledged yet. */
+  pending: number;
 }
