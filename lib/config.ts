@@ -43,6 +43,16 @@ export interface Config {
   subgraphUrls: Record<SubgraphName, string>;
   /** `MTD_MAX_BODY_BYTES`: largest accepted HTTP request body. Default 1 MiB. */
   maxBodyBytes: number;
+  /** Operation limits checked before execution, at the gateway and in every subgraph (`lib/protection.ts`). */
+  limits: OperationLimits;
+  /** Token buckets the gateway enforces before planning (`lib/rate-limit/`); in Redis when `REDIS_URL` is set. */
+  rateLimits: RateLimits;
+  /** `MTD_INTROSPECTION`: schema introspection. Default on, off with `NODE_ENV=production`. */
+  introspection: boolean;
+  /** `MTD_LANDING_PAGE`: Apollo's landing page on `GET /graphql` from a browser. Default on, off with `NODE_ENV=production`. */
+  landingPage: boolean;
+  /** `MTD_SHUTDOWN_TIMEOUT_MS`: on SIGTERM, how long in-flight requests may take before their connections are cut. Default 10000. */
+  shutdownTimeoutMs: number;
   /** The gateway's federated subscriptions over WebSocket (`gateway/subscriptions/`). */
   subscriptions: SubscriptionLimits;
 }
@@ -58,6 +68,34 @@ export interface SubscriptionLimits {
   keepAliveMs: number;
   /** `MTD_WS_UPSTREAM_RETRY_MAX_MS`: longest wait between attempts to re-establish a dropped subgraph subscription (exponential backoff with jitter from 100 ms). Default 5000. */
   upstreamRetryMaxMs: number;
+}
+
+export interface OperationLimits {
+  /** `MTD_MAX_DEPTH`: deepest field nesting of an operation. Default 12. */
+  maxDepth: number;
+  /** `MTD_MAX_ALIASES`: aliases in one operation. Default 15. */
+  maxAliases: number;
+  /** `MTD_MAX_TOKENS`: lexical tokens of the document. Default 2000. */
+  maxTokens: number;
+  /** `MTD_MAX_DIRECTIVES`: directives in one operation. Default 20. */
+  maxDirectives: number;
+  /** `MTD_MAX_COST`: graphql-armor cost with list sizes (`first`, from literals, variables or defaults) as multipliers. Default 50000. */
+  maxCost: number;
+  /** `MTD_MAX_PAGE_SIZE`: largest `first` (1-500; resolvers never serve more than 500). Default 500. */
+  maxPageSize: number;
+}
+
+/** A token bucket: `burst` requests at once, refilled at `perSecond`. `perSecond` 0 turns the bucket off. */
+export interface BucketLimit {
+  perSecond: number;
+  burst: number;
+}
+
+export interface RateLimits {
+  /** `MTD_RATE_LIMIT_TENANT_PER_SECOND` / `_BURST`: every HTTP operation of a tenant. Default 200/s, burst 400. */
+  tenant: BucketLimit;
+  /** `MTD_RATE_LIMIT_PARTNER_PER_SECOND` / `_BURST`: ingest (`reportThreats`, each report of `reportThreatsBatch`, `partnerHeartbeat`) per tenant and partner. Default 500/s, burst 1000. */
+  partner: BucketLimit;
 }
 
 export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
@@ -95,6 +133,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     keepAliveMs: integer(read("MTD_WS_KEEPALIVE_MS"), "MTD_WS_KEEPALIVE_MS", 0, 600_000, problems) ?? 12_000,
     upstreamRetryMaxMs: integer(read("MTD_WS_UPSTREAM_RETRY_MAX_MS"), "MTD_WS_UPSTREAM_RETRY_MAX_MS", 100, 600_000, problems) ?? 5000,
   };
+
+  const limit = (name: string, min: number, max: number, fallback: number) => integer(read(name), name, min, max, problems) ?? fallback;
+  const limits: OperationLimits = {
+    maxDepth: limit("MTD_MAX_DEPTH", 1, 1000, 12),
+    maxAliases: limit("MTD_MAX_ALIASES", 0, 10_000, 15),
+    maxTokens: limit("MTD_MAX_TOKENS", 10, 1_000_000, 2000),
+    maxDirectives: limit("MTD_MAX_DIRECTIVES", 0, 10_000, 20),
+    maxCost: limit("MTD_MAX_COST", 1, 1_000_000_000, 50_000),
+    maxPageSize: limit("MTD_MAX_PAGE_SIZE", 1, 500, 500),
+  };
+  const bucket = (scope: string, perSecond: number, burst: number): BucketLimit => ({
+    perSecond: limit(`MTD_RATE_LIMIT_${scope}_PER_SECOND`, 0, 1_000_000, perSecond),
+    burst: limit(`MTD_RATE_LIMIT_${scope}_BURST`, 1, 10_000_000, burst),
+  });
+  const rateLimits: RateLimits = { tenant: bucket("TENANT", 200, 400), partner: bucket("PARTNER", 500, 1000) };
+  const introspection = boolean(read("MTD_INTROSPECTION"), "MTD_INTROSPECTION", problems) ?? nodeEnv !== "production";
+  const landingPage = boolean(read("MTD_LANDING_PAGE"), "MTD_LANDING_PAGE", problems) ?? nodeEnv !== "production";
+  const shutdownTimeoutMs = limit("MTD_SHUTDOWN_TIMEOUT_MS", 0, 600_000, 10_000);
 
   const databaseUrl = read("DATABASE_URL");
   if (databaseUrl !== undefined) checkUrl(databaseUrl, "DATABASE_URL", ["mysql:", "mariadb:"], problems);
@@ -136,6 +192,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     auth: { secret, jwksUrl, issuer: read("MTD_JWT_ISSUER"), audience: read("MTD_JWT_AUDIENCE") },
     subgraphUrls,
     maxBodyBytes: maxBodyBytes ?? 1024 * 1024,
+    limits,
+    rateLimits,
+    introspection,
+    landingPage,
+    shutdownTimeoutMs,
     subscriptions,
   };
 }
@@ -164,6 +225,14 @@ function integer(value: string | undefined, name: string, min: number, max: numb
     return undefined;
   }
   return n;
+}
+
+function boolean(value: string | undefined, name: string, problems: string[]): boolean | undefined {
+  if (value === undefined) return undefined;
+  if (["true", "1", "on"].includes(value.toLowerCase())) return true;
+  if (["false", "0", "off"].includes(value.toLowerCase())) return false;
+  problems.push(`${name} must be true or false; got "${value}"`);
+  return undefined;
 }
 
 function checkUrl(value: string, name: string, protocols: string[], problems: string[]) {

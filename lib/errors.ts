@@ -10,6 +10,10 @@ export const ErrorCode = {
   NOT_FOUND: "NOT_FOUND",
   BAD_USER_INPUT: "BAD_USER_INPUT",
   CONFLICT: "CONFLICT",
+  /** The operation exceeds a configured limit (depth, aliases, tokens, directives, cost, page size); nothing ran. */
+  OPERATION_LIMIT: "OPERATION_LIMIT",
+  /** A token bucket is empty; `extensions.retryAfterSeconds` says when to try again (HTTP 429, `Retry-After`). */
+  RATE_LIMITED: "RATE_LIMITED",
   INTERNAL_SERVER_ERROR: "INTERNAL_SERVER_ERROR",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -33,6 +37,19 @@ export function badUserInput(field: string, message: string): GraphQLError {
 
 export function conflict(message: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code: ErrorCode.CONFLICT } });
+}
+
+/** `limit` names the limit (`maxDepth`, `maxCost`, …); HTTP 400, raised before execution. */
+export function operationLimit(limit: string, message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: ErrorCode.OPERATION_LIMIT, limit, http: { status: 400 } } });
+}
+
+/** `scope` is `tenant` or `partner`. HTTP 429 with `Retry-After`. */
+export function rateLimited(scope: string, retryAfterSeconds: number): GraphQLError {
+  const headers = new Map([["retry-after", String(retryAfterSeconds)]]);
+  return new GraphQLError(`rate limit of the ${scope} exceeded; retry in ${retryAfterSeconds} s`, {
+    extensions: { code: ErrorCode.RATE_LIMITED, scope, retryAfterSeconds, http: { status: 429, headers } },
+  });
 }
 
 const CLIENT_CODES = new Set<string>(Object.values(ErrorCode));

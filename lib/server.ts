@@ -1,13 +1,20 @@
 /**
  * One HTTP + WebSocket server per service: GraphQL over HTTP through Apollo
  * Server's `executeHTTPGraphQLRequest` on plain `node:http`, graphql-ws on the
- * same port and path, and the health endpoints. Returns something disposable.
+ * same port and path, the health endpoints and `GET /metrics`. Returns something
+ * disposable.
+ *
+ * `dispose()` drains: it stops accepting connections, answers readiness with
+ * 503, closes WebSockets with 1012 (Service Restart: reconnect, elsewhere),
+ * lets in-flight HTTP requests finish (at most `shutdownTimeoutMs`, then cuts
+ * them) and only then stops Apollo Server.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { HeaderMap, type ApolloServer, type BaseContext } from "@apollo/server";
 import { WebSocketServer } from "ws";
 import type { Logger } from "./logger.js";
+import { serveMetrics } from "./metrics.js";
 
 export interface ServeOptions<TContext extends BaseContext> {
   apollo: ApolloServer<TContext>;
@@ -25,6 +32,8 @@ export interface ServeOptions<TContext extends BaseContext> {
   host: string;
   maxBodyBytes: number;
   logger: Logger;
+  /** How long `dispose()` waits for in-flight HTTP requests before cutting their connections. Default 10000 ms. */
+  shutdownTimeoutMs?: number;
 }
 
 export interface Served {
@@ -36,9 +45,22 @@ export interface Served {
 
 const GRAPHQL_PATH = "/graphql";
 
+/** WebSocket close code 1012 (Service Restart): the server is going away; reconnect, to another replica. */
+export const SERVICE_RESTART = 1012;
+
 export async function serve<TContext extends BaseContext>(options: ServeOptions<TContext>): Promise<Served> {
   const { apollo, logger } = options;
+  let draining = false;
+  let inFlight = 0;
+  let idle: (() => void) | undefined;
   const server = createServer((request, response) => {
+    inFlight += 1;
+    response.once("close", () => {
+      inFlight -= 1;
+      if (inFlight === 0) idle?.();
+    });
+    // While draining, a kept-alive connection carries no further request.
+    if (draining) response.setHeader("connection", "close");
     handle(request, response).catch((error: unknown) => {
       logger.error({ err: error }, "request failed");
       if (!response.headersSent) send(response, 500, { error: "internal server error" });
@@ -52,7 +74,9 @@ export async function serve<TContext extends BaseContext>(options: ServeOptions<
     if (url.pathname === "/health/live" || url.pathname === "/health") {
       return send(response, 200, { status: "ok" });
     }
+    if (url.pathname === "/metrics") return serveMetrics(request, response);
     if (url.pathname === "/health/ready") {
+      if (draining) return send(response, 503, { status: "unavailable", reason: "shutting down" });
       try {
         await options.ready();
         return send(response, 200, { status: "ready" });
@@ -113,11 +137,24 @@ export async function serve<TContext extends BaseContext>(options: ServeOptions<
     port,
     dispose: () =>
       (disposed ??= (async () => {
-        await disposeWebsocket?.();
-        for (const client of wss.clients) client.close(1001, "server going away");
-        await new Promise<void>((resolve) => wss.close(() => resolve()));
+        draining = true;
+        // 1. No new connections; idle kept-alive ones are closed now, busy ones after their response.
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
-        await new Promise<void>((resolve) => server.close(() => resolve()));
+        // 2. WebSocket clients: reconnect elsewhere.
+        for (const client of wss.clients) client.close(SERVICE_RESTART, "service restart");
+        await disposeWebsocket?.();
+        await new Promise<void>((resolve) => wss.close(() => resolve()));
+        // 3. In-flight HTTP requests finish, within the timeout.
+        const timeoutMs = options.shutdownTimeoutMs ?? 10_000;
+        let timer: NodeJS.Timeout | undefined;
+        const finished = inFlight === 0 ? Promise.resolve(true) : new Promise<boolean>((resolve) => (idle = () => resolve(true)));
+        const inTime = await Promise.race([finished, new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)))]);
+        clearTimeout(timer);
+        if (!inTime) logger.warn({ inFlight, timeoutMs }, "shutdown timeout: cutting in-flight requests");
+        server.closeAllConnections();
+        for (const client of wss.clients) client.terminate(); // did not answer the close frame in time
+        await closed;
         await apollo.stop();
       })()),
   };

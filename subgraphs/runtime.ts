@@ -4,7 +4,6 @@
  * verification on every request, the HTTP + WebSocket server, and health.
  */
 import { readFileSync } from "node:fs";
-import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import { ApolloServer } from "@apollo/server";
 import { ApolloServerPluginInlineTraceDisabled } from "@apollo/server/plugin/disabled";
@@ -16,6 +15,9 @@ import { serveSubscriptions } from "./subscriptions.js";
 import { developmentSecret, type Config, type SubgraphName, DEFAULT_PORTS } from "../lib/config.js";
 import { formatError } from "../lib/errors.js";
 import type { Logger } from "../lib/logger.js";
+import { watchEventLog, watchOutbox } from "../lib/metrics.js";
+import { requestIdFrom, requestObserver } from "../lib/observability.js";
+import { protection } from "../lib/protection.js";
 import { header, serve, type Served, type ServeOptions } from "../lib/server.js";
 import { openDatabase, type Database } from "../lib/db.js";
 import type { EventLog } from "../lib/events/types.js";
@@ -85,15 +87,22 @@ export async function runSubgraph<TContext extends RequestContext>(deps: Subgrap
   });
   const outbox = new Outbox({ dataSource: database.dataSource, log: events, service: name, logger });
   outbox.start();
+  const unwatch = [watchOutbox(name, outbox), watchEventLog(events)];
   let parts: SubgraphParts<TContext> | undefined;
   const stop = async () => {
+    for (const stopWatching of unwatch) stopWatching();
     await parts?.dispose?.();
+    // Whatever the last requests and consumers committed goes out now, not at the next start.
+    await outbox.flush().catch((error: unknown) => logger.warn({ err: error }, "final outbox flush failed; the next start publishes the rest"));
     await outbox.dispose();
     await database.close();
   };
   try {
     parts = await definition.setup({ config, logger, events, database, outbox });
-    const served = await serveSubgraph(name, config, logger, parts, database.ping);
+    const served = await serveSubgraph(name, config, logger, parts, async () => {
+      await database.ping();
+      await events.ping();
+    });
     return {
       ...served,
       database,
@@ -125,13 +134,23 @@ async function serveSubgraph<TContext extends RequestContext>(
 ): Promise<Served> {
   const schema = buildSubgraphSchema({ typeDefs: loadTypeDefs(name), resolvers: parts.resolvers as GraphQLResolverMap<unknown> });
   const verify = tokenVerifier(config);
+  const guard = protection(config, name);
   const apollo = new ApolloServer<TContext>({
     schema,
     formatError: formatError(config.env === "production"),
     includeStacktraceInErrorResponses: false,
-    introspection: config.env !== "production",
-    // Federated tracing is for Apollo's cloud; it costs every request and we do not send traces there.
-    plugins: [ApolloServerPluginInlineTraceDisabled()],
+    ...guard,
+    plugins: [
+      // Federated tracing is for Apollo's cloud; it costs every request and we do not send traces there.
+      ApolloServerPluginInlineTraceDisabled(),
+      requestObserver<TContext>({
+        service: name,
+        logger,
+        requestIdOf: (context) => context.requestId,
+        callerOf: (context) => ({ tenantId: context.identity.tenantId, subject: context.identity.subject, role: context.identity.role }),
+      }),
+      ...guard.plugins,
+    ],
   });
   await apollo.start();
   return serve({
@@ -141,11 +160,12 @@ async function serveSubgraph<TContext extends RequestContext>(
     maxBodyBytes: config.maxBodyBytes,
     logger,
     ready,
+    shutdownTimeoutMs: config.shutdownTimeoutMs,
     routes: parts.routes,
-    websocket: parts.subscriptions ? (wss) => serveSubscriptions(wss, schema, verify, parts.context, logger, config.env === "production") : undefined,
+    websocket: parts.subscriptions ? (wss) => serveSubscriptions(wss, schema, verify, parts.context, logger, config.env === "production", { service: name, limits: config.limits }) : undefined,
     context: async (request: IncomingMessage) => {
       const identity = await verify(header(request, "authorization"));
-      const requestId = header(request, "x-request-id") ?? randomUUID();
+      const requestId = requestIdFrom(header(request, "x-request-id"));
       return parts.context({ identity, requestId, logger: logger.child({ requestId, tenantId: identity.tenantId }) });
     },
   });

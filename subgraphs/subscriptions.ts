@@ -3,19 +3,27 @@
  * as `{ authorization: "Bearer …" }` and is verified like an HTTP request's.
  * A missing or invalid token closes the socket with 4403; when the token
  * expires the socket is closed with 4403 "token expired".
+ *
+ * Operations get the same limits as over HTTP (`lib/protection.ts`), and the
+ * open connections and active subscriptions are counted in the metrics.
  */
 import { randomUUID } from "node:crypto";
 import { CloseCode } from "graphql-ws";
 import { useServer } from "graphql-ws/use/ws";
-import type { GraphQLSchema } from "graphql";
+import { getOperationAST, GraphQLError, parse, validate, type DocumentNode, type GraphQLSchema } from "graphql";
 import type { WebSocketServer } from "ws";
 import type { Identity, TokenVerifier } from "../lib/auth.js";
+import type { OperationLimits } from "../lib/config.js";
 import type { Logger } from "../lib/logger.js";
+import { metrics } from "../lib/metrics.js";
+import { operationChecker } from "../lib/protection.js";
 import type { RequestContext } from "./runtime.js";
 
 type ConnectionExtra = {
   identity?: Identity;
   expiry?: NodeJS.Timeout;
+  /** Active subscriptions of the connection, by id, with their root field (for the gauge). */
+  active?: Map<string, string>;
 };
 
 /** Keep-alive ping interval on subgraph sockets (ms). */
@@ -28,11 +36,45 @@ export function serveSubscriptions<TContext extends RequestContext>(
   context: (base: RequestContext) => TContext,
   logger: Logger,
   production: boolean,
+  observe: { service: string; limits: OperationLimits },
 ): () => Promise<void> {
+  const { service, limits } = observe;
+  const check = operationChecker(limits);
   const server = useServer<{ authorization?: unknown }, ConnectionExtra>(
     {
       schema,
       isProd: production,
+      onSubscribe: (_ctx, _id, payload) => {
+        let document;
+        try {
+          document = parse(payload.query, { maxTokens: limits.maxTokens });
+        } catch (error) {
+          return [error instanceof GraphQLError ? error : new GraphQLError(String(error))];
+        }
+        const invalid = validate(schema, document);
+        if (invalid.length > 0) return invalid;
+        const refused = check(schema, document, payload.variables ?? {}, payload.operationName);
+        if (refused !== undefined) {
+          metrics.operationLimited.inc({ service, limit: String(refused.extensions.limit) });
+          return [refused];
+        }
+        return { schema, document, variableValues: payload.variables, operationName: payload.operationName };
+      },
+      onOperation: (ctx, id, _payload, args) => {
+        const field = rootField(args.document, args.operationName);
+        (ctx.extra.active ??= new Map()).set(id, field);
+        metrics.subscriptions.inc({ service, field });
+      },
+      onNext: (ctx, id) => {
+        const field = ctx.extra.active?.get(id);
+        if (field !== undefined) metrics.eventsDelivered.inc({ service, field });
+      },
+      onComplete: (ctx, id) => {
+        const field = ctx.extra.active?.get(id);
+        if (field === undefined) return;
+        ctx.extra.active!.delete(id);
+        metrics.subscriptions.dec({ service, field });
+      },
       onConnect: async (ctx) => {
         const authorization = ctx.connectionParams?.authorization;
         try {
@@ -41,12 +83,16 @@ export function serveSubscriptions<TContext extends RequestContext>(
           const remaining = identity.expiresAt * 1000 - Date.now();
           ctx.extra.expiry = setTimeout(() => ctx.extra.socket.close(CloseCode.Forbidden, "token expired"), Math.max(remaining, 0));
           ctx.extra.expiry.unref();
+          metrics.websocketConnections.inc({ service });
           return true;
         } catch {
           return false;
         }
       },
-      onClose: (ctx) => clearTimeout(ctx.extra.expiry),
+      onClose: (ctx) => {
+        clearTimeout(ctx.extra.expiry);
+        if (ctx.extra.identity !== undefined) metrics.websocketConnections.dec({ service });
+      },
       context: (ctx) => {
         const identity = ctx.extra.identity!;
         const requestId = randomUUID();
@@ -59,3 +105,10 @@ export function serveSubscriptions<TContext extends RequestContext>(
   return () => server.dispose() as Promise<void>;
 }
 
+
+/** The first root field the operation selects (the subscription's field), for labels. */
+function rootField(document: DocumentNode, operationName: string | null | undefined): string {
+  const operation = getOperationAST(document, operationName);
+  const first = operation?.selectionSet.selections.find((s) => s.kind === "Field");
+  return first?.kind === "Field" ? first.name.value : "unknown";
+}

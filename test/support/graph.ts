@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { DestinationStream } from "pino";
 import { signToken, type TokenClaims } from "../../lib/auth.js";
 import { loadConfig, type Config, type SubgraphName } from "../../lib/config.js";
 import { createEventLog } from "../../lib/events/index.js";
@@ -23,6 +24,8 @@ export interface GraphOptions {
   eventLog?: "memory" | "redis";
   /** Extra environment for the config (e.g. limits). */
   env?: Record<string, string>;
+  /** Where the services' JSON logs go (with `env.LOG_LEVEL`): tests that read the logs. Default: stdout. */
+  logDestination?: DestinationStream;
 }
 
 export interface GraphQLResponse<TData = Record<string, any>> {
@@ -57,7 +60,7 @@ export async function startGraph(options: GraphOptions = {}): Promise<TestGraph>
     ...(redis ? { REDIS_URL: REDIS_TEST_URL, MTD_REDIS_PREFIX: redis.prefix } : {}),
     ...options.env,
   });
-  const logger = createLogger(config.logLevel, "test");
+  const logger = createLogger(config.logLevel, "test", options.logDestination);
   const events = createEventLog({ redisUrl: config.redisUrl, redisPrefix: config.redisPrefix });
   const subgraphs: Record<string, RunningSubgraph> = {};
   const disposables: { dispose(): Promise<void> }[] = [];

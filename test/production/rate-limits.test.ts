@@ -1,0 +1,148 @@
+/**
+ * Token buckets per tenant (every operation) and per partner (ingest), in
+ * process and in Redis, where two gateway processes share one bucket.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { start as startGateway } from "../../gateway/server.js";
+import { createLogger } from "../../lib/logger.js";
+import { MemoryTokenBuckets, RedisTokenBuckets, type TokenBuckets } from "../../lib/rate-limit/index.js";
+import type { Served } from "../../lib/server.js";
+import { startGraph, type TestGraph } from "../support/graph.js";
+import { redisPrefix, REDIS_TEST_URL, requireService } from "../support/services.js";
+import { waitFor } from "../support/wait.js";
+
+const COUNT = /* GraphQL */ `query Count { devices(first: 1) { totalCount } }`;
+const HEARTBEAT = /* GraphQL */ `mutation Beat { partnerHeartbeat { state } }`;
+const BATCH = /* GraphQL */ `
+  mutation Batch($inputs: [ReportThreatsInput!]!) { reportThreatsBatch(inputs: $inputs) { __typename } }
+`;
+
+const codeOf = (result: { errors?: { extensions?: Record<string, unknown> }[] }) => result.errors?.[0]?.extensions?.code;
+
+const redisEnabled = requireService("redis");
+
+describe("token buckets", () => {
+  const implementations: [string, () => TokenBuckets, boolean][] = [
+    ["MemoryTokenBuckets", () => new MemoryTokenBuckets(), true],
+    ["RedisTokenBuckets", () => new RedisTokenBuckets({ url: REDIS_TEST_URL, prefix: redisPrefix().prefix }), redisEnabled],
+  ];
+  for (const [name, create, enabled] of implementations) {
+    describe.skipIf(!enabled)(name, () => {
+      let buckets: TokenBuckets;
+      beforeAll(() => {
+        buckets = create();
+      });
+      afterAll(() => buckets?.close());
+
+      it("grants exactly `burst` of many concurrent takes, then says when to retry", async () => {
+        const limit = { perSecond: 2, burst: 20 };
+        const decisions = await Promise.all(Array.from({ length: 50 }, () => buckets.take("concurrent", limit)));
+        expect(decisions.filter((d) => d.allowed)).toHaveLength(20);
+        const refused = decisions.find((d) => !d.allowed)!;
+        expect(refused.retryAfterSeconds).toBe(1);
+      });
+
+      it("charges a cost, capped at a full bucket, and refills over time", async () => {
+        const limit = { perSecond: 20, burst: 10 };
+        expect(await buckets.take("cost", limit, 500)).toMatchObject({ allowed: true, remaining: 0 });
+        const refused = await buckets.take("cost", limit, 4);
+        expect(refused).toMatchObject({ allowed: false, retryAfterSeconds: 1 });
+        await waitFor(async () => (await buckets.take("cost", limit, 4)).allowed, 2000, "refill");
+      });
+    });
+  }
+});
+
+describe("rate limits at the gateway (in process)", () => {
+  let graph: TestGraph;
+
+  beforeAll(async () => {
+    graph = await startGraph({
+      env: {
+        MTD_RATE_LIMIT_TENANT_PER_SECOND: "1",
+        MTD_RATE_LIMIT_TENANT_BURST: "10",
+        MTD_RATE_LIMIT_PARTNER_PER_SECOND: "1",
+        MTD_RATE_LIMIT_PARTNER_BURST: "4",
+      },
+    });
+  });
+  afterAll(() => graph?.stop());
+
+  it("refuses a tenant's operations past its bucket with RATE_LIMITED, 429 and Retry-After; other tenants go on", async () => {
+    const admin = await graph.token({ tenantId: "busy", role: "admin" });
+    const analyst = await graph.token({ tenantId: "busy", role: "analyst" });
+    for (let i = 0; i < 10; i++) expect((await graph.query(i % 2 ? admin : analyst, COUNT)).errors).toBeUndefined();
+
+    const response = await fetch(graph.gatewayUrl, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${admin}` },
+      body: JSON.stringify({ query: COUNT }),
+    });
+    expect(response.status).toBe(429);
+    expect(Number(response.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    const body = (await response.json()) as { data?: unknown; errors: { extensions: Record<string, unknown> }[] };
+    expect(body.data ?? null).toBeNull();
+    expect(body.errors[0]!.extensions).toMatchObject({ code: "RATE_LIMITED", scope: "tenant", retryAfterSeconds: 1 });
+
+    const other = await graph.token({ tenantId: "quiet", role: "admin" });
+    expect((await graph.query(other, COUNT)).errors).toBeUndefined();
+    // The bucket refills: one token a second.
+    await waitFor(async () => codeOf(await graph.query(admin, COUNT)) === undefined, 3000, "tenant bucket refill");
+  });
+
+  it("counts each report of a batch against the partner's bucket, not the tenant's other callers", async () => {
+    const partner = await graph.token({ tenantId: "ingest", role: "partner", partner: "LOOKOUT" });
+    const admin = await graph.token({ tenantId: "ingest", role: "admin" });
+    const report = (id: string) => ({ reportId: id, deviceId: "d-1", observedAt: new Date().toISOString(), threats: [] });
+
+    expect(codeOf(await graph.query(partner, BATCH, { inputs: [report("r-1"), report("r-2"), report("r-3")] }))).not.toBe("RATE_LIMITED");
+    expect(codeOf(await graph.query(partner, HEARTBEAT))).not.toBe("RATE_LIMITED");
+    const refused = await graph.query(partner, HEARTBEAT);
+    expect(refused.status).toBe(429);
+    expect(refused.errors![0]!.extensions).toMatchObject({ code: "RATE_LIMITED", scope: "partner" });
+    // Reads are not ingest: the partner still reads, and the tenant's admin is not slowed down.
+    expect(codeOf(await graph.query(partner, COUNT))).toBeUndefined();
+    expect(codeOf(await graph.query(admin, COUNT))).toBeUndefined();
+  });
+
+  it("gives each gateway process its own buckets without Redis", async () => {
+    const second = await startGateway({ config: { ...graph.config, port: 0 }, logger: createLogger("silent", "test") });
+    try {
+      const admin = await graph.token({ tenantId: "split", role: "admin" });
+      for (let i = 0; i < 10; i++) await graph.query(admin, COUNT);
+      expect(codeOf(await graph.query(admin, COUNT))).toBe("RATE_LIMITED");
+      expect(codeOf(await graph.query(admin, COUNT, undefined, second.url))).toBeUndefined();
+    } finally {
+      await second.dispose();
+    }
+  });
+});
+
+describe.skipIf(!redisEnabled)("rate limits shared by two gateways through Redis", () => {
+  let graph: TestGraph;
+  let second: Served;
+
+  beforeAll(async () => {
+    graph = await startGraph({ eventLog: "redis", env: { MTD_RATE_LIMIT_TENANT_PER_SECOND: "1", MTD_RATE_LIMIT_TENANT_BURST: "6" } });
+    // A second gateway process on the same Redis prefix: same buckets.
+    second = await startGateway({ config: { ...graph.config, port: 0 }, logger: createLogger("silent", "test") });
+  });
+  afterAll(async () => {
+    await second?.dispose();
+    await graph?.stop();
+  });
+
+  it("lets the tenant's burst through once across both gateways, then both refuse", async () => {
+    const admin = await graph.token({ tenantId: "shared", role: "admin" });
+    const urls = [graph.gatewayUrl, second.url];
+    const codes: unknown[] = [];
+    for (let i = 0; i < 8; i++) codes.push(codeOf(await graph.query(admin, COUNT, undefined, urls[i % 2])));
+    expect(codes.slice(0, 6)).toEqual([undefined, undefined, undefined, undefined, undefined, undefined]);
+    expect(codes.slice(6)).toEqual(["RATE_LIMITED", "RATE_LIMITED"]);
+  });
+
+  it("reports Redis in readiness", async () => {
+    const ready = await fetch(new URL("/health/ready", second.url));
+    expect(ready.status).toBe(200);
+  });
+});
