@@ -3,6 +3,7 @@ import { requireRole } from "../../../lib/auth.js";
 import { badUserInput, notFound } from "../../../lib/errors.js";
 import { decodeCursor, encodeCursor, pageSize, toPage } from "../../../lib/paging.js";
 import { identifier, text } from "../../../lib/validation.js";
+import type { Context } from "../context.js";
 import type { AccessChangeRecord } from "../data/entities.js";
 import type { Resolvers } from "../generated/graphql.js";
 
@@ -90,7 +91,12 @@ export const resolvers: Resolvers = {
           afterSequence: args.after == null ? undefined : sequenceOf("after", args.after),
         });
       },
-      resolve: (change: AccessChangeRecord) => change,
+      resolve: (change: AccessChangeRecord, _args: unknown, context: Context) => {
+        // A subscription's context lives as long as the subscription: DataLoader caches are per event.
+        context.deviceState.clearAll();
+        context.decisions.clearAll();
+        return change;
+      },
     },
   },
 
