@@ -103,6 +103,7 @@ export async function start({ config, logger: parentLogger, supergraphSdl }: Gat
         supergraphSdl: sdl,
         subgraphUrls: config.subgraphUrls,
         limits: config.subscriptions,
+        operationLimits: config.limits,
         verify,
         logger,
         production: config.env === "production",

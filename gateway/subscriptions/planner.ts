@@ -73,6 +73,8 @@ export interface SubscriptionPlan {
   readonly operationContext: OperationContext;
   /** Response key of the root field (its alias, else its name). */
   readonly rootKey: string;
+  /** Name of the root field. */
+  readonly rootField: string;
   /** Set for resumable root fields. */
   readonly resume?: ResumePlan;
   readonly supergraph: PlannedSupergraph;
@@ -187,6 +189,7 @@ export class PlannedSupergraph {
         queryPlan: { kind: "QueryPlan", node: sequence },
         operationContext: buildOperationContext({ schema: this.apiSchema, operationDocument: planned, operationName }),
         rootKey,
+        rootField: root.name.value,
         resume,
         supergraph: this,
       },

@@ -10,6 +10,9 @@
  *   subscription ends with an UNAUTHENTICATED error and the socket closes with 4403.
  * - Only subscriptions are served here: a query or mutation gets an
  *   OPERATION_NOT_SUPPORTED error (send it over HTTP).
+ * - Operations get the same limits as over HTTP (lib/protection.ts:
+ *   OPERATION_LIMIT), checked on the document as planned (with the cursor the
+ *   gateway adds to resumable fields, as the subgraph will see it).
  * - Limits per connection and per tenant (on this gateway process) answer
  *   TOO_MANY_SUBSCRIPTIONS; a client that cannot keep up is closed with 4409.
  * - Keep-alive: WebSocket pings every `keepAliveMs`; a client that misses a pong is dropped.
@@ -19,8 +22,10 @@ import type { ExecutionArgs, GraphQLError } from "graphql";
 import { useServer, type Extra } from "graphql-ws/use/ws";
 import type { WebSocketServer } from "ws";
 import type { Identity, TokenVerifier } from "../../lib/auth.js";
-import type { SubscriptionLimits, SubgraphName } from "../../lib/config.js";
+import type { OperationLimits, SubscriptionLimits, SubgraphName } from "../../lib/config.js";
 import type { Logger } from "../../lib/logger.js";
+import { metrics, observeDelivery } from "../../lib/metrics.js";
+import { operationChecker } from "../../lib/protection.js";
 import { EventExecutor } from "./execute.js";
 import { bindVariables, CURSOR_ALIAS, Planners, RESUME_VARIABLE } from "./planner.js";
 import { GatewayCloseCode, SLOW_CONSUMER_REASON, SubscriptionFailure, TOKEN_EXPIRED_REASON, tokenExpired, tooManySubscriptions } from "./protocol.js";
@@ -33,6 +38,8 @@ export interface SubscriptionServerOptions {
   /** HTTP URL of each subgraph (`config.subgraphUrls`); the WebSocket URL is derived from it. */
   subgraphUrls: Readonly<Record<SubgraphName, string>>;
   limits: SubscriptionLimits;
+  /** Depth, aliases, cost, … as on the HTTP path (`config.limits`). */
+  operationLimits: OperationLimits;
   verify: TokenVerifier;
   logger: Logger;
   /** Masks internal error messages. */
@@ -43,7 +50,7 @@ export interface SubscriptionServer {
   /** Plans new subscriptions on this supergraph from now on. */
   updateSupergraph(sdl: string): void;
   /** Upstream connections and subscriptions, for tests and metrics. */
-  stats(): UpstreamStats & { clients: number };
+  stats(): UpstreamStats & { clients: number; slowConsumersClosed: number };
   /** Drops every upstream socket as a network failure would; subscriptions resume. */
   dropUpstreamConnections(): void;
   dispose(): Promise<void>;
@@ -53,10 +60,14 @@ interface ConnectionState {
   identity?: Identity;
   expiry?: NodeJS.Timeout;
   streams: Set<ClientStream>;
+  /** Root field of each active subscription, by id (metrics). */
+  fields: Map<string, string>;
 }
 
 type ConnectionExtra = { state?: ConnectionState };
 
+/** The `service` label of this endpoint's metrics. */
+const SERVICE = "gateway";
 /** setTimeout's longest delay; longer waits are re-armed. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 /** How long an expiring connection waits for its final errors to be written. */
@@ -68,10 +79,12 @@ export function useFederatedSubscriptions(options: SubscriptionServerOptions): S
   const planners = new Planners(options.supergraphSdl);
   const upstream = new UpstreamPool({ logger, keepAliveMs: limits.keepAliveMs, retryMaxMs: limits.upstreamRetryMaxMs });
   const executor = new EventExecutor((name) => options.subgraphUrls[name as SubgraphName], logger, production);
+  const checkOperation = operationChecker(options.operationLimits);
   const perTenant = new Map<string, number>();
   let clients = 0;
+  let slowConsumersClosed = 0;
 
-  const stateOf = (extra: ConnectionExtra & Extra): ConnectionState => (extra.state ??= { streams: new Set() });
+  const stateOf = (extra: ConnectionExtra & Extra): ConnectionState => (extra.state ??= { streams: new Set(), fields: new Map() });
 
   function armExpiry(extra: ConnectionExtra & Extra, identity: Identity) {
     const state = stateOf(extra);
@@ -99,6 +112,7 @@ export function useFederatedSubscriptions(options: SubscriptionServerOptions): S
           stateOf(ctx.extra).identity = identity;
           armExpiry(ctx.extra, identity);
           clients++;
+          metrics.websocketConnections.inc({ service: SERVICE });
           return true;
         } catch (error) {
           const reason = (error as Error).message ?? "invalid token";
@@ -117,6 +131,11 @@ export function useFederatedSubscriptions(options: SubscriptionServerOptions): S
         const { plan } = planned;
         const bound = bindVariables(plan, payload.variables);
         if (bound.errors !== undefined) return bound.errors;
+        const refused = checkOperation(planner.apiSchema, plan.document, bound.bound.variables, plan.operationName);
+        if (refused !== undefined) {
+          metrics.operationLimited.inc({ service: SERVICE, limit: String(refused.extensions.limit) });
+          return [refused];
+        }
 
         if (state.streams.size >= limits.maxPerConnection) {
           return [tooManySubscriptions(`at most ${limits.maxPerConnection} active subscriptions per connection; complete one first`)];
@@ -134,18 +153,22 @@ export function useFederatedSubscriptions(options: SubscriptionServerOptions): S
           maxQueued: limits.maxQueuedEvents,
           execute: (event) => executor.execute({ plan, variables, identity, requestId }, event),
           onOverflow: () => {
+            slowConsumersClosed++;
             logger.warn({ requestId, tenantId: identity.tenantId, subscriptionId: id }, "slow consumer closed");
             ctx.extra.socket.close(GatewayCloseCode.SlowConsumer, SLOW_CONSUMER_REASON);
           },
           onEnd: () => {
             detach();
             state.streams.delete(stream);
+            if (state.fields.delete(id)) metrics.subscriptions.dec({ service: SERVICE, field: plan.rootField });
             const left = (perTenant.get(identity.tenantId) ?? 1) - 1;
             if (left <= 0) perTenant.delete(identity.tenantId);
             else perTenant.set(identity.tenantId, left);
           },
         });
         state.streams.add(stream);
+        state.fields.set(id, plan.rootField);
+        metrics.subscriptions.inc({ service: SERVICE, field: plan.rootField });
         const primaryVariables = Object.fromEntries((plan.primary.variableUsages ?? []).map((name) => [name, variables[name] ?? null]));
         detach = upstream.subscribe(
           {
@@ -164,6 +187,11 @@ export function useFederatedSubscriptions(options: SubscriptionServerOptions): S
 
       subscribe: (args) => (args.contextValue as { stream: ClientStream }).stream,
 
+      onNext: (ctx, id) => {
+        const field = ctx.extra.state?.fields.get(id);
+        if (field !== undefined) observeDelivery(SERVICE, field);
+      },
+
       onError: (_ctx, _id, _payload, errors) => {
         const failure = errors[0]?.originalError;
         if (failure instanceof SubscriptionFailure) return failure.errors.map((error) => error.toJSON());
@@ -174,7 +202,10 @@ export function useFederatedSubscriptions(options: SubscriptionServerOptions): S
         const state = ctx.extra.state;
         if (state === undefined) return;
         clearTimeout(state.expiry);
-        if (state.identity !== undefined) clients--;
+        if (state.identity !== undefined) {
+          clients--;
+          metrics.websocketConnections.dec({ service: SERVICE });
+        }
         for (const stream of [...state.streams]) void stream.return();
       },
     },
@@ -187,7 +218,7 @@ export function useFederatedSubscriptions(options: SubscriptionServerOptions): S
     updateSupergraph: (sdl) => {
       if (planners.update(sdl)) logger.info("supergraph changed: new subscriptions are planned on it");
     },
-    stats: () => ({ ...upstream.stats(), clients }),
+    stats: () => ({ ...upstream.stats(), clients, slowConsumersClosed }),
     dropUpstreamConnections: () => upstream.dropConnections(),
     dispose: () =>
       (disposed ??= (async () => {

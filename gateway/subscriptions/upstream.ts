@@ -89,20 +89,30 @@ interface Connection {
 
 export class UpstreamPool {
   private readonly connections = new Map<string, Connection>();
-  private readonly subscriptions = new Map<string, SharedSubscription>();
+  /** Upstream subscriptions by sharing key (several per key when they stand at different cursors). */
+  private readonly subscriptions = new Map<string, Set<SharedSubscription>>();
   private readonly counters = { subscribes: 0, resumes: 0 };
   private disposed = false;
 
   constructor(private readonly options: UpstreamOptions) {}
 
-  /** Attaches `listener` to the upstream subscription for `request`, starting it if needed. Returns the detach function. */
+  /**
+   * Attaches `listener` to the upstream subscription for `request`, starting it
+   * if needed. A resumable request joins an upstream subscription only where
+   * that one stands exactly at the requested cursor (or, without a cursor, a
+   * live one), so a joiner misses nothing and receives nothing twice.
+   * Returns the detach function.
+   */
   subscribe(request: UpstreamRequest, listener: UpstreamListener): () => void {
     if (this.disposed) throw new Error("upstream pool disposed");
     const key = subscriptionKey(request);
-    let shared = this.subscriptions.get(key);
+    const position = request.resume === undefined ? undefined : ((request.variables[request.resume.variable] as string | null | undefined) ?? null);
+    let group = this.subscriptions.get(key);
+    if (group === undefined) this.subscriptions.set(key, (group = new Set()));
+    let shared = [...group].find((candidate) => candidate.joinableAt(position));
     if (shared === undefined) {
       shared = new SharedSubscription(this, key, request, this.acquire(request));
-      this.subscriptions.set(key, shared);
+      group.add(shared);
       shared.add(listener);
       shared.start();
     } else {
@@ -119,8 +129,12 @@ export class UpstreamPool {
 
   stats(): UpstreamStats {
     let listeners = 0;
-    for (const subscription of this.subscriptions.values()) listeners += subscription.listenerCount;
-    return { connections: this.connections.size, subscriptions: this.subscriptions.size, listeners, ...this.counters };
+    let subscriptions = 0;
+    for (const group of this.subscriptions.values()) {
+      subscriptions += group.size;
+      for (const subscription of group) listeners += subscription.listenerCount;
+    }
+    return { connections: this.connections.size, subscriptions, listeners, ...this.counters };
   }
 
   /** Terminates every open socket to subgraphs as a network failure would (for fault tests and operators). */
@@ -131,7 +145,7 @@ export class UpstreamPool {
   /** Ends every upstream subscription (listeners get `complete`) and closes every connection. */
   async dispose(): Promise<void> {
     this.disposed = true;
-    for (const subscription of [...this.subscriptions.values()]) subscription.end();
+    for (const group of [...this.subscriptions.values()]) for (const subscription of [...group]) subscription.end();
     await Promise.all([...this.connections.values()].map((connection) => connection.client.dispose()));
     this.connections.clear();
   }
@@ -154,8 +168,10 @@ export class UpstreamPool {
   }
 
   /** @internal */
-  forget(key: string, connection: Connection) {
-    this.subscriptions.delete(key);
+  forget(key: string, subscription: SharedSubscription, connection: Connection) {
+    const group = this.subscriptions.get(key);
+    group?.delete(subscription);
+    if (group?.size === 0) this.subscriptions.delete(key);
     if (--connection.users > 0) return;
     this.connections.delete(connection.key);
     void connection.client.dispose();
@@ -222,6 +238,15 @@ class SharedSubscription {
     return this.listeners.size;
   }
 
+  /** Whether a listener asking for events after `position` (null: live; undefined: not resumable) can share this subscription. */
+  joinableAt(position: string | null | undefined): boolean {
+    if (this.closed) return false;
+    if (position === undefined) return true;
+    const initial = (this.request.variables[this.request.resume!.variable] as string | null | undefined) ?? null;
+    if (position === null) return initial === null;
+    return (this.lastCursor ?? initial) === position;
+  }
+
   add(listener: UpstreamListener) {
     this.listeners.add(listener);
   }
@@ -268,6 +293,10 @@ class SharedSubscription {
   }
 
   private receive(result: FormattedExecutionResult<Record<string, unknown>, unknown>) {
+    if ((result.data === null || result.data === undefined) && result.errors !== undefined && result.errors.length > 0) {
+      // graphql-ws sends a subscription its subgraph refused (FORBIDDEN, BAD_USER_INPUT, …) as one result without data.
+      return this.fail([...result.errors]);
+    }
     this.attempt = 0;
     let cursor: string | undefined;
     if (this.request.resume !== undefined) {
@@ -317,13 +346,15 @@ class SharedSubscription {
     this.listeners.clear();
     this.unsubscribe?.();
     this.unsubscribe = undefined;
-    this.pool.forget(this.key, this.connection);
+    this.pool.forget(this.key, this, this.connection);
   }
 }
 
-/** The sharing key: subgraph, identity, document and variables (keys sorted). */
+/** The sharing key: subgraph, identity, document and variables (keys sorted), the resume position aside. */
 function subscriptionKey(request: UpstreamRequest): string {
-  return [request.url, request.authorization, request.operationName ?? "", request.query, stableJson(request.variables)].join("\u0000");
+  const variables = { ...request.variables };
+  if (request.resume !== undefined) delete variables[request.resume.variable];
+  return [request.url, request.authorization, request.operationName ?? "", request.query, stableJson(variables)].join("\u0000");
 }
 
 export function stableJson(value: unknown): string {
