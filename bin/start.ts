@@ -2,6 +2,12 @@
  * `npm start`                           gateway + every subgraph in one process (embedded defaults)
  * `npm run start:gateway`               the gateway alone
  * `npm run start:subgraph -- <name>`    one subgraph alone
+ *
+ * SIGTERM / SIGINT shut down gracefully: the gateway first, then each
+ * subgraph, each one refusing new connections, closing WebSockets with 1012
+ * (reconnect elsewhere), finishing in-flight requests, stopping its consumers,
+ * flushing its outbox and closing its pool; the event log last. A second
+ * signal, or a shutdown slower than `MTD_SHUTDOWN_TIMEOUT_MS` + 5 s, exits at once.
  */
 import { ConfigError, DEFAULT_PORTS, loadConfig, type Config, type SubgraphName } from "../lib/config.js";
 import { createEventLog } from "../lib/events/index.js";
@@ -49,16 +55,37 @@ async function main() {
   logger.info({ url: gateway.url }, "gateway listening");
 }
 
-async function shutdown(signal: string) {
-  logger.info({ signal }, "shutting down");
-  for (const service of running.reverse()) await service.dispose();
-  await events.close();
-  process.exit(0);
-}
-process.once("SIGTERM", () => void shutdown("SIGTERM"));
-process.once("SIGINT", () => void shutdown("SIGINT"));
+let started: Promise<void> | undefined;
+let stopping = false;
 
-main().catch(async (error: unknown) => {
+async function shutdown(signal: string) {
+  if (stopping) {
+    logger.warn({ signal }, "second signal: exiting now");
+    process.exit(1);
+  }
+  stopping = true;
+  logger.info({ signal }, "shutting down");
+  setTimeout(() => {
+    logger.error({ timeoutMs: config.shutdownTimeoutMs + 5000 }, "shutdown took too long: exiting");
+    process.exit(1);
+  }, config.shutdownTimeoutMs + 5000).unref();
+  await started?.catch(() => undefined); // a service still starting is disposed too
+  let clean = true;
+  for (const service of running.reverse()) {
+    await service.dispose().catch((error: unknown) => {
+      clean = false;
+      logger.error({ err: error }, "service did not stop cleanly");
+    });
+  }
+  await events.close();
+  logger.info({ signal, clean }, "shut down");
+  process.exit(clean ? 0 : 1);
+}
+process.on("SIGTERM", () => void shutdown("SIGTERM"));
+process.on("SIGINT", () => void shutdown("SIGINT"));
+
+started = main();
+started.catch(async (error: unknown) => {
   logger.fatal({ err: error }, "start failed");
   for (const service of running.reverse()) await service.dispose().catch(() => undefined);
   await events.close();
