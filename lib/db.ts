@@ -3,6 +3,7 @@
  * and MySQL/MariaDB (mysql2). Schema changes are migrations that run on start;
  * `synchronize` is never used.
  */
+import { AsyncLocalStorage } from "node:async_hooks";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import {
@@ -46,10 +47,10 @@ export class StatementCounter implements TypeOrmLogger {
     return this.count;
   }
 
-  /** Statements sent since `mark`, except the outbox relay's. */
+  /** Data statements sent since `mark`: neither transaction control nor the outbox relay's. */
   since(mark: number): string[] {
     const kept = this.recent.slice(Math.max(0, this.recent.length - (this.count - mark)));
-    return kept.filter((query) => !/_outbox\b/.test(query));
+    return kept.filter((query) => !/_outbox\b/.test(query) && !/^\s*(START TRANSACTION|BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE SAVEPOINT|SET TRANSACTION)/i.test(query));
   }
   logQueryError() {}
   logQuerySlow() {}
@@ -105,7 +106,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     });
   }
   await dataSource.initialize();
-  if (options.databaseUrl === undefined) serializeTransactions(dataSource);
+  if (options.databaseUrl === undefined) serializeConnection(dataSource);
   try {
     await dataSource.runMigrations({ transaction: "each" });
   } catch (error) {
@@ -167,19 +168,32 @@ export function isUniqueViolation(error: unknown): boolean {
 }
 
 /**
- * SQLite through TypeORM has one connection: two transactions started
- * concurrently would nest (the second becomes a savepoint inside the first)
- * and commit or roll back together. On SQLite every `transaction()` of the
- * data source therefore waits for the previous one to finish. SQLite allows one
- * writer at a time anyway; MySQL keeps its connection pool and row locks.
+ * SQLite through TypeORM has one connection (one shared query runner): two
+ * transactions started concurrently would nest (the second becomes a
+ * savepoint of the first, and they commit or roll back together), and a
+ * statement of another request issued while a transaction awaits would run
+ * inside it, seeing its uncommitted rows. On SQLite, therefore, each
+ * transaction, and each statement outside a transaction, runs alone: a
+ * transaction holds the connection until it ends, and everything it awaits
+ * (tracked with AsyncLocalStorage) runs inside. better-sqlite3 is synchronous,
+ * so this costs no parallelism. MySQL keeps its pool and row locks.
+ *
+ * Work started inside a transaction callback but meant to run after it (an
+ * outbox flush, say) must be started after the transaction resolves.
  */
-function serializeTransactions(dataSource: DataSource): void {
-  const manager = dataSource.manager;
-  const transaction = manager.transaction.bind(manager) as (...args: unknown[]) => Promise<unknown>;
+function serializeConnection(dataSource: DataSource): void {
+  const holder = new AsyncLocalStorage<true>();
   let tail: Promise<unknown> = Promise.resolve();
-  manager.transaction = ((...args: unknown[]) => {
-    const run = tail.then(() => transaction(...args));
+  const exclusive = <T>(work: () => Promise<T>): Promise<T> => {
+    if (holder.getStore()) return work();
+    const run = tail.then(() => holder.run(true, work));
     tail = run.catch(() => undefined);
     return run;
-  }) as typeof manager.transaction;
+  };
+  const manager = dataSource.manager;
+  const transaction = manager.transaction.bind(manager) as (...args: unknown[]) => Promise<unknown>;
+  manager.transaction = ((...args: unknown[]) => exclusive(() => transaction(...args))) as typeof manager.transaction;
+  const runner = dataSource.driver.createQueryRunner("master");
+  const query = runner.query.bind(runner) as (...args: unknown[]) => Promise<unknown>;
+  runner.query = ((...args: unknown[]) => exclusive(() => query(...args))) as typeof runner.query;
 }

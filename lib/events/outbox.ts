@@ -199,9 +199,13 @@ export class Outbox {
   }
 
   private async publishPending(): Promise<void> {
-    const repository = this.options.dataSource.getRepository(this.entity);
+    const { dataSource } = this.options;
     for (;;) {
-      const rows = await repository.find({ where: { publishedAt: IsNull() }, order: { sequence: "ASC" }, take: BATCH_SIZE });
+      // In a transaction: on SQLite (one shared connection, see lib/db.ts) a plain read could see the rows of a
+      // transaction still in flight and publish events of a change that then rolls back.
+      const rows = await dataSource.transaction((manager) =>
+        manager.getRepository(this.entity).find({ where: { publishedAt: IsNull() }, order: { sequence: "ASC" }, take: BATCH_SIZE }),
+      );
       if (rows.length === 0) return;
       // Consecutive rows of one topic go out in one publish.
       for (let start = 0, end = 1; start < rows.length; start = end, end = start + 1) {
@@ -209,7 +213,7 @@ export class Outbox {
         const events = rows.slice(start, end).map((row) => JSON.parse(row.event) as NewEvent);
         await this.options.log.publish(rows[start].topic, events);
       }
-      await repository.update({ sequence: In(rows.map((row) => row.sequence)) }, { publishedAt: Date.now() });
+      await dataSource.transaction((manager) => manager.getRepository(this.entity).update({ sequence: In(rows.map((row) => row.sequence)) }, { publishedAt: Date.now() }));
       if (rows.length < BATCH_SIZE) return;
     }
   }

@@ -608,10 +608,10 @@ for (const engine of engines()) {
       }
 
       async function statementsFor(query: string, variables: Record<string, unknown>) {
-        const before = Object.fromEntries(Object.entries(graph.subgraphs).map(([name, subgraph]) => [name, subgraph.database.statements.count]));
+        const marks = Object.fromEntries(Object.entries(graph.subgraphs).map(([name, subgraph]) => [name, subgraph.database.statements.mark()]));
         const result = await graph.query(await token(TENANT, "analyst"), query, variables);
         expect(result.errors).toBeUndefined();
-        const used = Object.fromEntries(Object.entries(graph.subgraphs).map(([name, subgraph]) => [name, subgraph.database.statements.count - before[name]!]));
+        const used = Object.fromEntries(Object.entries(graph.subgraphs).map(([name, subgraph]) => [name, subgraph.database.statements.since(marks[name]!).length]));
         return { result, used };
       }
 

@@ -21,7 +21,6 @@ import {
   type InstalledAppRecord,
   type SettingsRecord,
 } from "./entities.js";
-import { gateFor, type Gate } from "./serial.js";
 import { versionKey } from "./version.js";
 
 /**
@@ -99,19 +98,15 @@ class LostRace extends Error {}
 export const DEFAULT_SETTINGS: SharingSettings = { iosAppSyncEnabled: false, includePersonalDevices: false };
 
 export class InventoryRepository {
-  private readonly gate: Gate;
-
   constructor(
     private readonly dataSource: DataSource,
     private readonly outbox: Outbox,
-  ) {
-    this.gate = gateFor(dataSource);
-  }
+  ) {}
 
   // ---- settings ----------------------------------------------------------
 
   async settings(tenantId: string): Promise<SharingSettings> {
-    const record = await this.gate.run(() => this.dataSource.getRepository(SettingsEntity).findOne({ where: { tenantId } }));
+    const record = await this.dataSource.getRepository(SettingsEntity).findOne({ where: { tenantId } });
     return record === null ? DEFAULT_SETTINGS : pickSettings(record);
   }
 
@@ -129,30 +124,28 @@ export class InventoryRepository {
   }
 
   private async setSettingsOnce(tenantId: string, values: SharingSettings, changedBy: string): Promise<SharingSettings> {
-    const changed = await this.gate.run(() =>
-      this.dataSource.transaction(async (manager) => {
-        const repository = manager.getRepository(SettingsEntity);
-        const existing = await repository.findOne({ where: { tenantId } });
-        const previous = existing === null ? DEFAULT_SETTINGS : pickSettings(existing);
-        if (previous.iosAppSyncEnabled === values.iosAppSyncEnabled && previous.includePersonalDevices === values.includePersonalDevices) {
-          return false;
-        }
-        const record: SettingsRecord = { tenantId, ...values, updatedAt: new Date(), version: (existing?.version ?? 0) + 1 };
-        if (existing === null) await repository.insert(record);
-        else if ((await repository.update({ tenantId, version: existing.version }, record)).affected === 0) throw new LostRace();
-        const event: NewEvent<SettingsChangedPayload> = {
-          id: randomUUID(),
-          type: "inventory.settings.changed",
-          tenantId,
-          aggregateId: "settings",
-          version: record.version,
-          occurredAt: record.updatedAt.toISOString(),
-          payload: { ...values, previous, changedBy },
-        };
-        await this.outbox.enqueue(manager, "inventory", [event]);
-        return true;
-      }),
-    );
+    const changed = await this.dataSource.transaction(async (manager) => {
+      const repository = manager.getRepository(SettingsEntity);
+      const existing = await repository.findOne({ where: { tenantId } });
+      const previous = existing === null ? DEFAULT_SETTINGS : pickSettings(existing);
+      if (previous.iosAppSyncEnabled === values.iosAppSyncEnabled && previous.includePersonalDevices === values.includePersonalDevices) {
+        return false;
+      }
+      const record: SettingsRecord = { tenantId, ...values, updatedAt: new Date(), version: (existing?.version ?? 0) + 1 };
+      if (existing === null) await repository.insert(record);
+      else if ((await repository.update({ tenantId, version: existing.version }, record)).affected === 0) throw new LostRace();
+      const event: NewEvent<SettingsChangedPayload> = {
+        id: randomUUID(),
+        type: "inventory.settings.changed",
+        tenantId,
+        aggregateId: "settings",
+        version: record.version,
+        occurredAt: record.updatedAt.toISOString(),
+        payload: { ...values, previous, changedBy },
+      };
+      await this.outbox.enqueue(manager, "inventory", [event]);
+      return true;
+    });
     if (changed) void this.outbox.flush();
     return { ...values };
   }
@@ -177,37 +170,35 @@ export class InventoryRepository {
 
   private applyDeviceEventOnce(tenantId: string, version: number, device: DeviceEventPayload): Promise<DeviceEventOutcome> {
     const retiredAt = device.retiredAt === null ? null : new Date(device.retiredAt);
-    return this.gate.run(() =>
-      this.dataSource.transaction(async (manager) => {
-        const values = { platform: device.platform, ownership: device.ownership, retiredAt, version };
-        const updated = await manager
+    return this.dataSource.transaction(async (manager) => {
+      const values = { platform: device.platform, ownership: device.ownership, retiredAt, version };
+      const updated = await manager
+        .createQueryBuilder()
+        .update(InventoryDeviceEntity)
+        .set(retiredAt === null ? values : { ...values, capturedAt: null, appCount: 0 })
+        .where("tenant_id = :tenantId AND id = :id AND version < :version", { tenantId, id: device.id, version })
+        .execute();
+      if (updated.affected === 0) {
+        const exists = await manager.getRepository(InventoryDeviceEntity).exists({ where: { tenantId, id: device.id } });
+        if (exists) return "ignored";
+        await manager.getRepository(InventoryDeviceEntity).insert({ tenantId, id: device.id, ...values, capturedAt: null, appCount: 0 });
+      } else if (retiredAt === null) {
+        // The app rows carry the device's platform and ownership for visibility: keep them in step.
+        await manager
           .createQueryBuilder()
-          .update(InventoryDeviceEntity)
-          .set(retiredAt === null ? values : { ...values, capturedAt: null, appCount: 0 })
-          .where("tenant_id = :tenantId AND id = :id AND version < :version", { tenantId, id: device.id, version })
+          .update(InstalledAppEntity)
+          .set({ platform: device.platform, ownership: device.ownership })
+          .where("tenant_id = :tenantId AND device_id = :id AND (platform <> :platform OR ownership <> :ownership)", {
+            tenantId,
+            id: device.id,
+            platform: device.platform,
+            ownership: device.ownership,
+          })
           .execute();
-        if (updated.affected === 0) {
-          const exists = await manager.getRepository(InventoryDeviceEntity).exists({ where: { tenantId, id: device.id } });
-          if (exists) return "ignored";
-          await manager.getRepository(InventoryDeviceEntity).insert({ tenantId, id: device.id, ...values, capturedAt: null, appCount: 0 });
-        } else if (retiredAt === null) {
-          // The app rows carry the device's platform and ownership for visibility: keep them in step.
-          await manager
-            .createQueryBuilder()
-            .update(InstalledAppEntity)
-            .set({ platform: device.platform, ownership: device.ownership })
-            .where("tenant_id = :tenantId AND device_id = :id AND (platform <> :platform OR ownership <> :ownership)", {
-              tenantId,
-              id: device.id,
-              platform: device.platform,
-              ownership: device.ownership,
-            })
-            .execute();
-        }
-        if (retiredAt !== null) await manager.getRepository(InstalledAppEntity).delete({ tenantId, deviceId: device.id });
-        return "applied";
-      }),
-    );
+      }
+      if (retiredAt !== null) await manager.getRepository(InstalledAppEntity).delete({ tenantId, deviceId: device.id });
+      return "applied";
+    });
   }
 
   // ---- snapshots --------------------------------------------------------------
@@ -230,41 +221,39 @@ export class InventoryRepository {
   }
 
   private syncOnce(tenantId: string, deviceId: string, capturedAt: Date, apps: readonly AppValues[]): Promise<SyncOutcome> {
-    return this.gate.run(() =>
-      this.dataSource.transaction(async (manager): Promise<SyncOutcome> => {
-        const claimed = await manager
-          .createQueryBuilder()
-          .update(InventoryDeviceEntity)
-          .set({ capturedAt, appCount: apps.length })
-          .where("tenant_id = :tenantId AND id = :deviceId AND retired_at IS NULL AND (captured_at IS NULL OR captured_at < :capturedAt)", {
-            tenantId,
-            deviceId,
-            capturedAt: capturedAt.getTime(),
-          })
-          .execute();
-        const device = await manager.getRepository(InventoryDeviceEntity).findOne({ where: { tenantId, id: deviceId } });
-        if (claimed.affected === 0 || device === null) {
-          if (device === null || device.retiredAt !== null) return { kind: "unknown-device" };
-          return { kind: "stale", capturedAt: device.capturedAt!, appCount: device.appCount };
-        }
-        await manager.getRepository(InstalledAppEntity).delete({ tenantId, deviceId });
-        const rows: InstalledAppRecord[] = apps.map((app) => ({
+    return this.dataSource.transaction(async (manager): Promise<SyncOutcome> => {
+      const claimed = await manager
+        .createQueryBuilder()
+        .update(InventoryDeviceEntity)
+        .set({ capturedAt, appCount: apps.length })
+        .where("tenant_id = :tenantId AND id = :deviceId AND retired_at IS NULL AND (captured_at IS NULL OR captured_at < :capturedAt)", {
           tenantId,
           deviceId,
-          platform: device.platform,
-          ownership: device.ownership,
-          ...app,
-          nameLower: app.name.toLowerCase(),
-          versionKey: versionKey(app.version),
-          reportedAt: capturedAt,
-        }));
-        await insertChunked(manager, rows, InstalledAppEntity, false);
-        const names = new Map<string, AppNameRecord>();
-        for (const app of rows) names.set(`${app.appId}\n${app.name}`, { tenantId, appId: app.appId, name: app.name, nameLower: app.nameLower });
-        await insertChunked(manager, [...names.values()], AppNameEntity, true);
-        return { kind: "stored", capturedAt, appCount: apps.length };
-      }),
-    );
+          capturedAt: capturedAt.getTime(),
+        })
+        .execute();
+      const device = await manager.getRepository(InventoryDeviceEntity).findOne({ where: { tenantId, id: deviceId } });
+      if (claimed.affected === 0 || device === null) {
+        if (device === null || device.retiredAt !== null) return { kind: "unknown-device" };
+        return { kind: "stale", capturedAt: device.capturedAt!, appCount: device.appCount };
+      }
+      await manager.getRepository(InstalledAppEntity).delete({ tenantId, deviceId });
+      const rows: InstalledAppRecord[] = apps.map((app) => ({
+        tenantId,
+        deviceId,
+        platform: device.platform,
+        ownership: device.ownership,
+        ...app,
+        nameLower: app.name.toLowerCase(),
+        versionKey: versionKey(app.version),
+        reportedAt: capturedAt,
+      }));
+      await insertChunked(manager, rows, InstalledAppEntity, false);
+      const names = new Map<string, AppNameRecord>();
+      for (const app of rows) names.set(`${app.appId}\n${app.name}`, { tenantId, appId: app.appId, name: app.name, nameLower: app.nameLower });
+      await insertChunked(manager, [...names.values()], AppNameEntity, true);
+      return { kind: "stored", capturedAt, appCount: apps.length };
+    });
   }
 
   // ---- queries ------------------------------------------------------------------
@@ -281,14 +270,14 @@ export class InventoryRepository {
       // The first conjunct is a plain range on the index; the second steps past the cursor row.
       page.andWhere("a.device_id >= :afterDevice AND (a.device_id > :afterDevice OR a.app_id > :afterApp)", { afterDevice, afterApp });
     }
-    const rows = await this.gate.run(() => page.getMany());
+    const rows = await page.getMany();
     const nodes = rows.slice(0, options.first);
     const edges = nodes.map((node) => ({ cursor: encodeCursor([node.deviceId, node.appId]), node }));
     let total: Promise<number> | undefined;
     return {
       edges,
       pageInfo: { hasNextPage: rows.length > options.first, endCursor: edges.at(-1)?.cursor ?? null },
-      count: () => (total ??= this.gate.run(() => this.count(viewer, filter))),
+      count: () => (total ??= this.count(viewer, filter)),
     };
   }
 
@@ -318,16 +307,14 @@ export class InventoryRepository {
       if (options.afterAppId !== undefined) query.andWhere("a.app_id > :afterAppId", { afterAppId: options.afterAppId });
       return query;
     };
-    const rows = await this.gate.run(() =>
-      this.dataSource
-        .createQueryBuilder()
-        .select("ranked.*")
-        .from(ranked, "ranked")
-        .where("ranked.app_rank <= :limit", { limit: options.first + 1 })
-        .orderBy("ranked.device_id", "ASC")
-        .addOrderBy("ranked.app_id", "ASC")
-        .getRawMany<Record<string, unknown>>(),
-    );
+    const rows = await this.dataSource
+      .createQueryBuilder()
+      .select("ranked.*")
+      .from(ranked, "ranked")
+      .where("ranked.app_rank <= :limit", { limit: options.first + 1 })
+      .orderBy("ranked.device_id", "ASC")
+      .addOrderBy("ranked.app_id", "ASC")
+      .getRawMany<Record<string, unknown>>();
     const result = new Map<string, { rows: InstalledAppRecord[]; total: number; hasNextPage: boolean }>();
     for (const row of rows) {
       const app = appFromRow(row);
@@ -342,14 +329,12 @@ export class InventoryRepository {
     if (options.afterAppId !== undefined) {
       // After a cursor the window only saw the rest; the totals count every visible app.
       for (const entry of result.values()) entry.total = 0;
-      const totals = await this.gate.run(() =>
-        this.visibleApps(viewer, {})
-          .select("a.device_id", "device_id")
-          .addSelect("COUNT(*)", "total")
-          .andWhere("a.device_id IN (:...deviceIds)", { deviceIds })
-          .groupBy("a.device_id")
-          .getRawMany<{ device_id: string; total: string | number }>(),
-      );
+      const totals = await this.visibleApps(viewer, {})
+        .select("a.device_id", "device_id")
+        .addSelect("COUNT(*)", "total")
+        .andWhere("a.device_id IN (:...deviceIds)", { deviceIds })
+        .groupBy("a.device_id")
+        .getRawMany<{ device_id: string; total: string | number }>();
       for (const { device_id: deviceId, total } of totals) {
         const entry = result.get(deviceId) ?? { rows: [], total: 0, hasNextPage: false };
         entry.total = Number(total);
@@ -361,16 +346,14 @@ export class InventoryRepository {
 
   /** Devices per version of one app, highest version first (numerically). */
   async versionCounts(viewer: Viewer, appId: string): Promise<{ version: string; devices: number }[]> {
-    const rows = await this.gate.run(() =>
-      this.visibleApps(viewer, { appId })
-        .select("a.version", "version")
-        .addSelect("COUNT(*)", "devices")
-        .groupBy("a.version_key")
-        .addGroupBy("a.version")
-        .orderBy("a.version_key", "DESC")
-        .addOrderBy("a.version", "DESC")
-        .getRawMany<{ version: string; devices: string | number }>(),
-    );
+    const rows = await this.visibleApps(viewer, { appId })
+      .select("a.version", "version")
+      .addSelect("COUNT(*)", "devices")
+      .groupBy("a.version_key")
+      .addGroupBy("a.version")
+      .orderBy("a.version_key", "DESC")
+      .addOrderBy("a.version", "DESC")
+      .getRawMany<{ version: string; devices: string | number }>();
     return rows.map((row) => ({ version: row.version, devices: Number(row.devices) }));
   }
 
@@ -385,7 +368,11 @@ export class InventoryRepository {
    *
    * Retired devices have no app rows (retirement deletes them).
    */
-  private visibleApps(viewer: Viewer, filter: AppFilterValues, base: SelectQueryBuilder<any> = this.dataSource.createQueryBuilder()): SelectQueryBuilder<InstalledAppRecord> {
+  private visibleApps(
+    viewer: Viewer,
+    filter: AppFilterValues,
+    base: SelectQueryBuilder<any> = this.dataSource.createQueryBuilder(),
+  ): SelectQueryBuilder<InstalledAppRecord> {
     const query = base.from(InstalledAppEntity, "a").where("a.tenant_id = :tenantId", { tenantId: viewer.tenantId });
     if (viewer.scope === "partner") {
       query

@@ -24,9 +24,6 @@ const DEADLOCK_ATTEMPTS = 3;
 
 export class Store {
   readonly mysql: boolean;
-  /** SQLite only: the tail of the queue of transactions. */
-  private queue: Promise<unknown> = Promise.resolve();
-
   constructor(
     readonly dataSource: DataSource,
     private readonly outbox: Outbox,
@@ -40,7 +37,8 @@ export class Store {
   async transaction<T>(work: (tx: Transaction) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt += 1) {
       try {
-        return await this.serialised(() => this.once(work));
+        // On SQLite, lib/db.ts runs the data source's transactions one at a time.
+        return await this.once(work);
       } catch (error) {
         if (attempt >= DEADLOCK_ATTEMPTS || !isDeadlock(error)) throw error;
       }
@@ -58,18 +56,6 @@ export class Store {
     // READ COMMITTED on MySQL: a read after taking a row lock sees what the lock holder committed.
     const result = this.mysql ? await this.dataSource.transaction("READ COMMITTED", run) : await this.dataSource.transaction(run);
     if (events.length > 0) void this.outbox.flush();
-    return result;
-  }
-
-  /**
-   * TypeORM drives better-sqlite3 through a single connection, on which a
-   * second concurrent transaction would become a savepoint inside the first:
-   * on SQLite our transactions take turns. MySQL runs them side by side.
-   */
-  private serialised<T>(run: () => Promise<T>): Promise<T> {
-    if (this.mysql) return run();
-    const result = this.queue.then(run, run);
-    this.queue = result.catch(() => {});
     return result;
   }
 }
