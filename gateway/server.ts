@@ -6,6 +6,7 @@
  */
 import type { IncomingMessage } from "node:http";
 import { ApolloServer } from "@apollo/server";
+import { GraphQLError } from "graphql";
 import { ApolloGateway, RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from "@apollo/gateway";
 import { createTokenVerifier, type Identity } from "../lib/auth.js";
 import { DEFAULT_PORTS, developmentSecret, type Config, type SubgraphName } from "../lib/config.js";
@@ -57,6 +58,21 @@ class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     if (!("identity" in context) || context.identity === undefined) return;
     request.http?.headers.set("authorization", context.identity.authorization);
     request.http?.headers.set("x-request-id", context.requestId);
+  }
+
+  /**
+   * A subgraph that refuses a request with a non-2xx status (Apollo Server
+   * answers 400 when a variable fails its scalar, e.g. a negative SafeInt)
+   * still says why in GraphQL errors: pass its first error on with its code,
+   * instead of Apollo's generic "400: Bad Request".
+   */
+  override async errorFromResponse(response: Parameters<RemoteGraphQLDataSource["errorFromResponse"]>[0]) {
+    const body = (await this.parseBody(response.clone())) as { errors?: { message?: unknown; extensions?: { code?: unknown } }[] } | string;
+    const first = typeof body === "object" ? body.errors?.[0] : undefined;
+    if (typeof first?.message === "string" && typeof first.extensions?.code === "string") {
+      return new GraphQLError(first.message, { extensions: { code: first.extensions.code } });
+    }
+    return super.errorFromResponse(response);
   }
 }
 
