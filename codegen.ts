@@ -16,6 +16,11 @@ const MAPPERS: Record<string, Record<string, string>> = {
     AccessDecision: "../data/entities.js#AccessDecisionRecord",
     CompliancePolicy: "../data/entities.js#CompliancePolicyRecord",
     ConditionalAccessPolicy: "../data/entities.js#ConditionalAccessPolicyRecord",
+    SsfReceiver: "../ssf/data/entities.js#ReceiverRecord",
+    SsfStream: "../ssf/data/entities.js#StreamRecord",
+    SsfDeadLetter: "../ssf/data/entities.js#DeliveryRecord",
+    SsfDeliveryHealth: "../ssf/admin.js#StreamHealth",
+    SsfReceiverRegistration: "../ssf/admin.js#Registration",
   },
 };
 

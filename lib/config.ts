@@ -55,6 +55,8 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** The gateway's federated subscriptions over WebSocket (`gateway/subscriptions/`). */
   subscriptions: SubscriptionLimits;
+  /** The Shared Signals (SSF 1.0 / CAEP 1.0) transmitter in the policies service (`subgraphs/policies/ssf/`). */
+  ssf: SsfConfig;
 }
 
 export interface SubscriptionLimits {
@@ -96,6 +98,45 @@ export interface RateLimits {
   tenant: BucketLimit;
   /** `MTD_RATE_LIMIT_PARTNER_PER_SECOND` / `_BURST`: ingest (`reportThreats`, each report of `reportThreatsBatch`, `partnerHeartbeat`) per tenant and partner. Default 500/s, burst 1000. */
   partner: BucketLimit;
+}
+
+export interface SsfConfig {
+  /**
+   * `MTD_SSF_ISSUER`: the transmitter's issuer (the `iss` of every SET; metadata at
+   * `/.well-known/ssf-configuration`), an https URL without query or fragment.
+   * Unset: `http://<host>:<policies port>` outside production; in production the transmitter is off.
+   */
+  issuer?: string;
+  /** `MTD_SSF_ALLOW_HTTP`: accept plain http issuer and receiver URLs with `NODE_ENV=production` (never in a real deployment). Default false; development and test always accept http. */
+  allowHttp: boolean;
+  /**
+   * `MTD_SSF_KEY_ENCRYPTION_KEY`: secret (at least 32 characters) that encrypts the private signing keys and
+   * receivers' push authorization headers at rest. Required in production with `MTD_SSF_ISSUER`.
+   * Unset: a development secret created under `MTD_DATA_DIR`.
+   */
+  keyEncryptionKey?: string;
+  /** `MTD_SSF_KEY_ROTATION_SECONDS`: how long a signing key signs before the next one takes over. Default 2592000 (30 days). */
+  keyRotationSeconds: number;
+  /** `MTD_SSF_KEY_PUBLISH_AHEAD_SECONDS`: a new key is in the JWKS this long before it signs (less than the rotation period). Default 86400 (1 day). */
+  keyPublishAheadSeconds: number;
+  /** `MTD_SSF_KEY_RETAIN_SECONDS`: a retired key stays in the JWKS this long after its successor took over. Default 604800 (7 days). */
+  keyRetainSeconds: number;
+  /** `MTD_SSF_TOKEN_TTL_SECONDS`: lifetime of the access tokens receivers get from `/oauth/token`. Default 3600. */
+  tokenTtlSeconds: number;
+  /** `MTD_SSF_PUSH_RETRY_BASE_MS`: delay before the first retry of a failed push; doubles per attempt (each delay drawn between half and all of it). Default 1000. */
+  pushRetryBaseMs: number;
+  /** `MTD_SSF_PUSH_RETRY_MAX_MS`: longest delay between two push attempts. Default 300000 (5 minutes). */
+  pushRetryMaxMs: number;
+  /** `MTD_SSF_PUSH_GIVE_UP_SECONDS`: a SET still not accepted this long after it was queued becomes a dead letter. Default 86400 (1 day). */
+  pushGiveUpSeconds: number;
+  /** `MTD_SSF_PUSH_TIMEOUT_MS`: how long one push request may take. Default 10000. */
+  pushTimeoutMs: number;
+  /** `MTD_SSF_POLL_WAIT_MAX_MS`: longest a long poll (`returnImmediately: false`) is held open. Default 25000. */
+  pollWaitMaxMs: number;
+  /** `MTD_SSF_POLL_REDELIVER_MS`: a polled SET not acknowledged is returned again by polls after this long. Default 60000. */
+  pollRedeliverMs: number;
+  /** `MTD_SSF_MIN_VERIFICATION_INTERVAL_SECONDS`: a stream's `min_verification_interval`; verification requests more frequent than this get 429. Default 30. */
+  minVerificationIntervalSeconds: number;
 }
 
 export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
@@ -178,6 +219,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     subgraphUrls[name] = url;
   }
 
+  const ssf = ssfConfig(read, nodeEnv, problems);
+
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -198,6 +241,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     landingPage,
     shutdownTimeoutMs,
     subscriptions,
+    ssf,
   };
 }
 
@@ -244,4 +288,53 @@ function checkUrl(value: string, name: string, protocols: string[], problems: st
   } catch {
     problems.push(`${name} must be a URL; got "${value}"`);
   }
+}
+
+function ssfConfig(read: (name: string) => string | undefined, nodeEnv: string, problems: string[]): SsfConfig {
+  const seconds = (name: string, min: number, max: number, fallback: number) => integer(read(name), name, min, max, problems) ?? fallback;
+  const allowHttpValue = read("MTD_SSF_ALLOW_HTTP")?.toLowerCase();
+  if (allowHttpValue !== undefined && !["true", "1", "false", "0"].includes(allowHttpValue)) {
+    problems.push(`MTD_SSF_ALLOW_HTTP must be true or false; got "${allowHttpValue}"`);
+  }
+  const allowHttp = allowHttpValue === "true" || allowHttpValue === "1";
+  const issuer = read("MTD_SSF_ISSUER");
+  if (issuer !== undefined) {
+    const http = nodeEnv !== "production" || allowHttp;
+    checkUrl(issuer, "MTD_SSF_ISSUER", http ? ["https:", "http:"] : ["https:"], problems);
+    if (/[?#]/.test(issuer)) problems.push(`MTD_SSF_ISSUER must have no query or fragment; got "${issuer}"`);
+  }
+  const keyEncryptionKey = read("MTD_SSF_KEY_ENCRYPTION_KEY");
+  if (keyEncryptionKey !== undefined && keyEncryptionKey.length < 32) {
+    problems.push(`MTD_SSF_KEY_ENCRYPTION_KEY must be at least 32 characters; got ${keyEncryptionKey.length}`);
+  }
+  if (nodeEnv === "production" && issuer !== undefined && keyEncryptionKey === undefined) {
+    problems.push("NODE_ENV=production with MTD_SSF_ISSUER requires MTD_SSF_KEY_ENCRYPTION_KEY (signing keys are stored encrypted)");
+  }
+  const keyRotationSeconds = seconds("MTD_SSF_KEY_ROTATION_SECONDS", 2, 10 * 365 * 86_400, 30 * 86_400);
+  const keyPublishAheadSeconds = seconds("MTD_SSF_KEY_PUBLISH_AHEAD_SECONDS", 1, 365 * 86_400, 86_400);
+  if (keyPublishAheadSeconds >= keyRotationSeconds) {
+    problems.push(`MTD_SSF_KEY_PUBLISH_AHEAD_SECONDS must be less than MTD_SSF_KEY_ROTATION_SECONDS (${keyRotationSeconds}); got ${keyPublishAheadSeconds}`);
+  }
+  const ms = (name: string, min: number, max: number, fallback: number) => integer(read(name), name, min, max, problems) ?? fallback;
+  const pushRetryBaseMs = ms("MTD_SSF_PUSH_RETRY_BASE_MS", 1, 3_600_000, 1000);
+  const pushRetryMaxMs = ms("MTD_SSF_PUSH_RETRY_MAX_MS", 1, 86_400_000, 300_000);
+  if (pushRetryMaxMs < pushRetryBaseMs) {
+    problems.push(`MTD_SSF_PUSH_RETRY_MAX_MS must be at least MTD_SSF_PUSH_RETRY_BASE_MS (${pushRetryBaseMs}); got ${pushRetryMaxMs}`);
+  }
+  return {
+    issuer: issuer?.replace(/\/+$/, ""),
+    allowHttp,
+    keyEncryptionKey,
+    keyRotationSeconds,
+    keyPublishAheadSeconds,
+    keyRetainSeconds: seconds("MTD_SSF_KEY_RETAIN_SECONDS", 0, 365 * 86_400, 7 * 86_400),
+    tokenTtlSeconds: seconds("MTD_SSF_TOKEN_TTL_SECONDS", 60, 86_400, 3600),
+    pushRetryBaseMs,
+    pushRetryMaxMs,
+    pushGiveUpSeconds: seconds("MTD_SSF_PUSH_GIVE_UP_SECONDS", 1, 30 * 86_400, 86_400),
+    pushTimeoutMs: ms("MTD_SSF_PUSH_TIMEOUT_MS", 100, 120_000, 10_000),
+    pollWaitMaxMs: ms("MTD_SSF_POLL_WAIT_MAX_MS", 0, 120_000, 25_000),
+    pollRedeliverMs: ms("MTD_SSF_POLL_REDELIVER_MS", 100, 86_400_000, 60_000),
+    minVerificationIntervalSeconds: seconds("MTD_SSF_MIN_VERIFICATION_INTERVAL_SECONDS", 0, 86_400, 30),
+  };
 }

@@ -74,4 +74,12 @@ export interface ComplianceChangedPayload {
   current: "COMPLIANT" | "NONCOMPLIANT";
   reason: string;
   at: string;
+  /** The device's platform. Added for the Shared Signals transmitter; absent from older events. */
+  platform?: Platform;
+  /** The MTD partner whose assessment counted, if any. Absent from older events. */
+  partner?: MtdPartner | null;
+  /** The partner's threat level for the device (null before any report). Absent from older events. */
+  level?: ThreatLevel | null;
+  /** The compliance policy of the device's platform, null when there is none. Absent from older events. */
+  policy?: { id: string; name: string; maxThreatLevel: ThreatLevel } | null;
 }

@@ -3,6 +3,7 @@ import type { RequestContext } from "../runtime.js";
 import type { AccessChangeStream } from "./access-stream.js";
 import type { AccessDecisionRecord, PolicyDeviceRecord } from "./data/entities.js";
 import type { PolicyRepository } from "./data/repository.js";
+import type { SsfAdmin } from "./ssf/admin.js";
 
 export interface DeviceReference {
   id: string;
@@ -14,14 +15,17 @@ export interface Context extends RequestContext {
   /** Per request (and per subscription event): one SQL statement per batch of devices. */
   deviceState: DataLoader<string, PolicyDeviceRecord | null>;
   decisions: DataLoader<string, AccessDecisionRecord[]>;
+  /** The Shared Signals transmitter's admin side; undefined when the transmitter is off. */
+  ssf?: SsfAdmin;
 }
 
-export function createContext(base: RequestContext, policies: PolicyRepository, accessStream: AccessChangeStream): Context {
+export function createContext(base: RequestContext, policies: PolicyRepository, accessStream: AccessChangeStream, ssf?: SsfAdmin): Context {
   const tenantId = base.identity.tenantId;
   return {
     ...base,
     policies,
     accessStream,
+    ssf,
     deviceState: new DataLoader(async (ids) => {
       const found = new Map((await policies.devices(tenantId, ids)).map((device) => [device.deviceId, device]));
       return ids.map((id) => found.get(id) ?? null);

@@ -25,6 +25,7 @@ import {
   ProcessedEventEntity,
   TenantSequenceEntity,
   type AccessChangeRecord,
+  type CompliancePolicyRecord,
   type PolicyDeviceRecord,
 } from "./data/entities.js";
 import type { PolicyChangedPayload, PolicyRepository } from "./data/repository.js";
@@ -160,7 +161,8 @@ export class Evaluator {
       // A device seen for the first time was implicitly compliant: only a first NONCOMPLIANT is a change.
       const wasCompliant = previous?.compliant ?? null;
       if (wasCompliant !== compliance.compliant && !(wasCompliant === null && compliance.compliant)) {
-        complianceEvents.push(complianceChanged(tenantId, device, wasCompliant, compliance.compliant, compliance.reason, now));
+        const policy = policyByPlatform.get(device.platform) ?? null;
+        complianceEvents.push(complianceChanged(tenantId, device, policy, wasCompliant, compliance.compliant, compliance.reason, now));
       }
       devices.push({ ...device, compliant: compliance.compliant, complianceReason: compliance.reason, evaluatedAt: now });
     }
@@ -260,6 +262,7 @@ function accessChanged(record: AccessChangeRecord): NewEvent<AccessChangedPayloa
 function complianceChanged(
   tenantId: string,
   device: PolicyDeviceRecord,
+  policy: CompliancePolicyRecord | null,
   previous: boolean | null,
   current: boolean,
   reason: string,
@@ -281,6 +284,10 @@ function complianceChanged(
       current: state(current),
       reason,
       at: at.toISOString(),
+      platform: device.platform,
+      partner: device.partner,
+      level: device.level,
+      policy: policy === null ? null : { id: policy.id, name: policy.name, maxThreatLevel: policy.maxThreatLevel },
     },
   };
 }

@@ -13,16 +13,21 @@ import { Policies0001 } from "./data/migrations/0001-policies.js";
 import { PolicyRepository } from "./data/repository.js";
 import { Evaluator } from "./evaluator.js";
 import { resolvers } from "./resolvers/index.js";
+import { createTransmitter, SSF_ENTITIES, Ssf0001, type Transmitter } from "./ssf/index.js";
+import { ssfResolvers } from "./ssf/resolvers.js";
 
 /** The consumer group of each topic the evaluator follows. */
 const GROUPS = { devices: "policies.devices", threats: "policies.assessments", policies: "policies.policy-changes" } as const;
 
-export function start(deps: SubgraphDeps) {
-  return runSubgraph(deps, {
+export async function start(deps: SubgraphDeps) {
+  // The Shared Signals transmitter (`ssf/`): its own tables, consumer group and HTTP routes, on this service.
+  let transmitter: Transmitter | undefined;
+  const running = await runSubgraph(deps, {
     name: "policies",
-    entities: POLICY_ENTITIES,
-    migrations: [Policies0001],
-    setup: ({ database, outbox, events, logger }) => {
+    entities: [...POLICY_ENTITIES, ...SSF_ENTITIES],
+    migrations: [Policies0001, Ssf0001],
+    setup: ({ config, database, outbox, events, logger }) => {
+      transmitter = createTransmitter({ config, dataSource: database.dataSource, events, logger });
       const repository = new PolicyRepository(database.dataSource, outbox);
       const evaluator = new Evaluator(database.dataSource, outbox, repository);
       const consumer = `policies-${randomUUID()}`;
@@ -39,14 +44,28 @@ export function start(deps: SubgraphDeps) {
       const feed = new TopicFeed(events, "policies");
       const accessStream = new AccessChangeStream(feed, repository);
       return {
-        resolvers,
+        resolvers: {
+          ...ssfResolvers,
+          ...resolvers,
+          Query: { ...resolvers.Query, ...ssfResolvers.Query },
+          Mutation: { ...resolvers.Mutation, ...ssfResolvers.Mutation },
+        },
         subscriptions: true,
-        context: (base) => createContext(base, repository, accessStream),
+        routes: transmitter?.routes,
+        context: (base) => createContext(base, repository, accessStream, transmitter?.admin),
         dispose: async () => {
+          await transmitter?.dispose();
           await Promise.all(consumers.map((c) => c.dispose()));
           await feed.dispose();
         },
       };
     },
   });
+  try {
+    await transmitter?.start(new URL(running.url).origin);
+  } catch (error) {
+    await running.dispose();
+    throw error;
+  }
+  return running;
 }

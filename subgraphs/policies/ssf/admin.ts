@@ -1,0 +1,170 @@
+/**
+ * What a tenant admin does through the graph: register receivers (an OAuth
+ * client, or an Okta org whose stream we create), see streams with their
+ * delivery health and dead letters, pause or disable a stream (a
+ * transmitter-initiated change: stream-updated is sent), requeue dead letters.
+ */
+import { badUserInput, notFound } from "../../../lib/errors.js";
+import { endpoints, wellKnown, type SsfContext } from "./context.js";
+import { hashSecret, newSecret, randomId } from "./crypto.js";
+import type { DeliveryRecord, ReceiverRecord, StreamRecord } from "./data/entities.js";
+import type { StreamHealthCounts } from "./data/repository.js";
+import { EventType, type StreamStatus } from "./protocol.js";
+import { changeStatus, pushUrlProblem } from "./streams.js";
+
+/** Okta's SET intake, relative to the org URL. */
+export const OKTA_SECURITY_EVENTS_PATH = "/security/api/v1/security-events";
+
+export interface RegisterReceiverInput {
+  name: string;
+  audience?: string;
+  okta?: { orgUrl: string; sessionRevoked?: boolean };
+}
+
+export interface Registration {
+  receiver: ReceiverRecord;
+  /** Shown once. Null for Okta receivers (Okta does not call our API). */
+  clientSecret: string | null;
+  issuer: string;
+  tokenEndpoint: string;
+  configurationUrl: string;
+}
+
+export interface StreamHealth extends StreamHealthCounts {
+  lastDeliveredAt: Date | null;
+  lastErrorAt: Date | null;
+  lastError: string | null;
+  consecutiveFailures: number;
+}
+
+export class SsfAdmin {
+  constructor(private readonly context: SsfContext) {}
+
+  async registerReceiver(tenantId: string, input: RegisterReceiverInput): Promise<Registration> {
+    const clientId = `ssf-${randomId(12)}`;
+    const now = new Date();
+    const strict = this.context.env === "production" && !this.context.config.allowHttp;
+    if (input.okta !== undefined) {
+      const orgUrl = input.okta.orgUrl.trim().replace(/\/+$/, "");
+      const problem = pushUrlProblem(orgUrl, strict);
+      if (problem !== undefined) throw badUserInput("input.okta.orgUrl", problem);
+      if (new URL(orgUrl).pathname !== "/" && new URL(orgUrl).pathname !== "") throw badUserInput("input.okta.orgUrl", "expected the org URL only, e.g. https://acme.okta.com");
+      const receiver: ReceiverRecord = { clientId, tenantId, name: input.name, audience: orgUrl, secretHash: null, oktaOrgUrl: orgUrl, createdAt: now };
+      const stream: StreamRecord = {
+        streamId: randomId(),
+        tenantId,
+        clientId,
+        audience: orgUrl,
+        eventsRequested: input.okta.sessionRevoked ? [EventType.DEVICE_COMPLIANCE_CHANGE, EventType.SESSION_REVOKED] : [EventType.DEVICE_COMPLIANCE_CHANGE],
+        deliveryMethod: "push",
+        endpointUrl: `${orgUrl}${OKTA_SECURITY_EVENTS_PATH}`,
+        authorizationHeader: null, // Okta authenticates the SET by its signature (the provider's JWKS), no header
+        description: `Okta org ${orgUrl}`,
+        status: "enabled",
+        statusReason: null,
+        createdAt: now,
+        updatedAt: now,
+        lastVerificationAt: null,
+        lastDeliveredAt: null,
+        lastErrorAt: null,
+        lastError: null,
+        consecutiveFailures: 0,
+      };
+      await this.context.repository.insertReceiver(receiver, stream);
+      return this.registration(receiver, null);
+    }
+    const audience = input.audience?.trim() || clientId;
+    if (audience.length > 512) throw badUserInput("input.audience", `expected at most 512 characters; got ${audience.length}`);
+    const secret = newSecret();
+    const receiver: ReceiverRecord = { clientId, tenantId, name: input.name, audience, secretHash: hashSecret(secret), oktaOrgUrl: null, createdAt: now };
+    await this.context.repository.insertReceiver(receiver);
+    return this.registration(receiver, secret);
+  }
+
+  /** A new client secret; the old one stops working at once (tokens already issued run out). */
+  async rotateSecret(tenantId: string, clientId: string): Promise<Registration> {
+    const receiver = await this.ownReceiver(tenantId, clientId);
+    if (receiver.oktaOrgUrl !== null) throw badUserInput("clientId", "an Okta receiver has no client secret");
+    const secret = newSecret();
+    await this.context.repository.updateSecret(clientId, hashSecret(secret));
+    return this.registration(receiver, secret);
+  }
+
+  async removeReceiver(tenantId: string, clientId: string): Promise<void> {
+    await this.ownReceiver(tenantId, clientId);
+    await this.context.repository.deleteReceiver(clientId);
+  }
+
+  receivers(tenantId: string): Promise<ReceiverRecord[]> {
+    return this.context.repository.receivers(tenantId);
+  }
+
+  async receiversByIds(tenantId: string, clientIds: readonly string[]): Promise<(ReceiverRecord | null)[]> {
+    const found = new Map((await this.context.repository.receiversByIds(tenantId, clientIds)).map((receiver) => [receiver.clientId, receiver]));
+    return clientIds.map((id) => found.get(id) ?? null);
+  }
+
+  streams(tenantId: string): Promise<StreamRecord[]> {
+    return this.context.repository.streamsOfTenant(tenantId);
+  }
+
+  async health(streams: readonly StreamRecord[]): Promise<StreamHealth[]> {
+    const counts = await this.context.repository.health(streams.map((stream) => stream.streamId));
+    return streams.map((stream) => ({
+      ...counts.get(stream.streamId)!,
+      lastDeliveredAt: stream.lastDeliveredAt,
+      lastErrorAt: stream.lastErrorAt,
+      lastError: stream.lastError,
+      consecutiveFailures: stream.consecutiveFailures,
+    }));
+  }
+
+  /** The tenant's dead letters (of one stream, or all), newest first. */
+  async deadLetters(tenantId: string, options: { streamId?: string; before?: number; limit: number }): Promise<{ rows: DeliveryRecord[]; totalCount: number }> {
+    const streams = await this.context.repository.streamsOfTenant(tenantId);
+    const ids = streams.map((stream) => stream.streamId).filter((id) => options.streamId === undefined || id === options.streamId);
+    const [rows, totalCount] = await Promise.all([
+      this.context.repository.deadLetters(ids, { before: options.before, limit: options.limit }),
+      this.context.repository.countDeadLetters(ids),
+    ]);
+    return { rows, totalCount };
+  }
+
+  async setStreamStatus(tenantId: string, streamId: string, status: StreamStatus, reason: string | null): Promise<StreamRecord> {
+    const stream = await this.ownStream(tenantId, streamId);
+    return changeStatus(this.context, stream, status, reason, { notify: true });
+  }
+
+  async redeliverDeadLetters(tenantId: string, streamId: string): Promise<number> {
+    const stream = await this.ownStream(tenantId, streamId);
+    const count = await this.context.repository.redeliver(stream.streamId, Date.now());
+    this.context.notifier.wake(stream.streamId);
+    return count;
+  }
+
+  async streamOf(tenantId: string, streamId: string): Promise<StreamRecord | null> {
+    const stream = await this.context.repository.stream(streamId);
+    return stream !== null && stream.tenantId === tenantId ? stream : null;
+  }
+
+  endpointUrl(stream: StreamRecord): string {
+    return stream.endpointUrl ?? endpoints(this.context.issuer()).poll(stream.streamId);
+  }
+
+  private registration(receiver: ReceiverRecord, clientSecret: string | null): Registration {
+    const issuer = this.context.issuer();
+    return { receiver, clientSecret, issuer, tokenEndpoint: endpoints(issuer).token, configurationUrl: wellKnown(issuer) };
+  }
+
+  private async ownReceiver(tenantId: string, clientId: string): Promise<ReceiverRecord> {
+    const receiver = await this.context.repository.receiver(clientId);
+    if (receiver === null || receiver.tenantId !== tenantId) throw notFound("SsfReceiver", clientId);
+    return receiver;
+  }
+
+  private async ownStream(tenantId: string, streamId: string): Promise<StreamRecord> {
+    const stream = await this.streamOf(tenantId, streamId);
+    if (stream === null) throw notFound("SsfStream", streamId);
+    return stream;
+  }
+}
