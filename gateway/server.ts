@@ -90,6 +90,8 @@ export async function start({ config, logger: parentLogger, supergraphSdl }: Gat
     gateway,
     formatError: formatError(config.env === "production"),
     includeStacktraceInErrorResponses: false,
+    // bin/start.ts drains on SIGTERM; Apollo's own handler would stop the server under it and re-raise the signal.
+    stopOnTerminationSignals: false,
     ...guard,
     plugins: [
       requestObserver<GatewayContext>({

@@ -139,6 +139,8 @@ async function serveSubgraph<TContext extends RequestContext>(
     schema,
     formatError: formatError(config.env === "production"),
     includeStacktraceInErrorResponses: false,
+    // bin/start.ts drains on SIGTERM; Apollo's own handler would stop the server under it and re-raise the signal.
+    stopOnTerminationSignals: false,
     ...guard,
     plugins: [
       // Federated tracing is for Apollo's cloud; it costs every request and we do not send traces there.

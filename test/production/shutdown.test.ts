@@ -41,7 +41,7 @@ interface Child {
 function startProcess(args: string[], env: Record<string, string>): Child {
   const child = spawn(process.execPath, ["--import", "tsx", "bin/start.ts", ...args], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? "", NODE_ENV: "test", LOG_LEVEL: "info", MTD_HOST: "127.0.0.1", ...env },
+    env: { PATH: process.env.PATH ?? "", NODE_ENV: "production", LOG_LEVEL: "info", MTD_HOST: "127.0.0.1", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const output: string[] = [];
