@@ -128,13 +128,49 @@ export function operationChecker(limits: OperationLimits): OperationChecker {
     costLimit: { maxCost: limits.maxCost, ...callbacks("maxCost") },
   }).protect().validationRules;
 
-  return (schema, document, variables, operationName) => {
+  const checkNow: OperationChecker = (schema, document, variables, operationName) => {
     const sized = withListSizes(schema, document, variables, operationName, limits.maxPageSize);
     if (sized instanceof GraphQLError) return sized;
     // Structural limits first: they are what a client fixes first.
     const [refusal] = [...validate(schema, sized, rules)].sort((a, b) => PRIORITY.indexOf(String(a.extensions.limit)) - PRIORITY.indexOf(String(b.extensions.limit)));
     return refusal;
   };
+
+  // Apollo Server hands the same DocumentNode to every request of the same
+  // query (its document cache), so the verdict is remembered per schema,
+  // document, operation and the values of its Int variables (the only ones a
+  // list size can come from). A repeated query costs a map lookup.
+  const verdicts = new WeakMap<GraphQLSchema, WeakMap<DocumentNode, Map<string, GraphQLError | null>>>();
+  return (schema, document, variables, operationName) => {
+    let byDocument = verdicts.get(schema);
+    if (byDocument === undefined) verdicts.set(schema, (byDocument = new WeakMap()));
+    let byKey = byDocument.get(document);
+    if (byKey === undefined) byDocument.set(document, (byKey = new Map()));
+    const key = verdictKey(document, variables, operationName);
+    const known = byKey.get(key);
+    // A fresh error per request: errors get decorated on their way out.
+    if (known !== undefined) return known === null ? undefined : operationLimit(String(known.extensions.limit), known.message);
+    const verdict = checkNow(schema, document, variables, operationName);
+    if (byKey.size >= VERDICTS_PER_DOCUMENT) byKey.delete(byKey.keys().next().value!);
+    byKey.set(key, verdict ?? null);
+    return verdict;
+  };
+}
+
+/** Distinct variable values remembered per document (oldest forgotten first). */
+const VERDICTS_PER_DOCUMENT = 64;
+
+/** The operation name and the values of the operation's `Int` variables. */
+function verdictKey(document: DocumentNode, variables: Record<string, unknown>, operationName: string | null | undefined): string {
+  const ints: unknown[] = [operationName ?? ""];
+  for (const definition of document.definitions) {
+    if (definition.kind !== Kind.OPERATION_DEFINITION || (operationName && definition.name?.value !== operationName)) continue;
+    for (const variable of definition.variableDefinitions ?? []) {
+      const type = variable.type.kind === Kind.NON_NULL_TYPE ? variable.type.type : variable.type;
+      if (type.kind === Kind.NAMED_TYPE && type.name.value === "Int") ints.push(variables[variable.variable.name.value] ?? null);
+    }
+  }
+  return JSON.stringify(ints);
 }
 
 /**
