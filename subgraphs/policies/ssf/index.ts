@@ -62,6 +62,9 @@ export function createTransmitter(options: SsfOptions): Transmitter | undefined 
     return undefined;
   }
   let issuer = config.ssf.issuer;
+  if (issuer === undefined && config.databaseUrl !== undefined) {
+    logger.warn("ssf: MTD_SSF_ISSUER is unset: the issuer is this replica's own address; set it when several policies replicas share the database");
+  }
   const sealer = new Sealer(keyEncryptionSecret(config));
   const context: SsfContext = {
     config: config.ssf,
