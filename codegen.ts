@@ -7,7 +7,7 @@ import type { CodegenConfig } from "@graphql-codegen/cli";
  * resolvers return, so parent types in field resolvers are the records.
  */
 const MAPPERS: Record<string, Record<string, string>> = {
-  devices: { Device: "../data/entities.js#DeviceRecord" },
+  devices: { Device: "../data/entities.js#DeviceRecord", AuditEntry: "../../../lib/audit.js#AuditRecord" },
   threats: { Device: "../data/entities.js#DeviceReference", MtdConnector: "../data/entities.js#ConnectorRecord", Threat: "../data/entities.js#ThreatRecord" },
   inventory: { Device: "../data/entities.js#DeviceReference", InstalledApp: "../data/entities.js#InstalledAppRecord", InstalledAppConnection: "../data/repository.js#AppPage" },
   policies: {
@@ -44,7 +44,7 @@ const config: CodegenConfig = {
           useTypeImports: true,
           avoidOptionals: { field: true, inputValue: false, object: false, defaultValue: true },
           contextType: "../context.js#Context",
-          scalars: { DateTime: "Date", SafeInt: "number" },
+          scalars: { DateTime: "Date", SafeInt: "number", JSON: "unknown" },
           mappers: MAPPERS[name] ?? {},
         },
       },

@@ -47,10 +47,10 @@ export class StatementCounter implements TypeOrmLogger {
     return this.count;
   }
 
-  /** Data statements sent since `mark`: neither transaction control nor the outbox relay's. */
+  /** Data statements sent since `mark`: neither transaction control nor the background work of the outbox relay and the audit-log consumer. */
   since(mark: number): string[] {
     const kept = this.recent.slice(Math.max(0, this.recent.length - (this.count - mark)));
-    return kept.filter((query) => !/_outbox\b/.test(query) && !/^\s*(START TRANSACTION|BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE SAVEPOINT|SET TRANSACTION)/i.test(query));
+    return kept.filter((query) => !/_outbox\b|\baudit_log\b/.test(query) && !/^\s*(START TRANSACTION|BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE SAVEPOINT|SET TRANSACTION)/i.test(query));
   }
   logQueryError() {}
   logQuerySlow() {}

@@ -22,6 +22,7 @@ import { header, serve, type Served, type ServeOptions } from "../lib/server.js"
 import { openDatabase, type Database } from "../lib/db.js";
 import type { EventLog } from "../lib/events/types.js";
 import { Outbox, outboxEntity, outboxMigration } from "../lib/events/outbox.js";
+import { auditEntity, auditMigration, auditTable, AuditTrail } from "../lib/audit.js";
 import type { EntitySchema, MigrationInterface } from "typeorm";
 
 /** What every subgraph resolver can rely on: a verified caller. */
@@ -47,6 +48,8 @@ export interface SubgraphResources extends SubgraphDeps {
   database: Database;
   /** This subgraph's transactional outbox to topic `<name>`; relay and sweep already running. */
   outbox: Outbox;
+  /** This subgraph's audit trail (`<name>_audit`): `audit.record(manager, …)` in each configuration change's transaction. */
+  audit: AuditTrail;
 }
 
 /** What a subgraph contributes: its resolvers, its per-request context, and optional subscriptions and background work. */
@@ -82,8 +85,8 @@ export async function runSubgraph<TContext extends RequestContext>(deps: Subgrap
     name,
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
-    entities: [...definition.entities, outboxEntity(name)],
-    migrations: [...definition.migrations, outboxMigration(name)],
+    entities: [...definition.entities, outboxEntity(name), auditEntity(auditTable(name))],
+    migrations: [...definition.migrations, outboxMigration(name), auditMigration(auditTable(name))],
   });
   const outbox = new Outbox({ dataSource: database.dataSource, log: events, service: name, logger });
   outbox.start();
@@ -98,7 +101,7 @@ export async function runSubgraph<TContext extends RequestContext>(deps: Subgrap
     await database.close();
   };
   try {
-    parts = await definition.setup({ config, logger, events, database, outbox });
+    parts = await definition.setup({ config, logger, events, database, outbox, audit: new AuditTrail(name, outbox) });
     const served = await serveSubgraph(name, config, logger, parts, async () => {
       await database.ping();
       await events.ping();

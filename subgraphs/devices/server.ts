@@ -1,5 +1,11 @@
-/** The devices subgraph: enrollment, retirement, and the Device entity every other subgraph extends. */
+/**
+ * The devices subgraph: enrollment, retirement, the Device entity every other
+ * subgraph extends, and the tenant's audit log (every service's entries,
+ * consumed from topic `audit`).
+ */
+import { AUDIT_LOG_TABLE, auditMigration } from "../../lib/audit.js";
 import { runSubgraph, type SubgraphDeps } from "../runtime.js";
+import { AuditLogEntity, AuditLogRepository, consumeAuditTrail } from "./data/audit-log.js";
 import { createContext } from "./context.js";
 import { DeviceEntity } from "./data/entities.js";
 import { Devices0001 } from "./data/migrations/0001-devices.js";
@@ -9,11 +15,13 @@ import { resolvers } from "./resolvers/index.js";
 export function start(deps: SubgraphDeps) {
   return runSubgraph(deps, {
     name: "devices",
-    entities: [DeviceEntity],
-    migrations: [Devices0001],
-    setup: ({ database, outbox }) => {
-      const devices = new DeviceRepository(database.dataSource, outbox);
-      return { resolvers, context: (base) => createContext(base, devices) };
+    entities: [DeviceEntity, AuditLogEntity],
+    migrations: [Devices0001, auditMigration(AUDIT_LOG_TABLE, 1_000_000_000_002)],
+    setup: ({ database, outbox, audit, events, logger }) => {
+      const devices = new DeviceRepository(database.dataSource, outbox, audit);
+      const auditLog = new AuditLogRepository(database.dataSource);
+      const consumer = consumeAuditTrail(events, auditLog, logger);
+      return { resolvers, context: (base) => createContext(base, devices, auditLog), dispose: () => consumer.dispose() };
     },
   });
 }

@@ -26,9 +26,9 @@ export async function start(deps: SubgraphDeps) {
     name: "policies",
     entities: [...POLICY_ENTITIES, ...SSF_ENTITIES],
     migrations: [Policies0001, Ssf0001],
-    setup: ({ config, database, outbox, events, logger }) => {
+    setup: ({ config, database, outbox, events, logger, audit }) => {
       transmitter = createTransmitter({ config, dataSource: database.dataSource, events, logger });
-      const repository = new PolicyRepository(database.dataSource, outbox);
+      const repository = new PolicyRepository(database.dataSource, outbox, audit);
       const evaluator = new Evaluator(database.dataSource, outbox, repository);
       const consumer = `policies-${randomUUID()}`;
       const consumers = Object.entries(GROUPS).map(([topic, group]) =>

@@ -41,11 +41,11 @@ export async function start(deps: SubgraphDeps, options: ThreatsOptions = {}): P
     name: "threats",
     entities: ENTITIES,
     migrations: [Threats0001],
-    setup: async ({ database, outbox, events, logger }) => {
+    setup: async ({ database, outbox, events, logger, audit }) => {
       const now = options.now ?? Date.now;
       const store = new Store(database.dataSource, outbox, now);
       const assessments = new AssessmentRepository(store, logger);
-      const connectors = new ConnectorRepository(store, assessments, logger);
+      const connectors = new ConnectorRepository(store, assessments, logger, audit);
       const riskFeed = new RiskFeed(events);
       await riskFeed.ready();
       const services: Services = { assessments, connectors, reports: new ReportRepository(store, assessments), riskFeed, now };

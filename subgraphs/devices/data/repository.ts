@@ -1,6 +1,7 @@
 /** Devices' tables: the only code that touches them. */
 import { randomUUID } from "node:crypto";
 import { In, type DataSource, type EntityManager } from "typeorm";
+import type { Actor, AuditTrail } from "../../../lib/audit.js";
 import { isUniqueViolation } from "../../../lib/db.js";
 import type { DeviceEventPayload } from "../../../lib/events/contracts.js";
 import type { NewEvent } from "../../../lib/events/types.js";
@@ -29,6 +30,7 @@ export class DeviceRepository {
   constructor(
     private readonly dataSource: DataSource,
     private readonly outbox: Outbox,
+    private readonly audit: AuditTrail,
   ) {}
 
   /** One statement for the whole batch, whatever its size. */
@@ -51,17 +53,17 @@ export class DeviceRepository {
   }
 
   /** Creates or updates the device; writes `device.enrolled` / `device.updated` when something changed. */
-  async enroll(tenantId: string, values: EnrollValues): Promise<DeviceRecord> {
+  async enroll(tenantId: string, values: EnrollValues, actor: Actor): Promise<DeviceRecord> {
     try {
-      return await this.enrollOnce(tenantId, values);
+      return await this.enrollOnce(tenantId, values, actor);
     } catch (error) {
       // A concurrent enrollment of the same id inserted first: this one is now an update.
-      if (isUniqueViolation(error)) return this.enrollOnce(tenantId, values);
+      if (isUniqueViolation(error)) return this.enrollOnce(tenantId, values, actor);
       throw error;
     }
   }
 
-  private async enrollOnce(tenantId: string, values: EnrollValues): Promise<DeviceRecord> {
+  private async enrollOnce(tenantId: string, values: EnrollValues, actor: Actor): Promise<DeviceRecord> {
     const { record, events } = await this.transaction(async (manager) => {
       const repository = manager.getRepository(DeviceEntity);
       const existing = await repository.findOne({ where: { tenantId, id: values.id } });
@@ -69,6 +71,7 @@ export class DeviceRepository {
       if (existing === null) {
         const record: DeviceRecord = { tenantId, ...values, enrolledAt: now, updatedAt: now, retiredAt: null, version: 1 };
         await repository.insert(record);
+        await this.audit.record(manager, tenantId, actor, { action: "device.enrolled", targetType: "Device", targetId: record.id, before: null, after: audited(record) });
         return { record, events: [event("device.enrolled", record)] };
       }
       const changed = (Object.keys(values) as (keyof EnrollValues)[]).some((key) => existing[key] !== values[key]);
@@ -83,14 +86,16 @@ export class DeviceRepository {
         version: existing.version + 1,
       };
       await repository.update({ tenantId, id: values.id }, record);
-      return { record, events: [event(reenrolled ? "device.enrolled" : "device.updated", record)] };
+      const action = reenrolled ? "device.enrolled" : "device.updated";
+      await this.audit.record(manager, tenantId, actor, { action, targetType: "Device", targetId: record.id, before: audited(existing), after: audited(record) });
+      return { record, events: [event(action, record)] };
     });
     if (events.length > 0) void this.outbox.flush();
     return record;
   }
 
   /** Marks the device retired (`device.retired`); null when it does not exist. Retiring twice changes nothing. */
-  async retire(tenantId: string, id: string): Promise<DeviceRecord | null> {
+  async retire(tenantId: string, id: string, actor: Actor): Promise<DeviceRecord | null> {
     const result = await this.transaction(async (manager) => {
       const repository = manager.getRepository(DeviceEntity);
       const existing = await repository.findOne({ where: { tenantId, id } });
@@ -98,6 +103,7 @@ export class DeviceRepository {
       const now = new Date();
       const record: DeviceRecord = { ...existing, retiredAt: now, updatedAt: now, version: existing.version + 1 };
       await repository.update({ tenantId, id }, { retiredAt: now, updatedAt: now, version: record.version });
+      await this.audit.record(manager, tenantId, actor, { action: "device.retired", targetType: "Device", targetId: id, before: audited(existing), after: audited(record) });
       return { record, events: [event("device.retired", record)] };
     });
     if (result.events.length > 0) void this.outbox.flush();
@@ -112,6 +118,12 @@ export class DeviceRepository {
       return result;
     });
   }
+}
+
+/** What the audit trail keeps of a device. */
+function audited(record: DeviceRecord) {
+  const { id, name, platform, osVersion, ownership, userPrincipalName, retiredAt } = record;
+  return { id, name, platform, osVersion, ownership, userPrincipalName, retiredAt: retiredAt?.toISOString() ?? null };
 }
 
 function event(type: "device.enrolled" | "device.updated" | "device.retired", record: DeviceRecord): NewEvent<DeviceEventPayload> {

@@ -6,6 +6,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { DataSource, EntityManager, SelectQueryBuilder } from "typeorm";
+import type { Actor, AuditTrail } from "../../../lib/audit.js";
 import { isUniqueViolation } from "../../../lib/db.js";
 import { encodeCursor } from "../../../lib/paging.js";
 import type { DeviceEventPayload } from "../../../lib/events/contracts.js";
@@ -101,6 +102,7 @@ export class InventoryRepository {
   constructor(
     private readonly dataSource: DataSource,
     private readonly outbox: Outbox,
+    private readonly audit: AuditTrail,
   ) {}
 
   // ---- settings ----------------------------------------------------------
@@ -111,19 +113,19 @@ export class InventoryRepository {
   }
 
   /** Stores both flags; a change is written as `inventory.settings.changed` in the same transaction. */
-  async setSettings(tenantId: string, values: SharingSettings, changedBy: string): Promise<SharingSettings> {
+  async setSettings(tenantId: string, values: SharingSettings, changedBy: string, actor: Actor): Promise<SharingSettings> {
     // Another admin changing them concurrently makes this attempt lose (a duplicate first
     // row, or a version that moved on): it is tried again on top of theirs.
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.setSettingsOnce(tenantId, values, changedBy);
+        return await this.setSettingsOnce(tenantId, values, changedBy, actor);
       } catch (error) {
         if (attempt >= MAX_ATTEMPTS || !(isUniqueViolation(error) || error instanceof LostRace || isDeadlock(error))) throw error;
       }
     }
   }
 
-  private async setSettingsOnce(tenantId: string, values: SharingSettings, changedBy: string): Promise<SharingSettings> {
+  private async setSettingsOnce(tenantId: string, values: SharingSettings, changedBy: string, actor: Actor): Promise<SharingSettings> {
     const changed = await this.dataSource.transaction(async (manager) => {
       const repository = manager.getRepository(SettingsEntity);
       const existing = await repository.findOne({ where: { tenantId } });
@@ -144,6 +146,7 @@ export class InventoryRepository {
         payload: { ...values, previous, changedBy },
       };
       await this.outbox.enqueue(manager, "inventory", [event]);
+      await this.audit.record(manager, tenantId, actor, { action: "inventorySettings.updated", targetType: "AppInventorySettings", targetId: tenantId, before: previous, after: { ...values } });
       return true;
     });
     if (changed) void this.outbox.flush();

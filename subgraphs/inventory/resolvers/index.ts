@@ -1,4 +1,5 @@
 import { DateTimeResolver, SafeIntResolver } from "graphql-scalars";
+import { actorOf } from "../../../lib/audit.js";
 import { requireRole } from "../../../lib/auth.js";
 import { badUserInput, forbidden, notFound } from "../../../lib/errors.js";
 import { decodeCursor, pageSize } from "../../../lib/paging.js";
@@ -32,7 +33,7 @@ export const resolvers: Resolvers = {
   Mutation: {
     setAppInventorySettings: (_, { input }, context) => {
       const { tenantId, subject } = requireRole(context.identity, "admin");
-      return context.inventory.setSettings(tenantId, { iosAppSyncEnabled: input.iosAppSyncEnabled, includePersonalDevices: input.includePersonalDevices }, subject);
+      return context.inventory.setSettings(tenantId, { iosAppSyncEnabled: input.iosAppSyncEnabled, includePersonalDevices: input.includePersonalDevices }, subject, actorOf(context));
     },
 
     syncAppInventory: async (_, args, context) => {

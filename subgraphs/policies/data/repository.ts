@@ -1,6 +1,7 @@
 /** Policies' tables: reads for resolvers and subscriptions, and policy writes. Evaluation writes live in `../evaluator.ts`. */
 import { randomUUID } from "node:crypto";
 import { In, MoreThan, type DataSource, type EntityManager } from "typeorm";
+import type { Actor, AuditTrail } from "../../../lib/audit.js";
 import type { Platform, ThreatLevel } from "../../../lib/events/contracts.js";
 import type { NewEvent } from "../../../lib/events/types.js";
 import type { Outbox } from "../../../lib/events/outbox.js";
@@ -25,10 +26,21 @@ export interface PolicyChangedPayload {
   platforms: Platform[];
 }
 
+/** What the audit trail keeps of a compliance policy. */
+function auditedCompliance({ id, platform, name, maxThreatLevel }: CompliancePolicyRecord) {
+  return { id, platform, name, maxThreatLevel };
+}
+
+/** What the audit trail keeps of a conditional-access policy. */
+function auditedConditionalAccess({ id, name, resources, platforms, enabled }: ConditionalAccessPolicyRecord) {
+  return { id, name, resources, platforms, enabled };
+}
+
 export class PolicyRepository {
   constructor(
     private readonly dataSource: DataSource,
     private readonly outbox: Outbox,
+    private readonly audit: AuditTrail,
   ) {}
 
   compliancePolicies(tenantId: string): Promise<CompliancePolicyRecord[]> {
@@ -40,7 +52,7 @@ export class PolicyRepository {
   }
 
   /** Creates or replaces the tenant's policy for `platform`; re-evaluation follows through `policy.changed`. */
-  async setCompliancePolicy(tenantId: string, values: { platform: Platform; name: string; maxThreatLevel: ThreatLevel }): Promise<CompliancePolicyRecord> {
+  async setCompliancePolicy(tenantId: string, values: { platform: Platform; name: string; maxThreatLevel: ThreatLevel }, actor: Actor): Promise<CompliancePolicyRecord> {
     const record = await this.dataSource.transaction(async (manager) => {
       const repository = manager.getRepository(CompliancePolicyEntity);
       const existing = await repository.findOne({ where: { tenantId, platform: values.platform } });
@@ -48,6 +60,13 @@ export class PolicyRepository {
       if (existing === null) await repository.insert(record);
       else await repository.update({ tenantId, id: record.id }, record);
       await this.policyChanged(manager, tenantId, { kind: "compliance", policyId: record.id, platforms: [values.platform] });
+      await this.audit.record(manager, tenantId, actor, {
+        action: existing === null ? "compliancePolicy.created" : "compliancePolicy.updated",
+        targetType: "CompliancePolicy",
+        targetId: record.id,
+        before: existing === null ? null : auditedCompliance(existing),
+        after: auditedCompliance(record),
+      });
       return record;
     });
     void this.outbox.flush();
@@ -58,6 +77,7 @@ export class PolicyRepository {
   async setConditionalAccessPolicy(
     tenantId: string,
     values: { id?: string; name: string; resources: string[]; platforms: Platform[]; enabled: boolean },
+    actor: Actor,
   ): Promise<ConditionalAccessPolicyRecord | null> {
     const record = await this.dataSource.transaction(async (manager) => {
       const repository = manager.getRepository(ConditionalAccessPolicyEntity);
@@ -68,6 +88,13 @@ export class PolicyRepository {
       else await repository.update({ tenantId, id: record.id }, record);
       const platforms = [...new Set([...(existing?.platforms ?? []), ...values.platforms])];
       await this.policyChanged(manager, tenantId, { kind: "conditional-access", policyId: record.id, platforms });
+      await this.audit.record(manager, tenantId, actor, {
+        action: existing === null ? "conditionalAccessPolicy.created" : "conditionalAccessPolicy.updated",
+        targetType: "ConditionalAccessPolicy",
+        targetId: record.id,
+        before: existing === null ? null : auditedConditionalAccess(existing),
+        after: auditedConditionalAccess(record),
+      });
       return record;
     });
     void this.outbox.flush();

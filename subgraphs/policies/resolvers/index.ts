@@ -1,4 +1,5 @@
 import { DateTimeResolver, SafeIntResolver } from "graphql-scalars";
+import { actorOf } from "../../../lib/audit.js";
 import { requireRole } from "../../../lib/auth.js";
 import { badUserInput, notFound } from "../../../lib/errors.js";
 import { decodeCursor, encodeCursor, pageSize, toPage } from "../../../lib/paging.js";
@@ -61,7 +62,7 @@ export const resolvers: Resolvers = {
         platform: input.platform,
         name: text("input.name", input.name, { max: 256 }),
         maxThreatLevel: input.maxThreatLevel,
-      });
+      }, actorOf(context));
     },
 
     setConditionalAccessPolicy: async (_, { input }, context) => {
@@ -75,7 +76,7 @@ export const resolvers: Resolvers = {
         resources: resourceList("input.resources", input.resources),
         platforms,
         enabled: input.enabled,
-      });
+      }, actorOf(context));
       if (policy === null) throw notFound("ConditionalAccessPolicy", input.id!);
       return policy;
     },

@@ -4,6 +4,7 @@
  * every state transition is a `connector.state.changed` event, and every change
  * that can alter assessments triggers their republication.
  */
+import type { Actor, AuditTrail } from "../../../lib/audit.js";
 import type { MtdPartner } from "../../../lib/auth.js";
 import { conflict, forbidden } from "../../../lib/errors.js";
 import type { Logger } from "../../../lib/logger.js";
@@ -23,6 +24,12 @@ export interface ConnectorSettings {
 /** Overdue connectors handled per check. */
 const CHECK_BATCH_SIZE = 500;
 
+/** What the audit trail keeps of a connector: its configuration and state. */
+function audited(connector: ConnectorRecord) {
+  const { partner, state, enabledPlatforms, blockOnMissingPartnerData, unresponsiveAfterMinutes } = connector;
+  return { partner, state, enabledPlatforms, blockOnMissingPartnerData, unresponsiveAfterMinutes };
+}
+
 /** FORBIDDEN unless `partner` is the partner of the tenant's ENABLED or UNRESPONSIVE connector. */
 export function authorizePartner(connector: ConnectorRecord | null, partner: MtdPartner | undefined): ConnectorRecord {
   if (!isActive(connector)) throw forbidden("no MTD connector is enabled for this tenant: enableMtdConnector first");
@@ -35,6 +42,7 @@ export class ConnectorRepository {
     private readonly store: Store,
     private readonly assessments: AssessmentRepository,
     private readonly logger: Logger,
+    private readonly audit: AuditTrail,
   ) {}
 
   /**
@@ -60,7 +68,7 @@ export class ConnectorRepository {
    * Enables the partner's connector, or updates its settings when it is already
    * the enabled one. CONFLICT when another partner is ENABLED or UNRESPONSIVE.
    */
-  async enable(tenantId: string, settings: ConnectorSettings): Promise<ConnectorRecord> {
+  async enable(tenantId: string, settings: ConnectorSettings, actor: Actor): Promise<ConnectorRecord> {
     const { connector, changed } = await this.store.transaction(async (tx) => {
       const tenant = await lockTenant(tx, tenantId);
       const connectors = await tx.manager.find(ConnectorEntity, { where: { tenantId } });
@@ -88,6 +96,8 @@ export class ConnectorRepository {
       }
       await tx.manager.getRepository(ConnectorEntity).save(next);
       await this.changed(tx, tenant, settings.partner, existing?.state ?? null, next.state, now);
+      const action = existing !== undefined && isActive(existing) ? "connector.updated" : "connector.enabled";
+      await this.audit.record(tx.manager, tenantId, actor, { action, targetType: "MtdConnector", targetId: settings.partner, before: existing === undefined ? null : audited(existing), after: audited(next) });
       return { connector: next, changed: true };
     });
     if (changed) this.republish(tenantId);
@@ -95,7 +105,7 @@ export class ConnectorRepository {
   }
 
   /** Disables the tenant's ENABLED or UNRESPONSIVE connector; null when there is none. */
-  async disable(tenantId: string): Promise<ConnectorRecord | null> {
+  async disable(tenantId: string, actor: Actor): Promise<ConnectorRecord | null> {
     const connector = await this.store.transaction(async (tx) => {
       const tenant = await lockTenant(tx, tenantId);
       const active = await activeConnector(tx.manager, tenantId);
@@ -104,6 +114,7 @@ export class ConnectorRepository {
       const next: ConnectorRecord = { ...active, state: "DISABLED", deadlineAt: null, unresponsiveSince: null, updatedAt: now };
       await tx.manager.getRepository(ConnectorEntity).save(next);
       await this.changed(tx, tenant, active.partner, active.state, "DISABLED", now);
+      await this.audit.record(tx.manager, tenantId, actor, { action: "connector.disabled", targetType: "MtdConnector", targetId: active.partner, before: audited(active), after: audited(next) });
       return next;
     });
     if (connector !== null) this.republish(tenantId);

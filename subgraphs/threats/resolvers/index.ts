@@ -1,5 +1,6 @@
 import { GraphQLError } from "graphql";
 import { DateTimeResolver } from "graphql-scalars";
+import { actorOf } from "../../../lib/audit.js";
 import { requireRole, type Role } from "../../../lib/auth.js";
 import { badUserInput, ErrorCode } from "../../../lib/errors.js";
 import { connectorSettings, MAX_REPORTS_PER_BATCH, report } from "../input.js";
@@ -24,12 +25,12 @@ export const resolvers: Resolvers = {
   Mutation: {
     enableMtdConnector: (_, { input }, context) => {
       const { tenantId } = requireRole(context.identity, "admin");
-      return context.connectors.enable(tenantId, connectorSettings(input));
+      return context.connectors.enable(tenantId, connectorSettings(input), actorOf(context));
     },
 
     disableMtdConnector: (_, __, context) => {
       const { tenantId } = requireRole(context.identity, "admin");
-      return context.connectors.disable(tenantId);
+      return context.connectors.disable(tenantId, actorOf(context));
     },
 
     reportThreats: async (_, { input }, context) => {
