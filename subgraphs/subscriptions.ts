@@ -15,15 +15,15 @@ import type { WebSocketServer } from "ws";
 import type { Identity, TokenVerifier } from "../lib/auth.js";
 import type { OperationLimits } from "../lib/config.js";
 import type { Logger } from "../lib/logger.js";
-import { metrics } from "../lib/metrics.js";
+import { metrics, observeDelivery } from "../lib/metrics.js";
 import { operationChecker } from "../lib/protection.js";
 import type { RequestContext } from "./runtime.js";
 
 type ConnectionExtra = {
   identity?: Identity;
   expiry?: NodeJS.Timeout;
-  /** Active subscriptions of the connection, by id, with their root field (for the gauge). */
-  active?: Map<string, string>;
+  /** Active subscriptions of the connection, by id: their root field (metrics label) and its response key. */
+  active?: Map<string, { field: string; key: string }>;
 };
 
 /** Keep-alive ping interval on subgraph sockets (ms). */
@@ -61,19 +61,22 @@ export function serveSubscriptions<TContext extends RequestContext>(
         return { schema, document, variableValues: payload.variables, operationName: payload.operationName };
       },
       onOperation: (ctx, id, _payload, args) => {
-        const field = rootField(args.document, args.operationName);
-        (ctx.extra.active ??= new Map()).set(id, field);
-        metrics.subscriptions.inc({ service, field });
+        const root = rootField(args.document, args.operationName);
+        (ctx.extra.active ??= new Map()).set(id, root);
+        metrics.subscriptions.inc({ service, field: root.field });
       },
-      onNext: (ctx, id) => {
-        const field = ctx.extra.active?.get(id);
-        if (field !== undefined) metrics.eventsDelivered.inc({ service, field });
+      onNext: (ctx, id, _payload, _args, result) => {
+        const root = ctx.extra.active?.get(id);
+        if (root === undefined) return;
+        // Both subscription payloads of the contract carry their occurrence time as `at` (when selected).
+        const at = (result as { data?: Record<string, { at?: unknown } | null> | null }).data?.[root.key]?.at;
+        observeDelivery(service, root.field, typeof at === "string" || typeof at === "number" || at instanceof Date ? at : undefined);
       },
       onComplete: (ctx, id) => {
-        const field = ctx.extra.active?.get(id);
-        if (field === undefined) return;
+        const root = ctx.extra.active?.get(id);
+        if (root === undefined) return;
         ctx.extra.active!.delete(id);
-        metrics.subscriptions.dec({ service, field });
+        metrics.subscriptions.dec({ service, field: root.field });
       },
       onConnect: async (ctx) => {
         const authorization = ctx.connectionParams?.authorization;
@@ -106,9 +109,10 @@ export function serveSubscriptions<TContext extends RequestContext>(
 }
 
 
-/** The first root field the operation selects (the subscription's field), for labels. */
-function rootField(document: DocumentNode, operationName: string | null | undefined): string {
+/** The first root field the operation selects (the subscription's field) and its response key. */
+function rootField(document: DocumentNode, operationName: string | null | undefined): { field: string; key: string } {
   const operation = getOperationAST(document, operationName);
   const first = operation?.selectionSet.selections.find((s) => s.kind === "Field");
-  return first?.kind === "Field" ? first.name.value : "unknown";
+  if (first?.kind !== "Field") return { field: "unknown", key: "unknown" };
+  return { field: first.name.value, key: first.alias?.value ?? first.name.value };
 }

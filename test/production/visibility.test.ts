@@ -89,7 +89,7 @@ describe("metrics", () => {
     expect(errors(after) - errors(before)).toBe(1);
   });
 
-  it("counts open WebSocket connections and active subscriptions of a subgraph", async () => {
+  it("counts open WebSocket connections, active subscriptions and delivered events of a subgraph", async () => {
     const enforcement = await graph.token({ tenantId: "observed", role: "enforcement" });
     const url = graph.subgraphs.threats!.url;
     const gauge = async (name: string, labels: Record<string, string>) => sample(await scrape(url), name, labels) ?? 0;
@@ -98,9 +98,23 @@ describe("metrics", () => {
 
     const client = createClient({ url: url.replace(/^http/, "ws"), webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${enforcement}` }, retryAttempts: 0 });
     clients.push(client);
-    const stop = client.subscribe({ query: `subscription { deviceRiskChanged { level } }` }, { next: () => {}, error: () => {}, complete: () => {} });
+    const stop = client.subscribe({ query: `subscription { deviceRiskChanged { level at } }` }, { next: () => {}, error: () => {}, complete: () => {} });
     await waitFor(async () => (await gauge("mtd_subscriptions_active", { service: "threats", field: "deviceRiskChanged" })) === subscriptions + 1, 5000, "subscription counted");
     expect(await gauge("mtd_websocket_connections", { service: "threats" })).toBe(connections + 1);
+
+    // A risk change is delivered: counted, and its time since `at` observed.
+    const partner = await graph.token({ tenantId: "observed", role: "partner", partner: "LOOKOUT" });
+    expect((await graph.query(admin, `mutation { enableMtdConnector(input: { partner: LOOKOUT, enabledPlatforms: [IOS] }) { state } }`)).errors).toBeUndefined();
+    expect((await graph.query(admin, ENROLL, { input: iphone("risky") })).errors).toBeUndefined();
+    const delivered = await gauge("mtd_subscription_events_delivered_total", { service: "threats", field: "deviceRiskChanged" });
+    const observed = await gauge("mtd_report_to_delivery_seconds_count", { service: "threats", field: "deviceRiskChanged" });
+    const threat = { externalId: "t-1", category: "NETWORK", severity: "HIGH", title: "Rogue Wi-Fi", status: "ACTIVE" };
+    const reported = await graph.query(partner, `mutation($input: ReportThreatsInput!) { reportThreats(input: $input) { duplicate } }`, {
+      input: { reportId: "rep-1", deviceId: "risky", observedAt: new Date().toISOString(), threats: [threat] },
+    });
+    expect(reported.errors).toBeUndefined();
+    await waitFor(async () => (await gauge("mtd_report_to_delivery_seconds_count", { service: "threats", field: "deviceRiskChanged" })) > observed, 5000, "delivery observed");
+    expect(await gauge("mtd_subscription_events_delivered_total", { service: "threats", field: "deviceRiskChanged" })).toBeGreaterThan(delivered);
 
     stop();
     await waitFor(async () => (await gauge("mtd_subscriptions_active", { service: "threats", field: "deviceRiskChanged" })) === subscriptions, 5000, "subscription ended");
