@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { engines } from "../support/engines.js";
 import type { TestGraph } from "../support/graph.js";
 import { waitFor } from "../support/wait.js";
 import { flip } from "./flips.js";
@@ -8,210 +9,217 @@ import { DEAD_LETTERS, issuerOf, pushStream, register, startSsfGraph, STREAMS, t
 const deviceOf = (set: ReceivedSet) => (set.claims.sub_id.device as { id: string }).id;
 const statusOf = (set: ReceivedSet) => set.event.current_status as string;
 
-describe("Shared Signals push delivery (RFC 8935)", () => {
-  let graph: TestGraph;
+for (const engine of engines()) {
+  describe.skipIf(!engine.enabled)(`Shared Signals push delivery (RFC 8935) on ${engine.name}`, () => {
+    let graph: TestGraph;
 
-  beforeAll(async () => {
-    graph = await startSsfGraph();
-  });
-  afterAll(() => graph?.stop());
+    beforeAll(async () => {
+      graph = await startSsfGraph(engine);
+    });
+    afterAll(() => graph?.stop());
 
-  async function health(admin: string) {
-    return (await graph.query(admin, STREAMS)).data!.ssfStreams[0].health;
-  }
-
-  it("sends the configured authorization header verbatim, and no Authorization at all without one", async () => {
-    const { admin, tenantId } = await tenant(graph);
-    const withHeader = await pushStream(await register(graph, admin, { name: "with" }), { authorization: "Bearer receiver-secret-123" });
-    const without = await pushStream(await register(graph, admin, { name: "without" }));
-    try {
-      await flip(graph, tenantId, "auth-1");
-      await withHeader.receiver.until((sets) => sets.length === 1);
-      await without.receiver.until((sets) => sets.length === 1);
-      expect(withHeader.receiver.attempts.map((attempt) => attempt.authorization)).toEqual(["Bearer receiver-secret-123"]);
-      expect(without.receiver.attempts.map((attempt) => attempt.authorization)).toEqual([undefined]);
-      expect(withHeader.receiver.attempts[0]!.contentType).toBe("application/secevent+jwt");
-      // The stream configuration never shows the header back.
-      const registered = await graph.query(admin, STREAMS);
-      expect(JSON.stringify(registered.data)).not.toContain("receiver-secret-123");
-    } finally {
-      await withHeader.receiver.stop();
-      await without.receiver.stop();
+    async function health(admin: string) {
+      return (await graph.query(admin, STREAMS)).data!.ssfStreams[0].health;
     }
-  });
 
-  it("a SET carries the required claims: typ, kid, iss, aud, iat, jti, txn, sub_id; no sub, no exp; one CAEP event", async () => {
-    const { admin, tenantId } = await tenant(graph);
-    const registered = await register(graph, admin, { audience: "https://idp.example.com/" });
-    const { receiver } = await pushStream(registered);
-    try {
-      const change = await flip(graph, tenantId, "claims-1", { upn: "ada@example.com" });
-      const [set] = await receiver.until((sets) => sets.length === 1);
-      expect(set!.claims).toEqual({
-        iss: issuerOf(graph),
-        aud: "https://idp.example.com/",
-        iat: expect.any(Number),
-        jti: expect.stringMatching(/^[0-9a-f]{32}$/),
-        txn: change.changeId,
-        sub_id: { format: "complex", user: { format: "email", email: "ada@example.com" }, device: { format: "opaque", id: "claims-1" } },
-        events: { [CAEP.DEVICE_COMPLIANCE_CHANGE]: set!.event },
-      });
-      expect(set!.event).toEqual({
-        previous_status: "compliant",
-        current_status: "not-compliant",
-        event_timestamp: Math.floor(Date.parse(change.at) / 1000),
-        initiating_entity: "policy",
-        reason_admin: {
-          en: 'Device claims-1 is not compliant: risk HIGH exceeds IOS policy maximum LOW. MTD partner: LOOKOUT; risk: HIGH; compliance policy: "iOS baseline" (IOS, maximum LOW).',
-        },
-        reason_user: { en: "Your device no longer meets your organization's security requirements." },
-      });
-    } finally {
-      await receiver.stop();
-    }
-  });
-
-  it("retries on 503 and on 429 (honouring Retry-After) and then delivers once", async () => {
-    const { admin, tenantId } = await tenant(graph);
-    const { receiver } = await pushStream(await register(graph, admin));
-    try {
-      receiver.respondWith({ status: 503 }, { status: 429, retryAfter: 1 }, { status: 503 });
-      await flip(graph, tenantId, "retry-1");
-      await receiver.until((sets) => sets.length === 1, 10_000);
-      expect(receiver.attempts.map((attempt) => attempt.status)).toEqual([503, 429, 503, 202]);
-      // Retry-After: 1 was honoured between the 429 and the next attempt.
-      expect(receiver.attempts[2]!.at - receiver.attempts[1]!.at).toBeGreaterThanOrEqual(950);
-      expect(receiver.duplicates).toBe(0);
-      await waitFor(async () => (await health(admin)).consecutiveFailures === 0, 5000, "health back to 0 failures");
-      expect((await health(admin)).lastError).toBe("503");
-    } finally {
-      await receiver.stop();
-    }
-  });
-
-  it("does not retry a 400 invalid_request: a dead letter, the device's next SET goes on, and dead letters can be queued again", async () => {
-    const { admin, tenantId } = await tenant(graph);
-    const { receiver, stream } = await pushStream(await register(graph, admin));
-    try {
-      receiver.respondWith({ status: 400, err: "invalid_request", description: "scripted rejection" });
-      const rejected = await flip(graph, tenantId, "dead-1");
-      await flip(graph, tenantId, "dead-1");
-      await receiver.until((sets) => sets.length === 1);
-      expect(statusOf(receiver.sets[0]!)).toBe("compliant");
-      expect(receiver.attempts.map((attempt) => attempt.status)).toEqual([400, 202]);
-
-      const dead = await graph.query(admin, DEAD_LETTERS, { streamId: stream.stream_id });
-      expect(dead.data!.ssfDeadLetters.totalCount).toBe(1);
-      expect(dead.data!.ssfDeadLetters.edges[0].node).toMatchObject({
-        deviceId: "dead-1",
-        txn: rejected.changeId,
-        attempts: 1,
-        error: "400 invalid_request: scripted rejection",
-        eventType: CAEP.DEVICE_COMPLIANCE_CHANGE,
-        stream: { id: stream.stream_id },
-      });
-      expect((await health(admin)).deadLetters).toBe(1);
-
-      const requeued = await graph.query(admin, `mutation($id: ID!) { redeliverSsfDeadLetters(streamId: $id) }`, { id: stream.stream_id });
-      expect(requeued.data?.redeliverSsfDeadLetters).toBe(1);
-      await receiver.until((sets) => sets.length === 2);
-      expect(receiver.sets[1]!.jti).toBe(dead.data!.ssfDeadLetters.edges[0].node.jti);
-      expect((await graph.query(admin, DEAD_LETTERS, {})).data!.ssfDeadLetters.totalCount).toBe(0);
-    } finally {
-      await receiver.stop();
-    }
-  });
-
-  it("a wrong authorization header is a dead letter at once (authentication_failed), not a retry loop", async () => {
-    const { admin, tenantId } = await tenant(graph);
-    const { receiver } = await pushStream(await register(graph, admin), { authorization: "Bearer right", sendAuthorization: "Bearer wrong" });
-    try {
-      await flip(graph, tenantId, "wrong-auth");
-      await waitFor(async () => (await health(admin)).deadLetters === 1, 5000, "a dead letter");
-      expect(receiver.attempts.map((attempt) => [attempt.status, attempt.authorization])).toEqual([[400, "Bearer wrong"]]);
-      expect((await graph.query(admin, DEAD_LETTERS, {})).data!.ssfDeadLetters.edges[0].node.error).toMatch(/^400 authentication_failed/);
-    } finally {
-      await receiver.stop();
-    }
-  });
-
-  it("a receiver that is down gets every SET after it recovers, per device in order, each once", async () => {
-    const { admin, tenantId } = await tenant(graph);
-    const { receiver } = await pushStream(await register(graph, admin));
-    try {
-      await flip(graph, tenantId, "warmup");
-      await receiver.until((sets) => sets.length === 1);
-      await receiver.down();
-      const expected: [string, string][] = [];
-      for (let i = 0; i < 12; i += 1) {
-        const device = `down-${i % 3}`;
-        const change = await flip(graph, tenantId, device);
-        expected.push([device, change.current === "COMPLIANT" ? "compliant" : "not-compliant"]);
+    it("sends the configured authorization header verbatim, and no Authorization at all without one", async () => {
+      const { admin, tenantId } = await tenant(graph);
+      const withHeader = await pushStream(await register(graph, admin, { name: "with" }), { authorization: "Bearer receiver-secret-123" });
+      const without = await pushStream(await register(graph, admin, { name: "without" }));
+      try {
+        await flip(graph, tenantId, "auth-1");
+        await withHeader.receiver.until((sets) => sets.length === 1);
+        await without.receiver.until((sets) => sets.length === 1);
+        expect(withHeader.receiver.attempts.map((attempt) => attempt.authorization)).toEqual(["Bearer receiver-secret-123"]);
+        expect(without.receiver.attempts.map((attempt) => attempt.authorization)).toEqual([undefined]);
+        expect(withHeader.receiver.attempts[0]!.contentType).toBe("application/secevent+jwt");
+        // The stream configuration never shows the header back.
+        const registered = await graph.query(admin, STREAMS);
+        expect(JSON.stringify(registered.data)).not.toContain("receiver-secret-123");
+      } finally {
+        await withHeader.receiver.stop();
+        await without.receiver.stop();
       }
-      // Down long enough for many failed attempts (backoff capped at 200 ms here; a minute in spirit).
-      await waitFor(async () => (await health(admin)).consecutiveFailures >= 10, 10_000, "10 failed attempts");
-      const pending = (await health(admin)).pending;
-      expect(pending).toBe(12);
-      await receiver.up();
-      await receiver.until((sets) => sets.length === 13, 15_000, "all 12 SETs after recovery");
-      const after = receiver.sets.slice(1);
-      for (const device of ["down-0", "down-1", "down-2"]) {
-        expect(after.filter((set) => deviceOf(set) === device).map(statusOf)).toEqual(expected.filter(([d]) => d === device).map(([, s]) => s));
+    });
+
+    it("a SET carries the required claims: typ, kid, iss, aud, iat, jti, txn, sub_id; no sub, no exp; one CAEP event", async () => {
+      const { admin, tenantId } = await tenant(graph);
+      const registered = await register(graph, admin, { audience: "https://idp.example.com/" });
+      const { receiver } = await pushStream(registered);
+      try {
+        const change = await flip(graph, tenantId, "claims-1", { upn: "ada@example.com" });
+        const [set] = await receiver.until((sets) => sets.length === 1);
+        expect(set!.claims).toEqual({
+          iss: issuerOf(graph),
+          aud: "https://idp.example.com/",
+          iat: expect.any(Number),
+          jti: expect.stringMatching(/^[0-9a-f]{32}$/),
+          txn: change.changeId,
+          sub_id: { format: "complex", user: { format: "email", email: "ada@example.com" }, device: { format: "opaque", id: "claims-1" } },
+          events: { [CAEP.DEVICE_COMPLIANCE_CHANGE]: set!.event },
+        });
+        expect(set!.event).toEqual({
+          previous_status: "compliant",
+          current_status: "not-compliant",
+          event_timestamp: Math.floor(Date.parse(change.at) / 1000),
+          initiating_entity: "policy",
+          reason_admin: {
+            en: 'Device claims-1 is not compliant: risk HIGH exceeds IOS policy maximum LOW. MTD partner: LOOKOUT; risk: HIGH; compliance policy: "iOS baseline" (IOS, maximum LOW).',
+          },
+          reason_user: { en: "Your device no longer meets your organization's security requirements." },
+        });
+      } finally {
+        await receiver.stop();
       }
-      expect(receiver.duplicates).toBe(0);
-      await waitFor(async () => (await health(admin)).pending === 0, 5000, "empty queue");
-    } finally {
-      await receiver.stop();
-    }
-  });
+    });
 
-  it("a paused stream holds SETs and delivers them in order when enabled; a disabled one drops them", async () => {
-    const { admin, tenantId } = await tenant(graph);
-    const registered = await register(graph, admin);
-    const { receiver, stream } = await pushStream(registered);
-    const witness = await pushStream(await register(graph, admin, { name: "witness" }));
-    try {
-      await registered.client.call("POST", "/ssf/status", { stream_id: stream.stream_id, status: "paused" });
-      await flip(graph, tenantId, "hold-1");
-      await flip(graph, tenantId, "hold-1");
-      await flip(graph, tenantId, "hold-1");
-      await witness.receiver.until((sets) => sets.length === 3);
-      expect(receiver.attempts).toHaveLength(0);
-      await registered.client.call("POST", "/ssf/status", { stream_id: stream.stream_id, status: "enabled" });
-      await receiver.until((sets) => sets.length === 3);
-      expect(receiver.sets.map(statusOf)).toEqual(["not-compliant", "compliant", "not-compliant"]);
+    it("retries on 503 and on 429 (honouring Retry-After) and then delivers once", async () => {
+      const { admin, tenantId } = await tenant(graph);
+      const { receiver } = await pushStream(await register(graph, admin));
+      try {
+        receiver.respondWith({ status: 503 }, { status: 429, retryAfter: 1 }, { status: 503 });
+        await flip(graph, tenantId, "retry-1");
+        await receiver.until((sets) => sets.length === 1, 10_000);
+        expect(receiver.attempts.map((attempt) => attempt.status)).toEqual([503, 429, 503, 202]);
+        // Retry-After: 1 was honoured between the 429 and the next attempt.
+        expect(receiver.attempts[2]!.at - receiver.attempts[1]!.at).toBeGreaterThanOrEqual(950);
+        expect(receiver.duplicates).toBe(0);
+        await waitFor(async () => (await health(admin)).consecutiveFailures === 0, 5000, "health back to 0 failures");
+        expect((await health(admin)).lastError).toBe("503");
+      } finally {
+        await receiver.stop();
+      }
+    });
 
-      await registered.client.call("POST", "/ssf/status", { stream_id: stream.stream_id, status: "disabled" });
-      await flip(graph, tenantId, "hold-2");
-      await witness.receiver.until((sets) => sets.length === 4);
-      await registered.client.call("POST", "/ssf/status", { stream_id: stream.stream_id, status: "enabled" });
-      await flip(graph, tenantId, "hold-3");
-      await receiver.until((sets) => sets.length === 4);
-      expect(receiver.sets.map(deviceOf)).toEqual(["hold-1", "hold-1", "hold-1", "hold-3"]);
-    } finally {
-      await receiver.stop();
-      await witness.receiver.stop();
-    }
-  });
+    it("does not retry a 400 invalid_request: a dead letter, the device's next SET goes on, and dead letters can be queued again", async () => {
+      const { admin, tenantId } = await tenant(graph);
+      const { receiver, stream } = await pushStream(await register(graph, admin));
+      try {
+        receiver.respondWith({ status: 400, err: "invalid_request", description: "scripted rejection" });
+        const rejected = await flip(graph, tenantId, "dead-1");
+        await flip(graph, tenantId, "dead-1");
+        await receiver.until((sets) => sets.length === 1);
+        expect(statusOf(receiver.sets[0]!)).toBe("compliant");
+        expect(receiver.attempts.map((attempt) => attempt.status)).toEqual([400, 202]);
 
-  it("sends session-revoked after device-compliance-change on a flip to not compliant, when the stream asks for it", async () => {
-    const { admin, tenantId } = await tenant(graph);
-    const { receiver } = await pushStream(await register(graph, admin), { events: [CAEP.DEVICE_COMPLIANCE_CHANGE, CAEP.SESSION_REVOKED] });
-    try {
-      const revoked = await flip(graph, tenantId, "sr-1");
-      await flip(graph, tenantId, "sr-1");
-      await receiver.until((sets) => sets.length === 3);
-      expect(receiver.sets.map((set) => [set.type, set.claims.txn])).toEqual([
-        [CAEP.DEVICE_COMPLIANCE_CHANGE, revoked.changeId],
-        [CAEP.SESSION_REVOKED, revoked.changeId],
-        [CAEP.DEVICE_COMPLIANCE_CHANGE, expect.any(String)],
-      ]);
-      expect(receiver.sets[1]!.event).toMatchObject({ initiating_entity: "policy", event_timestamp: expect.any(Number) });
-    } finally {
-      await receiver.stop();
-    }
+        const dead = await graph.query(admin, DEAD_LETTERS, { streamId: stream.stream_id });
+        expect(dead.data!.ssfDeadLetters.totalCount).toBe(1);
+        expect(dead.data!.ssfDeadLetters.edges[0].node).toMatchObject({
+          deviceId: "dead-1",
+          txn: rejected.changeId,
+          attempts: 1,
+          error: "400 invalid_request: scripted rejection",
+          eventType: CAEP.DEVICE_COMPLIANCE_CHANGE,
+          stream: { id: stream.stream_id },
+        });
+        expect((await health(admin)).deadLetters).toBe(1);
+
+        const requeued = await graph.query(admin, `mutation($id: ID!) { redeliverSsfDeadLetters(streamId: $id) }`, { id: stream.stream_id });
+        expect(requeued.data?.redeliverSsfDeadLetters).toBe(1);
+        await receiver.until((sets) => sets.length === 2);
+        expect(receiver.sets[1]!.jti).toBe(dead.data!.ssfDeadLetters.edges[0].node.jti);
+        expect((await graph.query(admin, DEAD_LETTERS, {})).data!.ssfDeadLetters.totalCount).toBe(0);
+      } finally {
+        await receiver.stop();
+      }
+    });
+
+    it("a wrong authorization header is a dead letter at once (authentication_failed), not a retry loop", async () => {
+      const { admin, tenantId } = await tenant(graph);
+      const { receiver } = await pushStream(await register(graph, admin), { authorization: "Bearer right", sendAuthorization: "Bearer wrong" });
+      try {
+        await flip(graph, tenantId, "wrong-auth");
+        await waitFor(async () => (await health(admin)).deadLetters === 1, 5000, "a dead letter");
+        expect(receiver.attempts.map((attempt) => [attempt.status, attempt.authorization])).toEqual([[400, "Bearer wrong"]]);
+        expect((await graph.query(admin, DEAD_LETTERS, {})).data!.ssfDeadLetters.edges[0].node.error).toMatch(/^400 authentication_failed/);
+      } finally {
+        await receiver.stop();
+      }
+    });
+
+    it("a receiver that is down gets every SET after it recovers, per device in order, each once", async () => {
+      const { admin, tenantId } = await tenant(graph);
+      const { receiver } = await pushStream(await register(graph, admin));
+      try {
+        await flip(graph, tenantId, "warmup");
+        await receiver.until((sets) => sets.length === 1);
+        await receiver.down();
+        const expected: [string, string][] = [];
+        for (let i = 0; i < 12; i += 1) {
+          const device = `down-${i % 3}`;
+          const change = await flip(graph, tenantId, device);
+          expected.push([device, change.current === "COMPLIANT" ? "compliant" : "not-compliant"]);
+        }
+        // Down long enough for many failed attempts (backoff capped at 200 ms here; a minute in spirit).
+        await waitFor(
+          async () => {
+            const { consecutiveFailures, pending } = await health(admin);
+            return consecutiveFailures >= 10 && pending === 12;
+          },
+          10_000,
+          "12 queued SETs and 10 failed attempts",
+        );
+        await receiver.up();
+        await receiver.until((sets) => sets.length === 13, 15_000, "all 12 SETs after recovery");
+        const after = receiver.sets.slice(1);
+        for (const device of ["down-0", "down-1", "down-2"]) {
+          expect(after.filter((set) => deviceOf(set) === device).map(statusOf)).toEqual(expected.filter(([d]) => d === device).map(([, s]) => s));
+        }
+        expect(receiver.duplicates).toBe(0);
+        await waitFor(async () => (await health(admin)).pending === 0, 5000, "empty queue");
+      } finally {
+        await receiver.stop();
+      }
+    });
+
+    it("a paused stream holds SETs and delivers them in order when enabled; a disabled one drops them", async () => {
+      const { admin, tenantId } = await tenant(graph);
+      const registered = await register(graph, admin);
+      const { receiver, stream } = await pushStream(registered);
+      const witness = await pushStream(await register(graph, admin, { name: "witness" }));
+      try {
+        await registered.client.call("POST", "/ssf/status", { stream_id: stream.stream_id, status: "paused" });
+        await flip(graph, tenantId, "hold-1");
+        await flip(graph, tenantId, "hold-1");
+        await flip(graph, tenantId, "hold-1");
+        await witness.receiver.until((sets) => sets.length === 3);
+        expect(receiver.attempts).toHaveLength(0);
+        await registered.client.call("POST", "/ssf/status", { stream_id: stream.stream_id, status: "enabled" });
+        await receiver.until((sets) => sets.length === 3);
+        expect(receiver.sets.map(statusOf)).toEqual(["not-compliant", "compliant", "not-compliant"]);
+
+        await registered.client.call("POST", "/ssf/status", { stream_id: stream.stream_id, status: "disabled" });
+        await flip(graph, tenantId, "hold-2");
+        await witness.receiver.until((sets) => sets.length === 4);
+        await registered.client.call("POST", "/ssf/status", { stream_id: stream.stream_id, status: "enabled" });
+        await flip(graph, tenantId, "hold-3");
+        await receiver.until((sets) => sets.length === 4);
+        expect(receiver.sets.map(deviceOf)).toEqual(["hold-1", "hold-1", "hold-1", "hold-3"]);
+      } finally {
+        await receiver.stop();
+        await witness.receiver.stop();
+      }
+    });
+
+    it("sends session-revoked after device-compliance-change on a flip to not compliant, when the stream asks for it", async () => {
+      const { admin, tenantId } = await tenant(graph);
+      const { receiver } = await pushStream(await register(graph, admin), { events: [CAEP.DEVICE_COMPLIANCE_CHANGE, CAEP.SESSION_REVOKED] });
+      try {
+        const revoked = await flip(graph, tenantId, "sr-1");
+        await flip(graph, tenantId, "sr-1");
+        await receiver.until((sets) => sets.length === 3);
+        expect(receiver.sets.map((set) => [set.type, set.claims.txn])).toEqual([
+          [CAEP.DEVICE_COMPLIANCE_CHANGE, revoked.changeId],
+          [CAEP.SESSION_REVOKED, revoked.changeId],
+          [CAEP.DEVICE_COMPLIANCE_CHANGE, expect.any(String)],
+        ]);
+        expect(receiver.sets[1]!.event).toMatchObject({ initiating_entity: "policy", event_timestamp: expect.any(Number) });
+      } finally {
+        await receiver.stop();
+      }
+    });
   });
-});
+}
 
 describe("Shared Signals push: giving up", () => {
   let graph: TestGraph;

@@ -3,7 +3,7 @@
  * with conditional single-row UPDATEs, so several policies replicas share the
  * work without locks held across HTTP calls.
  */
-import { In, IsNull, LessThan, Not, type DataSource, type EntityManager } from "typeorm";
+import { In, LessThan, Not, type DataSource, type EntityManager } from "typeorm";
 import {
   DeliveryEntity,
   ReceiverEntity,
@@ -316,11 +316,6 @@ export class SsfRepository {
   /** Deletes delivered and dropped SETs finished before `before` (epoch ms). */
   async prune(before: number): Promise<void> {
     await this.dataSource.getRepository(DeliveryEntity).delete({ status: In(["delivered", "dropped"]), finishedAt: LessThan(before) });
-  }
-
-  /** Whether any SET of the stream is still pending (tests, admin). */
-  async pendingCount(streamId: string): Promise<number> {
-    return this.dataSource.getRepository(DeliveryEntity).count({ where: { streamId, status: "pending", claimedUntil: IsNull() } });
   }
 }
 
