@@ -53,18 +53,21 @@ export class EventExecutor {
   }
 
   /**
-   * The client's result for `event`. Listeners of one upstream subscription
-   * share an identity, so the same document and variables give the same
-   * result: it is computed once per event and shared.
+   * The executor of one client subscription: its result for each event.
+   * Listeners of one upstream subscription share an identity, so the same
+   * document and variables give the same result: it is computed once per
+   * event and shared.
    */
-  execute(request: EventRequest, event: UpstreamEvent): Promise<ExecutionResult> {
+  bind(request: EventRequest): (event: UpstreamEvent) => Promise<ExecutionResult> {
     const key = `${this.planId(request.plan)}\u0000${stableJson(request.variables)}`;
-    let result = event.shared.get(key) as Promise<ExecutionResult> | undefined;
-    if (result === undefined) {
-      result = this.run(request, event);
-      event.shared.set(key, result);
-    }
-    return result;
+    return (event) => {
+      let result = event.shared.get(key) as Promise<ExecutionResult> | undefined;
+      if (result === undefined) {
+        result = this.run(request, event);
+        event.shared.set(key, result);
+      }
+      return result;
+    };
   }
 
   private async run(request: EventRequest, event: UpstreamEvent): Promise<ExecutionResult> {

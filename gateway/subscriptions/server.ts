@@ -151,7 +151,7 @@ export function useFederatedSubscriptions(options: SubscriptionServerOptions): S
         let detach = () => {};
         const stream = new ClientStream({
           maxQueued: limits.maxQueuedEvents,
-          execute: (event) => executor.execute({ plan, variables, identity, requestId }, event),
+          execute: executor.bind({ plan, variables, identity, requestId }),
           onOverflow: () => {
             slowConsumersClosed++;
             logger.warn({ requestId, tenantId: identity.tenantId, subscriptionId: id }, "slow consumer closed");

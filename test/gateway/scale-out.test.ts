@@ -4,11 +4,8 @@
  * fault test ends with: every access change stored was delivered to every
  * subscriber exactly once, in sequence order.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -18,9 +15,8 @@ import { signToken } from "../../lib/auth.js";
 import { SUBGRAPH_NAMES, type SubgraphName } from "../../lib/config.js";
 import { createMysqlDatabase, redisPrefix, REDIS_TEST_URL, requireService } from "../support/services.js";
 import { waitFor } from "../support/wait.js";
-import { Tenant, wsUrl, type Query, type StoredChange } from "./subscriptions-helpers.js";
+import { freePort, Service, Tenant, wsUrl, type Query, type StoredChange } from "./subscriptions-helpers.js";
 
-const ROOT = new URL("../../", import.meta.url).pathname;
 const enabled = requireService("mysql") && requireService("redis");
 
 const SUBSCRIPTION = /* GraphQL */ `
@@ -32,66 +28,6 @@ interface Delivered {
   resource: string;
   allowed: boolean;
   device: { id: string; name: string; platform: string; riskLevel: string | null };
-}
-
-/** One service process (`bin/start.ts gateway` or `subgraph <name>`). */
-class Service {
-  child: ChildProcess | undefined;
-  private output = "";
-
-  constructor(
-    readonly name: string,
-    readonly args: string[],
-    readonly port: number,
-    private readonly env: Record<string, string>,
-  ) {}
-
-  get url() {
-    return `http://127.0.0.1:${this.port}/graphql`;
-  }
-
-  async start(): Promise<void> {
-    this.output = "";
-    const child = spawn(process.execPath, ["--import", "tsx", "bin/start.ts", ...this.args], {
-      cwd: ROOT,
-      env: { ...process.env, ...this.env, PORT: String(this.port) },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    this.child = child;
-    child.stdout!.on("data", (chunk) => (this.output = (this.output + String(chunk)).slice(-4000)));
-    child.stderr!.on("data", (chunk) => (this.output = (this.output + String(chunk)).slice(-4000)));
-    await waitFor(
-      async () => {
-        if (child.exitCode !== null) throw new Error(`${this.name} exited with ${child.exitCode}:\n${this.output}`);
-        try {
-          return (await fetch(`http://127.0.0.1:${this.port}/health/ready`)).ok;
-        } catch {
-          return false;
-        }
-      },
-      30_000,
-      `${this.name} ready`,
-    );
-  }
-
-  /** kill -9: no shutdown, no goodbye to anyone. */
-  async kill(): Promise<void> {
-    const child = this.child;
-    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once("exit", resolve));
-    child.kill("SIGKILL");
-    await exited;
-  }
-
-  async stop(): Promise<void> {
-    const child = this.child;
-    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once("exit", resolve));
-    child.kill("SIGTERM");
-    const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-    await exited;
-    clearTimeout(timer);
-  }
 }
 
 /**
@@ -154,14 +90,6 @@ class ResumingSubscriber {
   }
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 describe.skipIf(!enabled)("scale-out: 2 gateways, every subgraph its own process, MariaDB + Redis Streams", () => {
   const secret = randomBytes(32).toString("base64url");
   const dataDir = mkdtempSync(join(tmpdir(), "mtd-scale-out-"));
@@ -205,9 +133,8 @@ describe.skipIf(!enabled)("scale-out: 2 gateways, every subgraph its own process
       subgraphEnv[`MTD_SUBGRAPH_${name.toUpperCase()}_URL`] = subgraphs[name].url;
     }
     gateways = [new Service("gateway-a", ["gateway"], await freePort(), { ...env, ...subgraphEnv }), new Service("gateway-b", ["gateway"], await freePort(), { ...env, ...subgraphEnv })];
-    // Each subgraph migrates its own tables of the shared database.
-    await Promise.all(SUBGRAPH_NAMES.map((name) => subgraphs[name].start()));
-    await Promise.all(gateways.map((gateway) => gateway.start()));
+    // All at once: each subgraph migrates its own tables; a gateway needs no subgraph to start.
+    await Promise.all([...SUBGRAPH_NAMES.map((name) => subgraphs[name].start()), ...gateways.map((gateway) => gateway.start())]);
   }, 120_000);
 
   afterAll(async () => {

@@ -3,6 +3,7 @@
  * TCP proxy that can cut a link like a network failure, and a tenant set up
  * so that partner reports flip devices between compliant and not.
  */
+import { spawn, type ChildProcess } from "node:child_process";
 import { createServer, type Server as HttpServer } from "node:http";
 import { connect, createServer as createTcpServer, type Socket } from "node:net";
 import type { AddressInfo } from "node:net";
@@ -302,4 +303,75 @@ export class Tenant {
     if (result.errors !== undefined) throw new Error(`${document.slice(0, 60)}…: ${JSON.stringify(result.errors)}`);
     return result.data;
   }
+}
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+
+/** One service process (`bin/start.ts gateway` or `subgraph <name>`). */
+export class Service {
+  child: ChildProcess | undefined;
+  private output = "";
+
+  constructor(
+    readonly name: string,
+    readonly args: string[],
+    readonly port: number,
+    private readonly env: Record<string, string>,
+  ) {}
+
+  get url() {
+    return `http://127.0.0.1:${this.port}/graphql`;
+  }
+
+  async start(): Promise<void> {
+    this.output = "";
+    const child = spawn(process.execPath, ["--import", "tsx", "bin/start.ts", ...this.args], {
+      cwd: ROOT,
+      env: { ...process.env, ...this.env, PORT: String(this.port) },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    this.child = child;
+    child.stdout!.on("data", (chunk) => (this.output = (this.output + String(chunk)).slice(-4000)));
+    child.stderr!.on("data", (chunk) => (this.output = (this.output + String(chunk)).slice(-4000)));
+    await waitFor(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`${this.name} exited with ${child.exitCode}:\n${this.output}`);
+        try {
+          return (await fetch(`http://127.0.0.1:${this.port}/health/ready`)).ok;
+        } catch {
+          return false;
+        }
+      },
+      30_000,
+      `${this.name} ready`,
+    );
+  }
+
+  /** kill -9: no shutdown, no goodbye to anyone. */
+  async kill(): Promise<void> {
+    const child = this.child;
+    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill("SIGKILL");
+    await exited;
+  }
+
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill("SIGTERM");
+    const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+/** A port nothing listens on right now. */
+export async function freePort(): Promise<number> {
+  const server = createTcpServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }
