@@ -5,7 +5,10 @@
  *   client's token, sent in `connection_init`); it closes when its last
  *   subscription ends.
  * - Identical primary operations (same document, variables and token) share
- *   one upstream subscription; each event goes to every listener.
+ *   one upstream subscription; each event goes to every listener. For a
+ *   resumable field a client joins only an upstream subscription that stands
+ *   exactly where the client asks to start (its `after`, or live), so sharing
+ *   never skips nor repeats an event for anyone.
  * - A dropped connection is re-established with exponential backoff and
  *   jitter. A resumable subscription resubscribes with its resume argument set
  *   to the last cursor received, so nothing is lost; cursors already seen are
