@@ -27,7 +27,7 @@ export async function start(deps: SubgraphDeps) {
     entities: [...POLICY_ENTITIES, ...SSF_ENTITIES],
     migrations: [Policies0001, Ssf0001],
     setup: ({ config, database, outbox, events, logger, audit }) => {
-      transmitter = createTransmitter({ config, dataSource: database.dataSource, events, logger });
+      transmitter = createTransmitter({ config, dataSource: database.dataSource, events, logger, audit: { trail: audit, outbox } });
       const repository = new PolicyRepository(database.dataSource, outbox, audit);
       const evaluator = new Evaluator(database.dataSource, outbox, repository);
       const consumer = `policies-${randomUUID()}`;

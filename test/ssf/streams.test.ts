@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { engines } from "../support/engines.js";
 import type { TestGraph } from "../support/graph.js";
+import { waitFor } from "../support/wait.js";
 import { flip } from "./flips.js";
 import { CAEP, SSF } from "./receiver.js";
 import { issuerOf, pushStream, register, startSsfGraph, STREAMS, tenant } from "./support.js";
@@ -219,6 +220,37 @@ for (const engine of engines()) {
       } finally {
         await receiver.stop();
       }
+    });
+
+    it("records receivers' and streams' configuration changes in the audit trail, without secrets", async () => {
+      const { admin } = await tenant(graph);
+      const registered = await register(graph, admin, { name: "Audited IdP" });
+      const { client, clientId } = registered;
+      const stream = await client.createStream({ delivery: { method: PUSH, endpoint_url: "https://idp.example.com/events", authorization_header: "Bearer top-secret" } });
+      await client.call("PATCH", "/ssf/stream", { stream_id: stream.stream_id, description: "renamed" });
+      await client.call("POST", "/ssf/status", { stream_id: stream.stream_id, status: "paused" });
+      await graph.query(admin, `mutation($id: ID!) { setSsfStreamStatus(id: $id, status: ENABLED) { id } }`, { id: stream.stream_id });
+      await graph.query(admin, `mutation($id: ID!) { rotateSsfReceiverSecret(clientId: $id) { clientSecret } }`, { id: clientId });
+      await graph.query(admin, `mutation($id: ID!) { removeSsfReceiver(clientId: $id) }`, { id: clientId });
+      const AUDIT = `query { auditLog(first: 50) { edges { node { service action actor actorRole targetType targetId before after } } } }`;
+      const entries = async () => ((await graph.query(admin, AUDIT)).data?.auditLog.edges ?? []).map((edge: { node: Record<string, string> }) => edge.node);
+      await waitFor(async () => (await entries()).length >= 7, 10_000, "7 audit entries");
+      const log = (await entries()) as Record<string, string>[];
+      expect(log.map((entry) => [entry.action, entry.actorRole, entry.actor === clientId ? "receiver" : "admin"]).sort()).toEqual(
+        [
+          ["ssfReceiver.registered", "admin", "admin"],
+          ["ssfStream.created", "ssf-receiver", "receiver"],
+          ["ssfStream.updated", "ssf-receiver", "receiver"],
+          ["ssfStream.statusChanged", "ssf-receiver", "receiver"],
+          ["ssfStream.statusChanged", "admin", "admin"],
+          ["ssfReceiver.secretRotated", "admin", "admin"],
+          ["ssfReceiver.removed", "admin", "admin"],
+        ].sort(),
+      );
+      expect(log.every((entry) => entry.service === "policies")).toBe(true);
+      const text = JSON.stringify(log);
+      expect(text).not.toContain("top-secret");
+      expect(text).not.toContain(registered.clientSecret);
     });
 
     it("answers 405 for a method an endpoint does not have, and 404 for an unknown path", async () => {

@@ -5,7 +5,8 @@
  * transmitter-initiated change: stream-updated is sent), requeue dead letters.
  */
 import { badUserInput, notFound } from "../../../lib/errors.js";
-import { endpoints, wellKnown, type SsfContext } from "./context.js";
+import type { Actor } from "../../../lib/audit.js";
+import { audited, auditedReceiver, auditedStream, endpoints, wellKnown, type SsfContext } from "./context.js";
 import { hashSecret, newSecret, randomId } from "./crypto.js";
 import type { DeliveryRecord, ReceiverRecord, StreamRecord } from "./data/entities.js";
 import type { StreamHealthCounts } from "./data/repository.js";
@@ -40,7 +41,7 @@ export interface StreamHealth extends StreamHealthCounts {
 export class SsfAdmin {
   constructor(private readonly context: SsfContext) {}
 
-  async registerReceiver(tenantId: string, input: RegisterReceiverInput): Promise<Registration> {
+  async registerReceiver(tenantId: string, input: RegisterReceiverInput, actor: Actor): Promise<Registration> {
     const clientId = `ssf-${randomId(12)}`;
     const now = new Date();
     const strict = this.context.env === "production" && !this.context.config.allowHttp;
@@ -70,29 +71,43 @@ export class SsfAdmin {
         lastError: null,
         consecutiveFailures: 0,
       };
-      await this.context.repository.insertReceiver(receiver, stream);
-      return this.registration(receiver, null);
+      return audited(this.context, tenantId, actor, async (manager) => {
+        await this.context.repository.insertReceiver(manager, receiver, stream);
+        const change = { action: "ssfReceiver.registered", targetType: "SsfReceiver", targetId: clientId, before: null, after: { ...auditedReceiver(receiver), stream: auditedStream(stream) } };
+        return { result: this.registration(receiver, null), change };
+      });
     }
     const audience = input.audience?.trim() || clientId;
     if (audience.length > 512) throw badUserInput("input.audience", `expected at most 512 characters; got ${audience.length}`);
     const secret = newSecret();
     const receiver: ReceiverRecord = { clientId, tenantId, name: input.name, audience, secretHash: hashSecret(secret), oktaOrgUrl: null, createdAt: now };
-    await this.context.repository.insertReceiver(receiver);
-    return this.registration(receiver, secret);
+    return audited(this.context, tenantId, actor, async (manager) => {
+      await this.context.repository.insertReceiver(manager, receiver);
+      return { result: this.registration(receiver, secret), change: { action: "ssfReceiver.registered", targetType: "SsfReceiver", targetId: clientId, before: null, after: auditedReceiver(receiver) } };
+    });
   }
 
   /** A new client secret; the old one stops working at once (tokens already issued run out). */
-  async rotateSecret(tenantId: string, clientId: string): Promise<Registration> {
+  async rotateSecret(tenantId: string, clientId: string, actor: Actor): Promise<Registration> {
     const receiver = await this.ownReceiver(tenantId, clientId);
     if (receiver.oktaOrgUrl !== null) throw badUserInput("clientId", "an Okta receiver has no client secret");
     const secret = newSecret();
-    await this.context.repository.updateSecret(clientId, hashSecret(secret));
-    return this.registration(receiver, secret);
+    return audited(this.context, tenantId, actor, async (manager) => {
+      await this.context.repository.updateSecret(manager, clientId, hashSecret(secret));
+      // The entry says that the secret changed, never what it is.
+      const change = { action: "ssfReceiver.secretRotated", targetType: "SsfReceiver", targetId: clientId, before: { secret: "(previous)" }, after: { secret: "(new)" } };
+      return { result: this.registration(receiver, secret), change };
+    });
   }
 
-  async removeReceiver(tenantId: string, clientId: string): Promise<void> {
-    await this.ownReceiver(tenantId, clientId);
-    await this.context.repository.deleteReceiver(clientId);
+  async removeReceiver(tenantId: string, clientId: string, actor: Actor): Promise<void> {
+    const receiver = await this.ownReceiver(tenantId, clientId);
+    const streams = await this.context.repository.streamsOfClient(clientId);
+    await audited(this.context, tenantId, actor, async (manager) => {
+      await this.context.repository.deleteReceiver(manager, clientId);
+      const before = { ...auditedReceiver(receiver), streams: streams.map(auditedStream) };
+      return { result: undefined, change: { action: "ssfReceiver.removed", targetType: "SsfReceiver", targetId: clientId, before, after: null } };
+    });
   }
 
   receivers(tenantId: string): Promise<ReceiverRecord[]> {
@@ -130,14 +145,18 @@ export class SsfAdmin {
     return { rows, totalCount };
   }
 
-  async setStreamStatus(tenantId: string, streamId: string, status: StreamStatus, reason: string | null): Promise<StreamRecord> {
+  async setStreamStatus(tenantId: string, streamId: string, status: StreamStatus, reason: string | null, actor: Actor): Promise<StreamRecord> {
     const stream = await this.ownStream(tenantId, streamId);
-    return changeStatus(this.context, stream, status, reason, { notify: true });
+    return changeStatus(this.context, stream, status, reason, { notify: true, actor });
   }
 
-  async redeliverDeadLetters(tenantId: string, streamId: string): Promise<number> {
+  async redeliverDeadLetters(tenantId: string, streamId: string, actor: Actor): Promise<number> {
     const stream = await this.ownStream(tenantId, streamId);
-    const count = await this.context.repository.redeliver(stream.streamId, Date.now());
+    const count = await audited(this.context, tenantId, actor, async (manager) => {
+      const count = await this.context.repository.redeliver(stream.streamId, Date.now(), manager);
+      const change = count === 0 ? null : { action: "ssfStream.deadLettersRequeued", targetType: "SsfStream", targetId: streamId, before: { deadLetters: count }, after: { deadLetters: 0 } };
+      return { result: count, change };
+    });
     this.context.notifier.wake(stream.streamId);
     return count;
   }

@@ -12,7 +12,9 @@
  *   admin.ts    what the GraphQL admin surface does (resolvers.ts)
  */
 import { randomUUID } from "node:crypto";
+import type { AuditTrail } from "../../../lib/audit.js";
 import type { Config } from "../../../lib/config.js";
+import type { Outbox } from "../../../lib/events/outbox.js";
 import type { EventLog, Disposable } from "../../../lib/events/types.js";
 import type { Logger } from "../../../lib/logger.js";
 import type { ServeOptions } from "../../../lib/server.js";
@@ -39,6 +41,8 @@ export interface SsfOptions {
   dataSource: DataSource;
   events: EventLog;
   logger: Logger;
+  /** The policies service's audit trail and outbox: configuration changes of receivers and streams are recorded. */
+  audit?: { trail: AuditTrail; outbox: Pick<Outbox, "flush"> };
 }
 
 export interface Transmitter {
@@ -88,6 +92,7 @@ export function createTransmitter(options: SsfOptions): Transmitter | undefined 
       if (issuer === undefined) throw new Error("ssf: issuer not known before start()");
       return issuer;
     },
+    audit: options.audit,
   };
   const auth = new ReceiverAuth(context);
   const streams = new StreamApi(context, auth);

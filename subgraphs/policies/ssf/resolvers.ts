@@ -1,5 +1,6 @@
 /** The admin surface of the Shared Signals transmitter in the policies subgraph. Thin: `admin.ts` does the work. */
 import DataLoader from "dataloader";
+import { actorOf } from "../../../lib/audit.js";
 import { requireRole } from "../../../lib/auth.js";
 import { badUserInput, forbidden } from "../../../lib/errors.js";
 import { decodeCursor, encodeCursor, pageSize, toPage } from "../../../lib/paging.js";
@@ -84,24 +85,24 @@ export const ssfResolvers: Resolvers = {
         name: text("input.name", input.name, { max: 256 }),
         audience: optionalText("input.audience", input.audience, { max: 512 }) ?? undefined,
         okta: input.okta == null ? undefined : { orgUrl: text("input.okta.orgUrl", input.okta.orgUrl, { max: 400 }), sessionRevoked: input.okta.sessionRevoked ?? false },
-      });
+      }, actorOf(context));
     },
     rotateSsfReceiverSecret: (_, { clientId }, context) => {
       const { tenantId } = requireRole(context.identity, "admin");
-      return transmitter(context).rotateSecret(tenantId, identifier("clientId", clientId));
+      return transmitter(context).rotateSecret(tenantId, identifier("clientId", clientId), actorOf(context));
     },
     removeSsfReceiver: async (_, { clientId }, context) => {
       const { tenantId } = requireRole(context.identity, "admin");
-      await transmitter(context).removeReceiver(tenantId, identifier("clientId", clientId));
+      await transmitter(context).removeReceiver(tenantId, identifier("clientId", clientId), actorOf(context));
       return true;
     },
     setSsfStreamStatus: (_, args, context) => {
       const { tenantId } = requireRole(context.identity, "admin");
-      return transmitter(context).setStreamStatus(tenantId, identifier("id", args.id), toStatus(args.status), optionalText("reason", args.reason, { max: 256 }));
+      return transmitter(context).setStreamStatus(tenantId, identifier("id", args.id), toStatus(args.status), optionalText("reason", args.reason, { max: 256 }), actorOf(context));
     },
     redeliverSsfDeadLetters: (_, { streamId }, context) => {
       const { tenantId } = requireRole(context.identity, "admin");
-      return transmitter(context).redeliverDeadLetters(tenantId, identifier("streamId", streamId));
+      return transmitter(context).redeliverDeadLetters(tenantId, identifier("streamId", streamId), actorOf(context));
     },
   },
 

@@ -7,7 +7,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { isIP } from "node:net";
 import { isUniqueViolation } from "../../../lib/db.js";
-import { endpoints, methodUri, type SsfContext } from "./context.js";
+import type { Actor } from "../../../lib/audit.js";
+import { audited, auditedStream, endpoints, methodUri, receiverActor, type SsfContext } from "./context.js";
 import { randomId } from "./crypto.js";
 import type { StreamRecord, StreamStatusName } from "./data/entities.js";
 import { badRequest, HttpError, methodNotAllowed, notFound, optionalString, readJsonObject, requiredString, sendEmpty, sendJson } from "./http.js";
@@ -67,7 +68,7 @@ export class StreamApi {
     const reason = optionalString(body, "reason", MAX_DESCRIPTION);
     const stream = await this.ownStream(caller.receiver.clientId, streamId);
     // Asked for by the receiver: no stream-updated event (SSF §8.1.2: only for changes the transmitter decides).
-    const updated = await changeStatus(this.context, stream, status as StreamStatus, reason ?? null, { notify: false });
+    const updated = await changeStatus(this.context, stream, status as StreamStatus, reason ?? null, { notify: false, actor: receiverActor(caller.receiver) });
     sendJson(response, 200, statusOf(updated));
   }
 
@@ -157,7 +158,10 @@ export class StreamApi {
     };
     stream.authorizationHeader = this.sealHeader(stream.streamId, delivery.authorizationHeader);
     try {
-      await this.context.repository.insertStream(stream);
+      await audited(this.context, stream.tenantId, receiverActor(caller.receiver), async (manager) => {
+        await this.context.repository.insertStream(manager, stream);
+        return { result: undefined, change: { action: "ssfStream.created", targetType: "SsfStream", targetId: stream.streamId, before: null, after: auditedStream(stream) } };
+      });
     } catch (error) {
       if (isUniqueViolation(error)) throw conflict(); // a concurrent create of the same receiver won
       throw error;
@@ -182,8 +186,11 @@ export class StreamApi {
       values.authorizationHeader = this.sealHeader(stream.streamId, delivery.authorizationHeader);
     }
     if (body.description !== undefined || mode === "put") values.description = descriptionOf(body);
-    await this.context.repository.updateStream(stream.streamId, values);
     const updated = { ...stream, ...values };
+    await audited(this.context, stream.tenantId, receiverActor(caller.receiver), async (manager) => {
+      await this.context.repository.updateStream(stream.streamId, values, manager);
+      return { result: undefined, change: { action: "ssfStream.updated", targetType: "SsfStream", targetId: stream.streamId, before: auditedStream(stream), after: auditedStream(updated) } };
+    });
     this.context.notifier.wake(stream.streamId);
     sendJson(response, 200, configurationOf(this.context, updated));
   }
@@ -193,7 +200,10 @@ export class StreamApi {
     const streamId = url.searchParams.get("stream_id");
     if (streamId === null || streamId === "") throw badRequest("stream_id: required");
     const stream = await this.ownStream(caller.receiver.clientId, streamId);
-    await this.context.repository.deleteStream(stream.streamId);
+    await audited(this.context, stream.tenantId, receiverActor(caller.receiver), async (manager) => {
+      await this.context.repository.deleteStream(manager, stream.streamId);
+      return { result: undefined, change: { action: "ssfStream.deleted", targetType: "SsfStream", targetId: stream.streamId, before: auditedStream(stream), after: null } };
+    });
     sendEmpty(response, 204);
   }
 
@@ -248,15 +258,16 @@ export async function changeStatus(
   stream: StreamRecord,
   status: StreamStatus,
   reason: string | null,
-  options: { notify: boolean },
+  options: { notify: boolean; actor: Actor },
 ): Promise<StreamRecord> {
   const now = Date.now();
   const values = { status: status as StreamStatusName, statusReason: reason };
-  await context.repository.updateStream(stream.streamId, values);
-  if (status === "disabled") await context.repository.dropPending(stream.streamId, now);
-  if (options.notify) {
-    await context.repository.dataSource.transaction((manager) =>
-      context.repository.enqueue(manager, [
+  const updated = { ...stream, ...values };
+  await audited(context, stream.tenantId, options.actor, async (manager) => {
+    await context.repository.updateStream(stream.streamId, values, manager);
+    if (status === "disabled") await context.repository.dropPending(stream.streamId, now, manager);
+    if (options.notify) {
+      await context.repository.enqueue(manager, [
         {
           streamId: stream.streamId,
           jti: randomId(),
@@ -267,11 +278,13 @@ export async function changeStatus(
           body: JSON.stringify(streamUpdatedSet(stream.streamId, status, reason ?? undefined)),
           control: true,
         },
-      ]),
-    );
-  }
+      ]);
+    }
+    const before = { status: stream.status, statusReason: stream.statusReason };
+    return { result: undefined, change: { action: "ssfStream.statusChanged", targetType: "SsfStream", targetId: stream.streamId, before, after: values } };
+  });
   context.notifier.wake(stream.streamId);
-  return { ...stream, ...values };
+  return updated;
 }
 
 export function configurationOf(context: SsfContext, stream: StreamRecord): StreamConfiguration {

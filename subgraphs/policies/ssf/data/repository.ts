@@ -40,24 +40,21 @@ export class SsfRepository {
     return this.dataSource.getRepository(ReceiverEntity).find({ where: { tenantId, clientId: In([...clientIds]) } });
   }
 
-  async insertReceiver(receiver: ReceiverRecord, stream?: StreamRecord): Promise<void> {
-    await this.dataSource.transaction(async (manager) => {
-      await manager.getRepository(ReceiverEntity).insert(receiver);
-      if (stream !== undefined) await manager.getRepository(StreamEntity).insert(stream);
-    });
+  /** In the caller's transaction (`manager`), like every write that the audit trail records. */
+  async insertReceiver(manager: EntityManager, receiver: ReceiverRecord, stream?: StreamRecord): Promise<void> {
+    await manager.getRepository(ReceiverEntity).insert(receiver);
+    if (stream !== undefined) await manager.getRepository(StreamEntity).insert(stream);
   }
 
-  async updateSecret(clientId: string, secretHash: string): Promise<void> {
-    await this.dataSource.getRepository(ReceiverEntity).update({ clientId }, { secretHash });
+  async updateSecret(manager: EntityManager, clientId: string, secretHash: string): Promise<void> {
+    await manager.getRepository(ReceiverEntity).update({ clientId }, { secretHash });
   }
 
   /** Deletes a receiver with its stream, subjects and queued SETs. */
-  async deleteReceiver(clientId: string): Promise<void> {
-    await this.dataSource.transaction(async (manager) => {
-      const streams = await manager.getRepository(StreamEntity).find({ where: { clientId } });
-      for (const stream of streams) await deleteStream(manager, stream.streamId);
-      await manager.getRepository(ReceiverEntity).delete({ clientId });
-    });
+  async deleteReceiver(manager: EntityManager, clientId: string): Promise<void> {
+    const streams = await manager.getRepository(StreamEntity).find({ where: { clientId } });
+    for (const stream of streams) await deleteStream(manager, stream.streamId);
+    await manager.getRepository(ReceiverEntity).delete({ clientId });
   }
 
   // Streams
@@ -79,16 +76,16 @@ export class SsfRepository {
     return manager.getRepository(StreamEntity).find({ where: { tenantId, status: Not("disabled") }, order: { streamId: "ASC" } });
   }
 
-  async insertStream(stream: StreamRecord): Promise<void> {
-    await this.dataSource.getRepository(StreamEntity).insert(stream);
+  async insertStream(manager: EntityManager, stream: StreamRecord): Promise<void> {
+    await manager.getRepository(StreamEntity).insert(stream);
   }
 
-  async updateStream(streamId: string, values: Partial<StreamRecord>): Promise<void> {
-    await this.dataSource.getRepository(StreamEntity).update({ streamId }, { ...values, updatedAt: new Date() });
+  async updateStream(streamId: string, values: Partial<StreamRecord>, manager: EntityManager = this.dataSource.manager): Promise<void> {
+    await manager.getRepository(StreamEntity).update({ streamId }, { ...values, updatedAt: new Date() });
   }
 
-  async deleteStream(streamId: string): Promise<void> {
-    await this.dataSource.transaction((manager) => deleteStream(manager, streamId));
+  async deleteStream(manager: EntityManager, streamId: string): Promise<void> {
+    await deleteStream(manager, streamId);
   }
 
   /** Records a delivery outcome on the stream (admins see it as the stream's health). */
@@ -219,8 +216,8 @@ export class SsfRepository {
   }
 
   /** Drops the held SETs of a stream (it was disabled: "will not hold any events"); control SETs stay. */
-  async dropPending(streamId: string, now: number): Promise<void> {
-    await this.dataSource
+  async dropPending(streamId: string, now: number, manager: EntityManager = this.dataSource.manager): Promise<void> {
+    await manager
       .getRepository(DeliveryEntity)
       .update({ streamId, status: "pending", control: false }, { status: "dropped", finishedAt: now, claimedUntil: null });
   }
@@ -306,8 +303,8 @@ export class SsfRepository {
   }
 
   /** Queues a stream's dead letters again (same `jti`: receivers dedupe). Returns how many. */
-  async redeliver(streamId: string, now: number): Promise<number> {
-    const result = await this.dataSource
+  async redeliver(streamId: string, now: number, manager: EntityManager = this.dataSource.manager): Promise<number> {
+    const result = await manager
       .getRepository(DeliveryEntity)
       .update({ streamId, status: "dead" }, { status: "pending", attempts: 0, nextAttemptAt: now, createdAt: now, finishedAt: null, claimedUntil: null });
     return result.affected ?? 0;
