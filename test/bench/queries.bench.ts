@@ -1,0 +1,138 @@
+/**
+ * `npm run bench -- queries`: query throughput and p99 through three gateways
+ * on the same running subgraphs (startGraph: every subgraph in this process,
+ * SQLite, a small tenant), each gateway its own process: ours, the stock
+ * `@apollo/gateway` + `@apollo/server`, Hive Gateway (`--jit`). Load: autocannon
+ * in its own process, CONNECTIONS connections for SECONDS s per measurement
+ * after a warm-up; peers interleaved (A B C A B C …) for ROUNDS rounds; the
+ * table shows the median and range of requests/s and of p99.
+ */
+import type { SubgraphName } from "../../lib/config.js";
+import { startGraph, type TestGraph } from "../support/graph.js";
+import { waitFor } from "../support/wait.js";
+import { DeviceStateEntity } from "../../subgraphs/threats/data/entities.js";
+import { autocannon, interleaved, PEER_LABELS, ratio, showSpread, spread, startPeer, writeResults, type PeerName, type RunningPeer } from "./peers.js";
+import { printTable } from "./table.js";
+
+const PEERS: PeerName[] = ["ours", "apollo", "hive"];
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const WARMUP_SECONDS = 2;
+const TENANT = "bench";
+const DEVICES = 40;
+const APPS_PER_DEVICE = 5;
+
+export const QUERIES: { name: string; subgraphs: number; query: string }[] = [
+  { name: "devices(first: 10)", subgraphs: 1, query: `{ devices(first: 10) { edges { node { id name platform } } } }` },
+  { name: "devices { riskLevel }", subgraphs: 2, query: `{ devices(first: 10) { edges { node { id name riskLevel } } } }` },
+  {
+    name: "apps → device { name riskLevel complianceState }",
+    subgraphs: 4,
+    query: `{ apps(first: 20) { edges { node { appId device { name riskLevel complianceState } } } } }`,
+  },
+];
+
+export async function run(): Promise<void> {
+  const graph = await startGraph({ env: { MTD_RATE_LIMIT_TENANT_PER_SECOND: "0", MTD_RATE_LIMIT_PARTNER_PER_SECOND: "0" } });
+  const peers: RunningPeer[] = [];
+  try {
+    const analyst = await prepare(graph);
+    const subgraphUrls = Object.fromEntries(Object.entries(graph.subgraphs).map(([name, subgraph]) => [name, subgraph.url])) as Record<SubgraphName, string>;
+    for (const name of PEERS) peers.push(await startPeer(name, { subgraphUrls, secret: graph.config.auth.secret! }));
+
+    // Every peer answers every query with the same data before anything is measured.
+    for (const { name, query } of QUERIES) {
+      const answers = await Promise.all(peers.map((peer) => graph.query(analyst, query, undefined, peer.url)));
+      for (const [index, answer] of answers.entries()) {
+        if (answer.errors !== undefined || answer.data == null) throw new Error(`${peers[index]!.name} failed ${name}: ${JSON.stringify(answer.errors)}`);
+        if (JSON.stringify(answer.data) !== JSON.stringify(answers[0]!.data)) throw new Error(`${peers[index]!.name} answered ${name} differently`);
+      }
+    }
+
+    console.log(`${CONNECTIONS} connections, ${SECONDS} s per measurement after ${WARMUP_SECONDS} s warm-up, ${ROUNDS} rounds interleaved; subgraphs in one process on SQLite (${DEVICES} devices, ${DEVICES * APPS_PER_DEVICE} apps)\n`);
+    const results: Record<string, Record<string, { rps: ReturnType<typeof spread>; p99: ReturnType<typeof spread>; p50: ReturnType<typeof spread> }>> = {};
+    const rows: (string | number)[][] = [];
+    for (const { name, subgraphs, query } of QUERIES) {
+      const load = (peer: RunningPeer, seconds: number) =>
+        autocannon({ url: peer.url, body: JSON.stringify({ query }), headers: { "content-type": "application/json", authorization: `Bearer ${analyst}` }, connections: CONNECTIONS, seconds });
+      for (const peer of peers) await load(peer, WARMUP_SECONDS);
+      const samples = await interleaved(peers, ROUNDS, async (peer) => {
+        const result = await load(peer, SECONDS);
+        if (result.non2xx > 0 || result.errors > 0) throw new Error(`${peer.name} on ${name}: ${result.non2xx} non-2xx, ${result.errors} errors`);
+        return result;
+      });
+      results[name] = {};
+      for (const peer of peers) {
+        const runs = samples.get(peer)!;
+        results[name]![peer.name] = {
+          rps: spread(runs.map((r) => r.requests.total / r.duration)),
+          p50: spread(runs.map((r) => r.latency.p50)),
+          p99: spread(runs.map((r) => r.latency.p99)),
+        };
+      }
+      const ours = results[name]!.ours!;
+      for (const peer of peers) {
+        const measured = results[name]![peer.name]!;
+        rows.push([
+          `${name} (${subgraphs} subgraph${subgraphs > 1 ? "s" : ""})`,
+          PEER_LABELS[peer.name],
+          showSpread(measured.rps),
+          showSpread(measured.p99, 1),
+          peer.name === "ours" ? "" : ratio(ours.rps.median, measured.rps.median),
+          peer.name === "ours" ? "" : ratio(measured.p99.median, ours.p99.median),
+        ]);
+      }
+    }
+    printTable(["query", "gateway", "requests/s median (range)", "p99 ms median (range)", "ours ÷ peer, req/s", "peer ÷ ours, p99"], rows);
+    const file = writeResults("queries", { connections: CONNECTIONS, seconds: SECONDS, rounds: ROUNDS, results });
+    console.log(`\nwritten ${file}`);
+  } finally {
+    for (const peer of peers) await peer.stop();
+    await graph.stop();
+  }
+}
+
+/** A tenant with devices (half with an active threat), a compliance policy and app inventories; returns an analyst's token. */
+async function prepare(graph: TestGraph): Promise<string> {
+  const admin = await graph.token({ tenantId: TENANT, role: "admin" });
+  const partner = await graph.token({ tenantId: TENANT, role: "partner", partner: "LOOKOUT" });
+  const ok = async (token: string, query: string, variables?: Record<string, unknown>) => {
+    const result = await graph.query(token, query, variables);
+    if (result.errors !== undefined) throw new Error(`${query.slice(0, 60)}: ${JSON.stringify(result.errors)}`);
+    return result.data;
+  };
+  await ok(admin, `mutation { enableMtdConnector(input: { partner: LOOKOUT, enabledPlatforms: [IOS, ANDROID] }) { state } }`);
+  await ok(admin, `mutation { setCompliancePolicy(input: { platform: IOS, name: "iOS", maxThreatLevel: LOW }) { id } }`);
+  const ids = Array.from({ length: DEVICES }, (_, i) => `bench-${String(i).padStart(3, "0")}`);
+  for (const [i, id] of ids.entries()) {
+    await ok(admin, `mutation($input: EnrollDeviceInput!) { enrollDevice(input: $input) { id } }`, {
+      input: { id, name: `phone ${i}`, platform: i % 2 === 0 ? "IOS" : "ANDROID", osVersion: "17.4", ownership: "CORPORATE" },
+    });
+  }
+  const known = graph.subgraphs.threats!.database.dataSource.getRepository(DeviceStateEntity);
+  await waitFor(async () => (await known.count({ where: { tenantId: TENANT } })) === DEVICES, 30_000, "devices known to threats");
+  for (const [i, id] of ids.entries()) {
+    if (i % 2 === 0) {
+      await ok(partner, `mutation($input: ReportThreatsInput!) { reportThreats(input: $input) { reportId } }`, {
+        input: { reportId: `r-${id}`, deviceId: id, observedAt: new Date().toISOString(), threats: [{ externalId: "x", category: "APP", severity: "HIGH", title: "bad app", status: "ACTIVE" }] },
+      });
+    }
+    await ok(admin, `mutation($id: ID!, $at: DateTime!, $apps: [AppInput!]!) { syncAppInventory(deviceId: $id, capturedAt: $at, apps: $apps) { appCount } }`, {
+      id,
+      at: new Date().toISOString(),
+      apps: Array.from({ length: APPS_PER_DEVICE }, (_, a) => ({ appId: `com.example.app${a}`, name: `App ${a}`, version: `1.${a}`, validated: true, managed: a % 2 === 0 })),
+    });
+  }
+  const analyst = await graph.token({ tenantId: TENANT, role: "analyst" });
+  // Compliance follows the reports through the event log: wait until every iOS device with a HIGH threat is noncompliant.
+  await waitFor(
+    async () => {
+      const data = (await ok(analyst, `{ devices(first: 100) { edges { node { complianceState } } } }`)) as { devices: { edges: { node: { complianceState: string } }[] } };
+      return data.devices.edges.filter((edge) => edge.node.complianceState === "NONCOMPLIANT").length === DEVICES / 2;
+    },
+    30_000,
+    "compliance evaluated",
+  );
+  return analyst;
+}
