@@ -39,7 +39,7 @@ import {
   type SelectionSetNode,
   type ValueNode,
 } from "graphql";
-import { badUserInput } from "../../lib/errors.js";
+import { badUserInput, operationLimit } from "../../lib/errors.js";
 import { operationNotSupported, SubscriptionErrorCode } from "./protocol.js";
 
 export type OperationContext = ReturnType<typeof buildOperationContext>;
@@ -94,6 +94,11 @@ export interface BoundVariables {
   after?: string | null;
 }
 
+export interface PlannerOptions {
+  /** Parsing stops past this many tokens (`OPERATION_LIMIT`, `limit: maxTokens`), as on the HTTP path. Default: no limit. */
+  maxTokens?: number;
+}
+
 export type PlanResult = { plan: SubscriptionPlan; errors?: undefined } | { plan?: undefined; errors: readonly GraphQLError[] };
 
 /** One supergraph, its schemas, its planner and its plan cache. */
@@ -107,7 +112,10 @@ export class PlannedSupergraph {
   private readonly planner: QueryPlanner;
   private readonly cache = new Map<string, PlanResult>();
 
-  constructor(readonly sdl: string) {
+  constructor(
+    readonly sdl: string,
+    private readonly options: PlannerOptions = {},
+  ) {
     const supergraph = Supergraph.build(sdl);
     this.api = supergraph.apiSchema();
     this.apiSchema = this.api.toGraphQLJSSchema();
@@ -137,9 +145,12 @@ export class PlannedSupergraph {
   private build(query: string, operationName: string | undefined): PlanResult {
     let document: DocumentNode;
     try {
-      document = parse(query);
+      document = parse(query, { maxTokens: this.options.maxTokens });
     } catch (error) {
       const syntax = error as GraphQLError;
+      if (/Document contains more th(?:at|an) \d+ tokens/.test(syntax.message)) {
+        return { errors: [operationLimit("maxTokens", `the document has more than ${this.options.maxTokens} tokens (maxTokens)`)] };
+      }
       return { errors: [new GraphQLError(syntax.message, { extensions: { code: SubscriptionErrorCode.GRAPHQL_PARSE_FAILED } })] };
     }
     const invalid = validate(this.apiSchema, document);
@@ -218,8 +229,11 @@ export function bindVariables(plan: SubscriptionPlan, raw: Record<string, unknow
 export class Planners {
   private currentPlanner: PlannedSupergraph;
 
-  constructor(sdl: string) {
-    this.currentPlanner = new PlannedSupergraph(sdl);
+  constructor(
+    sdl: string,
+    private readonly options: PlannerOptions = {},
+  ) {
+    this.currentPlanner = new PlannedSupergraph(sdl, options);
   }
 
   get current(): PlannedSupergraph {
@@ -229,7 +243,7 @@ export class Planners {
   /** Returns true when the SDL differs and a new planner was built. */
   update(sdl: string): boolean {
     if (sdl === this.currentPlanner.sdl) return false;
-    this.currentPlanner = new PlannedSupergraph(sdl);
+    this.currentPlanner = new PlannedSupergraph(sdl, this.options);
     return true;
   }
 }

@@ -76,7 +76,7 @@ const FLUSH_BEFORE_CLOSE_MS = 1000;
 export function useFederatedSubscriptions(options: SubscriptionServerOptions): SubscriptionServer {
   const { wss, limits, verify, production } = options;
   const logger = options.logger.child({ component: "subscriptions" });
-  const planners = new Planners(options.supergraphSdl);
+  const planners = new Planners(options.supergraphSdl, { maxTokens: options.operationLimits.maxTokens });
   const upstream = new UpstreamPool({ logger, keepAliveMs: limits.keepAliveMs, retryMaxMs: limits.upstreamRetryMaxMs });
   const executor = new EventExecutor((name) => options.subgraphUrls[name as SubgraphName], logger, production);
   const checkOperation = operationChecker(options.operationLimits);

@@ -324,7 +324,9 @@ class SharedSubscription {
     this.unsubscribe = undefined;
     if (isRetryable(failure)) {
       const delay = this.pool.backoff(this.attempt++);
-      this.pool.logger.warn(
+      // The first failure and every tenth after it: a subgraph that stays down does not flood the log.
+      const log = this.attempt % 10 === 1 ? this.pool.logger.warn.bind(this.pool.logger) : this.pool.logger.debug.bind(this.pool.logger);
+      log(
         { subgraph: this.request.subgraph, attempt: this.attempt, delayMs: delay, cursor: this.lastCursor, reason: describe(failure) },
         "upstream subscription dropped; resubscribing",
       );

@@ -122,5 +122,7 @@ describe("subscription planner", () => {
     expect(code(`subscription {`)).toBe("GRAPHQL_PARSE_FAILED");
     expect(code(`subscription($${RESUME_VARIABLE}: String) { accessChanged(after: $${RESUME_VARIABLE}) { cursor } }`)).toBe("BAD_USER_INPUT");
     expect(supergraph.plan(`subscription A { deviceRiskChanged { level } } subscription B { deviceRiskChanged { level } }`, undefined).errors?.[0]?.message).toMatch(/operationName is required/);
+    const tight = new PlannedSupergraph(loadSupergraph(), { maxTokens: 10 });
+    expect(tight.plan(ACCESS, undefined).errors?.[0]?.extensions).toMatchObject({ code: "OPERATION_LIMIT", limit: "maxTokens" });
   });
 });
