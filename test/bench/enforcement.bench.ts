@@ -26,7 +26,7 @@ import { signToken } from "../../lib/auth.js";
 import { SUBGRAPH_NAMES } from "../../lib/config.js";
 import { createMysqlDatabase, mysqlAvailable, redisAvailable, redisPrefix, REDIS_TEST_URL } from "../support/services.js";
 import { waitFor } from "../support/wait.js";
-import { freePort, Service, Tenant, type Query } from "../gateway/subscriptions-helpers.js";
+import { Service, Tenant, type Query } from "../gateway/subscriptions-helpers.js";
 import { printTable } from "./table.js";
 
 const SUBSCRIBERS = 1_000;
@@ -196,16 +196,12 @@ async function startProcesses() {
     MTD_JWT_SECRET: secret,
     ...UNLIMITED,
   };
-  const services: Service[] = [];
-  const urls: Record<string, string> = {};
-  for (const name of SUBGRAPH_NAMES) {
-    const service = new Service(name, ["subgraph", name], await freePort(), env);
-    services.push(service);
-    urls[`MTD_SUBGRAPH_${name.toUpperCase()}_URL`] = service.url;
-  }
-  const gateway = new Service("gateway", ["gateway"], await freePort(), { ...env, ...urls });
-  services.push(gateway);
+  const services = SUBGRAPH_NAMES.map((name) => new Service(name, ["subgraph", name], env));
   await Promise.all(services.map((service) => service.start()));
+  const urls = Object.fromEntries(SUBGRAPH_NAMES.map((name, i) => [`MTD_SUBGRAPH_${name.toUpperCase()}_URL`, services[i]!.url]));
+  const gateway = new Service("gateway", ["gateway"], { ...env, ...urls });
+  services.push(gateway);
+  await gateway.start();
   const query: Query = async (token, document, variables) => {
     const response = await fetch(gateway.url, {
       method: "POST",

@@ -15,7 +15,7 @@ import { signToken } from "../../lib/auth.js";
 import { SUBGRAPH_NAMES, type SubgraphName } from "../../lib/config.js";
 import { createMysqlDatabase, redisPrefix, REDIS_TEST_URL, requireService } from "../support/services.js";
 import { waitFor } from "../support/wait.js";
-import { freePort, Service, Tenant, wsUrl, type Query, type StoredChange } from "./subscriptions-helpers.js";
+import { Service, Tenant, wsUrl, type Query, type StoredChange } from "./subscriptions-helpers.js";
 
 const enabled = requireService("mysql") && requireService("redis");
 
@@ -127,14 +127,12 @@ describe.skipIf(!enabled)("scale-out: 2 gateways, every subgraph its own process
       MTD_JWT_SECRET: secret,
       MTD_WS_UPSTREAM_RETRY_MAX_MS: "500",
     };
-    const subgraphEnv: Record<string, string> = {};
-    for (const name of SUBGRAPH_NAMES) {
-      subgraphs[name] = new Service(name, ["subgraph", name], await freePort(), env);
-      subgraphEnv[`MTD_SUBGRAPH_${name.toUpperCase()}_URL`] = subgraphs[name].url;
-    }
-    gateways = [new Service("gateway-a", ["gateway"], await freePort(), { ...env, ...subgraphEnv }), new Service("gateway-b", ["gateway"], await freePort(), { ...env, ...subgraphEnv })];
-    // All at once: each subgraph migrates its own tables; a gateway needs no subgraph to start.
-    await Promise.all([...SUBGRAPH_NAMES.map((name) => subgraphs[name].start()), ...gateways.map((gateway) => gateway.start())]);
+    for (const name of SUBGRAPH_NAMES) subgraphs[name] = new Service(name, ["subgraph", name], env);
+    // All at once: each subgraph migrates its own tables.
+    await Promise.all(SUBGRAPH_NAMES.map((name) => subgraphs[name].start()));
+    const subgraphEnv = Object.fromEntries(SUBGRAPH_NAMES.map((name) => [`MTD_SUBGRAPH_${name.toUpperCase()}_URL`, subgraphs[name].url]));
+    gateways = ["gateway-a", "gateway-b"].map((name) => new Service(name, ["gateway"], { ...env, ...subgraphEnv }));
+    await Promise.all(gateways.map((gateway) => gateway.start()));
   }, 120_000);
 
   afterAll(async () => {

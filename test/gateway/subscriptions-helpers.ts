@@ -307,44 +307,60 @@ export class Tenant {
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
-/** One service process (`bin/start.ts gateway` or `subgraph <name>`). */
+/**
+ * One service process (`bin/start.ts gateway` or `subgraph <name>`). The first
+ * start listens on a port the OS picks (read from the process's own
+ * "listening" log line, so a readiness probe can never be answered by some
+ * other server); a restart reuses that port, as a restarted replica would.
+ */
 export class Service {
   child: ChildProcess | undefined;
+  port: number | undefined;
   private output = "";
 
   constructor(
     readonly name: string,
     readonly args: string[],
-    readonly port: number,
     private readonly env: Record<string, string>,
   ) {}
 
   get url() {
+    if (this.port === undefined) throw new Error(`${this.name} has not started`);
     return `http://127.0.0.1:${this.port}/graphql`;
   }
 
   async start(): Promise<void> {
     this.output = "";
-    const child = spawn(process.execPath, ["--import", "tsx", "bin/start.ts", ...this.args], {
-      cwd: ROOT,
-      env: { ...process.env, ...this.env, PORT: String(this.port) },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    // The "listening" line is logged at info.
+    const env = { ...process.env, ...this.env, PORT: String(this.port ?? 0), LOG_LEVEL: "info" };
+    const child = spawn(process.execPath, ["--import", "tsx", "bin/start.ts", ...this.args], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
     this.child = child;
-    child.stdout!.on("data", (chunk) => (this.output = (this.output + String(chunk)).slice(-4000)));
+    let pending = "";
+    let listening: string | undefined;
+    child.stdout!.on("data", (chunk) => {
+      const text = String(chunk);
+      this.output = (this.output + text).slice(-4000);
+      if (listening !== undefined) return;
+      const lines = (pending + text).split("\n");
+      pending = lines.pop()!;
+      for (const line of lines) {
+        if (!line.includes('listening"')) continue;
+        const { url } = JSON.parse(line) as { url?: string };
+        if (url !== undefined) listening = url;
+      }
+    });
     child.stderr!.on("data", (chunk) => (this.output = (this.output + String(chunk)).slice(-4000)));
     await waitFor(
-      async () => {
+      () => {
         if (child.exitCode !== null) throw new Error(`${this.name} exited with ${child.exitCode}:\n${this.output}`);
-        try {
-          return (await fetch(`http://127.0.0.1:${this.port}/health/ready`)).ok;
-        } catch {
-          return false;
-        }
+        return listening !== undefined;
       },
       30_000,
-      `${this.name} ready`,
+      `${this.name} listening`,
     );
+    this.port = Number(new URL(listening!).port);
+    const ready = await fetch(`http://127.0.0.1:${this.port}/health/ready`);
+    if (!ready.ok) throw new Error(`${this.name} not ready: ${await ready.text()}`);
   }
 
   /** kill -9: no shutdown, no goodbye to anyone. */
@@ -365,13 +381,4 @@ export class Service {
     await exited;
     clearTimeout(timer);
   }
-}
-
-/** A port nothing listens on right now. */
-export async function freePort(): Promise<number> {
-  const server = createTcpServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
