@@ -31,3 +31,22 @@ export function waitUntil(signal: AbortSignal, register: (wake: () => void) => v
     register(resolve);
   });
 }
+
+/** Node timers overflow past 2^31 - 1 ms (24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Calls `callback` at `epochMs` (at once if that has passed), however far
+ * away it is: long waits are chained in steps Node's timers can hold. The
+ * timer does not keep the process alive. Returns a cancel function.
+ */
+export function callAt(epochMs: number, callback: () => void): () => void {
+  let timer: NodeJS.Timeout;
+  const arm = () => {
+    const remaining = epochMs - Date.now();
+    timer = setTimeout(() => (remaining > MAX_TIMER_MS ? arm() : callback()), Math.max(0, Math.min(remaining, MAX_TIMER_MS)));
+    timer.unref();
+  };
+  arm();
+  return () => clearTimeout(timer);
+}

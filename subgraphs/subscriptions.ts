@@ -9,6 +9,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { CloseCode } from "graphql-ws";
+import { callAt } from "../lib/async.js";
 import { useServer } from "graphql-ws/use/ws";
 import { getOperationAST, GraphQLError, parse, validate, type DocumentNode, type GraphQLSchema } from "graphql";
 import type { WebSocketServer } from "ws";
@@ -21,7 +22,7 @@ import type { RequestContext } from "./runtime.js";
 
 type ConnectionExtra = {
   identity?: Identity;
-  expiry?: NodeJS.Timeout;
+  cancelExpiry?: () => void;
   /** Active subscriptions of the connection, by id: their root field (metrics label) and its response key. */
   active?: Map<string, { field: string; key: string }>;
 };
@@ -83,9 +84,7 @@ export function serveSubscriptions<TContext extends RequestContext>(
         try {
           const identity = await verify(typeof authorization === "string" ? authorization : undefined);
           ctx.extra.identity = identity;
-          const remaining = identity.expiresAt * 1000 - Date.now();
-          ctx.extra.expiry = setTimeout(() => ctx.extra.socket.close(CloseCode.Forbidden, "token expired"), Math.max(remaining, 0));
-          ctx.extra.expiry.unref();
+          ctx.extra.cancelExpiry = callAt(identity.expiresAt * 1000, () => ctx.extra.socket.close(CloseCode.Forbidden, "token expired"));
           metrics.websocketConnections.inc({ service });
           return true;
         } catch {
@@ -93,7 +92,7 @@ export function serveSubscriptions<TContext extends RequestContext>(
         }
       },
       onClose: (ctx) => {
-        clearTimeout(ctx.extra.expiry);
+        ctx.extra.cancelExpiry?.();
         if (ctx.extra.identity !== undefined) metrics.websocketConnections.dec({ service });
       },
       context: (ctx) => {

@@ -21,6 +21,7 @@ import { randomUUID } from "node:crypto";
 import type { ExecutionArgs, GraphQLError } from "graphql";
 import { useServer, type Extra } from "graphql-ws/use/ws";
 import type { WebSocketServer } from "ws";
+import { callAt } from "../../lib/async.js";
 import type { Identity, TokenVerifier } from "../../lib/auth.js";
 import type { OperationLimits, SubscriptionLimits, SubgraphName } from "../../lib/config.js";
 import type { Logger } from "../../lib/logger.js";
@@ -58,7 +59,7 @@ export interface SubscriptionServer {
 
 interface ConnectionState {
   identity?: Identity;
-  expiry?: NodeJS.Timeout;
+  cancelExpiry?: () => void;
   streams: Set<ClientStream>;
   /** Root field of each active subscription, by id (metrics). */
   fields: Map<string, string>;
@@ -68,8 +69,6 @@ type ConnectionExtra = { state?: ConnectionState };
 
 /** The `service` label of this endpoint's metrics. */
 const SERVICE = "gateway";
-/** setTimeout's longest delay; longer waits are re-armed. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 /** How long an expiring connection waits for its final errors to be written. */
 const FLUSH_BEFORE_CLOSE_MS = 1000;
 
@@ -88,9 +87,7 @@ export function useFederatedSubscriptions(options: SubscriptionServerOptions): S
 
   function armExpiry(extra: ConnectionExtra & Extra, identity: Identity) {
     const state = stateOf(extra);
-    const remaining = identity.expiresAt * 1000 - Date.now();
-    state.expiry = setTimeout(() => (remaining > MAX_TIMER_MS ? armExpiry(extra, identity) : void expire(extra)), Math.max(0, Math.min(remaining, MAX_TIMER_MS)));
-    state.expiry.unref();
+    state.cancelExpiry = callAt(identity.expiresAt * 1000, () => void expire(extra));
   }
 
   async function expire(extra: ConnectionExtra & Extra) {
@@ -201,7 +198,7 @@ export function useFederatedSubscriptions(options: SubscriptionServerOptions): S
       onClose: (ctx) => {
         const state = ctx.extra.state;
         if (state === undefined) return;
-        clearTimeout(state.expiry);
+        state.cancelExpiry?.();
         if (state.identity !== undefined) {
           clients--;
           metrics.websocketConnections.dec({ service: SERVICE });
