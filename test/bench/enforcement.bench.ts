@@ -26,7 +26,8 @@ import { signToken } from "../../lib/auth.js";
 import { SUBGRAPH_NAMES } from "../../lib/config.js";
 import { createMysqlDatabase, mysqlAvailable, redisAvailable, redisPrefix, REDIS_TEST_URL } from "../support/services.js";
 import { waitFor } from "../support/wait.js";
-import { Service, Tenant, type Query } from "../gateway/subscriptions-helpers.js";
+import { Service } from "../support/service-process.js";
+import { Tenant, type Query } from "../gateway/subscriptions-helpers.js";
 import { printTable } from "./table.js";
 
 const SUBSCRIBERS = 1_000;

@@ -15,7 +15,8 @@ import { signToken } from "../../lib/auth.js";
 import { SUBGRAPH_NAMES, type SubgraphName } from "../../lib/config.js";
 import { createMysqlDatabase, redisPrefix, REDIS_TEST_URL, requireService } from "../support/services.js";
 import { waitFor } from "../support/wait.js";
-import { Service, Tenant, wsUrl, type Query, type StoredChange } from "./subscriptions-helpers.js";
+import { Service } from "../support/service-process.js";
+import { Tenant, wsUrl, type Query, type StoredChange } from "./subscriptions-helpers.js";
 
 const enabled = requireService("mysql") && requireService("redis");
 

@@ -10,7 +10,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Sqlite from "better-sqlite3";
@@ -23,14 +22,6 @@ import { deferred, waitFor } from "../support/wait.js";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const ENROLL = /* GraphQL */ `mutation Enroll($input: EnrollDeviceInput!) { enrollDevice(input: $input) { id } }`;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 interface Child {
   process: ChildProcess;
@@ -51,15 +42,25 @@ function startProcess(args: string[], env: Record<string, string>): Child {
   return { process: child, output, exited };
 }
 
-async function ready(url: string, child: Child) {
+/**
+ * The URL the process logged as listening on (it was started with PORT=0, so
+ * the OS picked a free port), once it is ready: no port picked in advance that
+ * another test's server could take meanwhile.
+ */
+async function listening(child: Child): Promise<string> {
+  let url: string | undefined;
   await waitFor(
-    async () => {
+    () => {
       if (child.process.exitCode !== null) throw new Error(`process exited early:\n${child.output.join("")}`);
-      return fetch(new URL("/health/ready", url)).then((r) => r.ok, () => false);
+      url = /"url":"(http:[^"]+)","msg":"[a-z ]*listening"/.exec(child.output.join(""))?.[1];
+      return url !== undefined;
     },
     30_000,
-    `${url} ready`,
+    "listening",
   );
+  const ready = await fetch(new URL("/health/ready", url));
+  if (!ready.ok) throw new Error(`not ready: ${await ready.text()}`);
+  return url!;
 }
 
 /**
@@ -110,16 +111,13 @@ describe.skipIf(!redisEnabled)("SIGTERM", () => {
 
   it("mid-burst loses no acknowledged mutation and its event, closes WebSockets with 1012, and exits 0", { timeout: 120_000 }, async () => {
     const secret = randomBytes(32).toString("base64url");
-    const [devicesPort, gatewayPort] = [await freePort(), await freePort()];
-    const common = { MTD_DATA_DIR: dataDir, MTD_JWT_SECRET: secret, REDIS_URL: REDIS_TEST_URL, MTD_REDIS_PREFIX: redis.prefix, MTD_SHUTDOWN_TIMEOUT_MS: "10000" };
-    const devices = startProcess(["subgraph", "devices"], { ...common, PORT: String(devicesPort) });
+    const common = { MTD_DATA_DIR: dataDir, MTD_JWT_SECRET: secret, REDIS_URL: REDIS_TEST_URL, MTD_REDIS_PREFIX: redis.prefix, MTD_SHUTDOWN_TIMEOUT_MS: "10000", PORT: "0" };
+    const devices = startProcess(["subgraph", "devices"], common);
     children.push(devices);
-    const devicesUrl = `http://127.0.0.1:${devicesPort}/graphql`;
-    await ready(devicesUrl, devices);
-    const gateway = startProcess(["gateway"], { ...common, PORT: String(gatewayPort), MTD_SUBGRAPH_DEVICES_URL: devicesUrl });
+    const devicesUrl = await listening(devices);
+    const gateway = startProcess(["gateway"], { ...common, MTD_SUBGRAPH_DEVICES_URL: devicesUrl });
     children.push(gateway);
-    const gatewayUrl = `http://127.0.0.1:${gatewayPort}/graphql`;
-    await ready(gatewayUrl, gateway);
+    const gatewayUrl = await listening(gateway);
     const token = await signToken(secret, { tenantId: "sigterm", role: "admin" });
 
     // A WebSocket client of the gateway: told to reconnect elsewhere.
