@@ -47,32 +47,42 @@ export type TokenVerifier = (authorization: string | undefined) => Promise<Ident
 const TENANT_ID = /^[A-Za-z0-9._-]{1,64}$/;
 const CLOCK_TOLERANCE_SECONDS = 30;
 
+/** Verified tokens remembered per verifier (an identity costs a map lookup, not an HMAC or signature check). */
+const VERIFIED_CACHE_SIZE = 10_000;
+/**
+ * How long a verified token is remembered at most. Under the JWKS cache's own
+ * lifetime (jose refreshes keys at least every 10 minutes), so a key removed
+ * from the JWKS stops a token it signed within about as long as before.
+ */
+const VERIFIED_MAX_AGE_MS = 5 * 60_000;
+
 export function createTokenVerifier(keys: TokenKeys): TokenVerifier {
-  let key: Uint8Array | JWTVerifyGetKey;
+  let key: Promise<CryptoKey> | JWTVerifyGetKey;
   let algorithms: string[];
   if (keys.jwksUrl !== undefined) {
     key = createRemoteJWKSet(new URL(keys.jwksUrl));
     algorithms = ["RS256", "PS256", "ES256", "EdDSA"];
   } else if (keys.secret !== undefined) {
-    key = new TextEncoder().encode(keys.secret);
+    // Imported once: given raw bytes, jose would import the key on every verification.
+    key = crypto.subtle.importKey("raw", new TextEncoder().encode(keys.secret), { name: "HMAC", hash: "SHA-256" }, false, ["verify"]);
     algorithms = ["HS256"];
   } else {
     throw new Error("token verification needs a secret or a JWKS URL");
   }
+  /** Verified tokens by the token itself, oldest first, with when they were verified. */
+  const verified = new Map<string, { identity: Identity; at: number }>();
 
-  return async (authorization) => {
-    if (authorization === undefined || authorization === "") throw unauthenticated("missing Authorization: Bearer <token>");
-    const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/.exec(authorization.trim());
-    if (match === null) throw unauthenticated("Authorization must be \"Bearer <JWT>\"");
+  const check = async (token: string): Promise<Identity> => {
     let payload;
     try {
-      ({ payload } = await jwtVerify(match[1]!, key as Uint8Array, {
+      const options = {
         algorithms,
         issuer: keys.issuer,
         audience: keys.audience,
         requiredClaims: ["exp", "sub"],
         clockTolerance: CLOCK_TOLERANCE_SECONDS,
-      }));
+      };
+      ({ payload } = typeof key === "function" ? await jwtVerify(token, key, options) : await jwtVerify(token, await key, options));
     } catch (error) {
       if (error instanceof joseErrors.JWTExpired) throw unauthenticated("token expired");
       if (error instanceof joseErrors.JOSEError) throw unauthenticated(`token rejected: ${error.code}`);
@@ -94,8 +104,26 @@ export function createTokenVerifier(keys: TokenKeys): TokenVerifier {
       role: role as Role,
       partner: role === "partner" ? (partner as MtdPartner) : undefined,
       expiresAt: payload.exp!,
-      authorization: `Bearer ${match[1]}`,
+      authorization: `Bearer ${token}`,
     };
+  };
+
+  return async (authorization) => {
+    if (authorization === undefined || authorization === "") throw unauthenticated("missing Authorization: Bearer <token>");
+    const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/.exec(authorization.trim());
+    if (match === null) throw unauthenticated("Authorization must be \"Bearer <JWT>\"");
+    const token = match[1]!;
+    const now = Date.now();
+    const remembered = verified.get(token);
+    if (remembered !== undefined) {
+      // Still what jose would say: not expired (with the same tolerance), and not remembered for too long.
+      if (remembered.identity.expiresAt + CLOCK_TOLERANCE_SECONDS > now / 1000 && now - remembered.at < VERIFIED_MAX_AGE_MS) return remembered.identity;
+      verified.delete(token);
+    }
+    const identity = await check(token);
+    verified.set(token, { identity, at: now });
+    if (verified.size > VERIFIED_CACHE_SIZE) verified.delete(verified.keys().next().value!);
+    return identity;
   };
 }
 

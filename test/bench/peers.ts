@@ -9,12 +9,11 @@
  * median and range, ratios, the JSON written under `test/bench/results/`.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SUBGRAPH_NAMES, type SubgraphName } from "../../lib/config.js";
 import { loadSupergraph } from "../../gateway/supergraph.js";
-import { freePort } from "../gateway/subscriptions-helpers.js";
 import { waitFor } from "../support/wait.js";
 
 export const ROOT = new URL("../../", import.meta.url).pathname;
@@ -36,6 +35,8 @@ export interface PeerOptions {
   secret: string;
   /** Extra environment for the peer's process. */
   env?: Record<string, string>;
+  /** Extra node flags (e.g. `--cpu-prof`); `BENCH_NODE_ARGS` adds to them for ours. */
+  nodeArgs?: string[];
 }
 
 export interface RunningPeer {
@@ -68,9 +69,13 @@ export function supergraphWithUrls(urls: Record<SubgraphName, string>): string {
   return sdl;
 }
 
-/** Starts `name` on a free port and waits until it answers a query. */
+/**
+ * Starts `name` on a port the OS picks (PORT=0: no race with other servers on
+ * this machine for a port probed free), finds that port among the process's own
+ * listening sockets, and waits until it answers a query.
+ */
 export async function startPeer(name: PeerName, options: PeerOptions): Promise<RunningPeer> {
-  const port = await freePort();
+  const port = 0;
   const dir = mkdtempSync(join(tmpdir(), `mtd-bench-${name}-`));
   const supergraphFile = join(dir, "supergraph.graphql");
   writeFileSync(supergraphFile, supergraphWithUrls(options.subgraphUrls));
@@ -103,22 +108,27 @@ export async function startPeer(name: PeerName, options: PeerOptions): Promise<R
       args = ["--import", "tsx", join(BENCH_DIR, "peers/floor.ts")];
       break;
   }
-  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  const nodeArgs = [...(options.nodeArgs ?? []), ...(name === "ours" && process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(" ") : [])];
+  const child = spawn(process.execPath, [...nodeArgs, ...args], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   const keep = (chunk: Buffer) => void (output = (output + String(chunk)).slice(-8000));
   child.stdout!.on("data", keep);
   child.stderr!.on("data", keep);
-  const url = `http://127.0.0.1:${port}/graphql`;
   const stop = async () => {
     await stopChild(child);
     rmSync(dir, { recursive: true, force: true });
   };
+  let listening: number | undefined;
+  let url = "";
   try {
     await waitFor(
       async () => {
         if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}:\n${output}`);
+        listening ??= listeningPorts(child.pid!)[0];
+        if (listening === undefined) return false;
+        url = `http://127.0.0.1:${listening}/graphql`;
         try {
-          if (name === "floor") return (await fetch(`http://127.0.0.1:${port}/ready`)).ok;
+          if (name === "floor") return (await fetch(`http://127.0.0.1:${listening}/ready`)).ok;
           const response = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: "{ __typename }" }) });
           return response.status < 500;
         } catch {
@@ -135,6 +145,28 @@ export async function startPeer(name: PeerName, options: PeerOptions): Promise<R
   return { name, url, pid: child.pid!, rss: () => rssOf(child.pid!), output: () => output, stop };
 }
 
+/** TCP ports the process `pid` itself listens on (its socket inodes matched in /proc/net/tcp{,6}). */
+export function listeningPorts(pid: number): number[] {
+  const inodes = new Set<string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (match !== null) inodes.add(match[1]!);
+    } catch {
+      // closed meanwhile
+    }
+  }
+  const ports: number[] = [];
+  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    for (const line of readFileSync(table, "utf8").split("\n").slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      // local_address is field 1 (hex ip:port), st field 3 (0A = LISTEN), inode field 9.
+      if (fields[3] === "0A" && inodes.has(fields[9]!)) ports.push(parseInt(fields[1]!.split(":")[1]!, 16));
+    }
+  }
+  return ports;
+}
+
 async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((resolve) => child.once("exit", resolve));
@@ -149,6 +181,13 @@ export function rssOf(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   const match = /VmRSS:\s+(\d+) kB/.exec(status);
   return match === null ? NaN : Number(match[1]) * 1024;
+}
+
+/** CPU time (user + system) a process has used so far, ms. */
+export function cpuMsOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /, "").split(" ");
+  // After "pid (comm) ": state is field 0, utime 11, stime 12, in clock ticks (100 per second on Linux).
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }
 
 /** Median and range of samples. */

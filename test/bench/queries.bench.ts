@@ -11,7 +11,7 @@ import type { SubgraphName } from "../../lib/config.js";
 import { startGraph, type TestGraph } from "../support/graph.js";
 import { waitFor } from "../support/wait.js";
 import { DeviceStateEntity } from "../../subgraphs/threats/data/entities.js";
-import { autocannon, interleaved, PEER_LABELS, ratio, showSpread, spread, startPeer, writeResults, type PeerName, type RunningPeer } from "./peers.js";
+import { autocannon, cpuMsOf, interleaved, PEER_LABELS, ratio, showSpread, spread, startPeer, writeResults, type PeerName, type RunningPeer, type Spread } from "./peers.js";
 import { printTable } from "./table.js";
 
 const PEERS: PeerName[] = ["ours", "apollo", "hive"];
@@ -51,16 +51,19 @@ export async function run(): Promise<void> {
     }
 
     console.log(`${CONNECTIONS} connections, ${SECONDS} s per measurement after ${WARMUP_SECONDS} s warm-up, ${ROUNDS} rounds interleaved; subgraphs in one process on SQLite (${DEVICES} devices, ${DEVICES * APPS_PER_DEVICE} apps)\n`);
-    const results: Record<string, Record<string, { rps: ReturnType<typeof spread>; p99: ReturnType<typeof spread>; p50: ReturnType<typeof spread> }>> = {};
+    const results: Record<string, Record<string, { rps: Spread; p99: Spread; p50: Spread; cpu: Spread; subgraphsCpu: Spread }>> = {};
     const rows: (string | number)[][] = [];
     for (const { name, subgraphs, query } of QUERIES) {
       const load = (peer: RunningPeer, seconds: number) =>
         autocannon({ url: peer.url, body: JSON.stringify({ query }), headers: { "content-type": "application/json", authorization: `Bearer ${analyst}` }, connections: CONNECTIONS, seconds });
       for (const peer of peers) await load(peer, WARMUP_SECONDS);
       const samples = await interleaved(peers, ROUNDS, async (peer) => {
+        const cpuBefore = cpuMsOf(peer.pid);
+        const subgraphsBefore = cpuMsOf(process.pid);
         const result = await load(peer, SECONDS);
+        const subgraphsCpu = cpuMsOf(process.pid) - subgraphsBefore;
         if (result.non2xx > 0 || result.errors > 0) throw new Error(`${peer.name} on ${name}: ${result.non2xx} non-2xx, ${result.errors} errors`);
-        return result;
+        return { ...result, cpuMsPerRequest: (cpuMsOf(peer.pid) - cpuBefore) / result.requests.total, subgraphsCpuMsPerRequest: subgraphsCpu / result.requests.total };
       });
       results[name] = {};
       for (const peer of peers) {
@@ -69,6 +72,8 @@ export async function run(): Promise<void> {
           rps: spread(runs.map((r) => r.requests.total / r.duration)),
           p50: spread(runs.map((r) => r.latency.p50)),
           p99: spread(runs.map((r) => r.latency.p99)),
+          cpu: spread(runs.map((r) => r.cpuMsPerRequest)),
+          subgraphsCpu: spread(runs.map((r) => r.subgraphsCpuMsPerRequest)),
         };
       }
       const ours = results[name]!.ours!;
@@ -79,12 +84,15 @@ export async function run(): Promise<void> {
           PEER_LABELS[peer.name],
           showSpread(measured.rps),
           showSpread(measured.p99, 1),
+          showSpread(measured.cpu, 2),
+          showSpread(measured.subgraphsCpu, 2),
           peer.name === "ours" ? "" : ratio(ours.rps.median, measured.rps.median),
           peer.name === "ours" ? "" : ratio(measured.p99.median, ours.p99.median),
+          peer.name === "ours" ? "" : ratio(measured.cpu.median, ours.cpu.median),
         ]);
       }
     }
-    printTable(["query", "gateway", "requests/s median (range)", "p99 ms median (range)", "ours ÷ peer, req/s", "peer ÷ ours, p99"], rows);
+    printTable(["query", "gateway", "requests/s median (range)", "p99 ms median (range)", "gateway CPU ms/request", "subgraphs CPU ms/request", "ours ÷ peer, req/s", "peer ÷ ours, p99", "peer ÷ ours, CPU/request"], rows);
     const file = writeResults("queries", { connections: CONNECTIONS, seconds: SECONDS, rounds: ROUNDS, results });
     console.log(`\nwritten ${file}`);
   } finally {
@@ -94,7 +102,7 @@ export async function run(): Promise<void> {
 }
 
 /** A tenant with devices (half with an active threat), a compliance policy and app inventories; returns an analyst's token. */
-async function prepare(graph: TestGraph): Promise<string> {
+export async function prepare(graph: TestGraph): Promise<string> {
   const admin = await graph.token({ tenantId: TENANT, role: "admin" });
   const partner = await graph.token({ tenantId: TENANT, role: "partner", partner: "LOOKOUT" });
   const ok = async (token: string, query: string, variables?: Record<string, unknown>) => {

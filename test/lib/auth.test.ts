@@ -1,5 +1,5 @@
 import { SignJWT } from "jose";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { createTokenVerifier, requireRole, signToken } from "../../lib/auth.js";
 
 const secret = "a-test-secret-that-is-at-least-32-characters";
@@ -54,6 +54,20 @@ describe("token verification", () => {
     expect((await rejection(`Bearer ${await sign({ tid: "t1", role: "root" })}`)).message).toMatch(/role/);
     expect((await rejection(`Bearer ${await sign({ tid: "t1", role: "partner" })}`)).message).toMatch(/partner claim/);
     expect((await rejection(`Bearer ${await sign({ tid: "t1", role: "partner", partner: "ACME" })}`)).message).toMatch(/partner claim/);
+  });
+
+  it("remembers a verified token only until it expires", async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const token = `Bearer ${await sign({ tid: "t1", role: "admin" }, { iat: now, exp: now + 5 })}`;
+    expect((await verify(token)).tenantId).toBe("t1");
+    expect((await verify(token)).tenantId).toBe("t1"); // remembered
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      vi.setSystemTime((now + 5 + 31) * 1000); // past exp and the 30 s tolerance
+      expect((await rejection(token)).message).toBe("token expired");
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("requireRole is FORBIDDEN for other roles", async () => {

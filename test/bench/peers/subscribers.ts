@@ -1,0 +1,116 @@
+/**
+ * Subscriber clients for the fan-out, latency and memory scenarios, in their
+ * own process (forked with IPC): `count` plain `ws` sockets to `url`, speaking
+ * graphql-transport-ws (`mode: "graphql"`, one subscription each) or just
+ * reading frames (`mode: "raw"`, the floor). Each frame's `accessChanged.at`
+ * (epoch ms, ISO) gives its latency on arrival.
+ *
+ * Messages from the parent: `{ type: "stats" }` → `{ type: "stats", received, errors }`;
+ * `{ type: "collect", since }` → latencies and arrival times of frames whose
+ * sequence is above `since`; `{ type: "close" }` closes every socket and exits.
+ */
+import { performance } from "node:perf_hooks";
+import WebSocket from "ws";
+
+interface Options {
+  url: string;
+  count: number;
+  mode: "graphql" | "raw";
+  authorization?: string;
+  query?: string;
+  variables?: Record<string, unknown>;
+}
+
+const options = JSON.parse(process.env.BENCH_SUBSCRIBERS!) as Options;
+const now = () => performance.timeOrigin + performance.now();
+const sockets: WebSocket[] = [];
+/** Per frame: sequence, arrival (epoch ms), latency (ms). Flat for memory. */
+const frames: number[] = [];
+let received = 0;
+let errors = 0;
+let ready = 0;
+let closing = false;
+const problems: string[] = [];
+
+function problem(message: string) {
+  errors++;
+  if (problems.length < 5) problems.push(message);
+}
+
+function onFrame(data: WebSocket.RawData) {
+  const at = now();
+  const message = JSON.parse(String(data)) as { type?: string; payload?: { data?: { accessChanged?: { sequence: number; at: string } }; errors?: unknown[] } };
+  if (options.mode === "graphql") {
+    if (message.type === "ping") return;
+    if (message.type !== "next") {
+      if (message.type === "error" || message.type === "complete") problem(`${message.type}: ${JSON.stringify(message.payload)}`);
+      return;
+    }
+  }
+  const change = message.payload?.data?.accessChanged;
+  if (change === undefined) return problem(`no data: ${JSON.stringify(message.payload?.errors)}`);
+  received++;
+  frames.push(change.sequence, at, at - Date.parse(change.at));
+}
+
+function open(index: number): Promise<void> {
+  return new Promise((resolve) => {
+    const socket = new WebSocket(options.url, options.mode === "graphql" ? "graphql-transport-ws" : undefined);
+    sockets[index] = socket;
+    let settled = false;
+    const done = () => {
+      if (settled) return;
+      settled = true;
+      ready++;
+      resolve();
+    };
+    socket.on("open", () => {
+      if (options.mode === "raw") return done();
+      socket.send(JSON.stringify({ type: "connection_init", payload: { authorization: options.authorization } }));
+    });
+    socket.on("message", (data) => {
+      if (options.mode === "graphql" && !settled) {
+        const message = JSON.parse(String(data)) as { type: string };
+        if (message.type === "connection_ack") {
+          socket.send(JSON.stringify({ id: "1", type: "subscribe", payload: { query: options.query, variables: options.variables ?? {} } }));
+          return done();
+        }
+      }
+      onFrame(data);
+    });
+    socket.on("error", (error) => problem(String(error)));
+    socket.on("close", (code, reason) => {
+      if (!closing) problem(`closed ${code} ${String(reason)}`);
+      done();
+    });
+  });
+}
+
+process.on("message", (message: { type: string; since?: number }) => {
+  if (message.type === "stats") {
+    process.send!({ type: "stats", received, errors, ready, problems });
+  } else if (message.type === "collect") {
+    const since = message.since ?? 0;
+    const latencies: number[] = [];
+    let first = Infinity;
+    let last = 0;
+    for (let i = 0; i < frames.length; i += 3) {
+      if (frames[i]! <= since) continue;
+      first = Math.min(first, frames[i + 1]!);
+      last = Math.max(last, frames[i + 1]!);
+      latencies.push(frames[i + 2]!);
+    }
+    process.send!({ type: "collected", latencies, first, last, errors, problems });
+  } else if (message.type === "close") {
+    closing = true;
+    for (const socket of sockets) socket?.terminate();
+    process.exit(0);
+  }
+});
+
+// Open in batches: thousands of simultaneous handshakes would overflow the server's accept backlog.
+const BATCH = 250;
+for (let start = 0; start < options.count; start += BATCH) {
+  await Promise.all(Array.from({ length: Math.min(BATCH, options.count - start) }, (_, i) => open(start + i)));
+}
+process.send!({ type: "ready", ready, errors, problems });

@@ -1,0 +1,93 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createSubgraphFetcher, SHAREABLE_HEADER } from "../../gateway/subgraph-http.js";
+
+describe("subgraph HTTP fetcher", () => {
+  let server: Server;
+  let url: string;
+  const received: { headers: Record<string, unknown>; body: string }[] = [];
+  let release: (() => void)[] = [];
+
+  beforeAll(async () => {
+    server = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on("data", (chunk: Buffer) => chunks.push(chunk));
+      request.on("end", () => {
+        received.push({ headers: request.headers, body: Buffer.concat(chunks).toString("utf8") });
+        // Answers when the test says so: requests overlap for as long as it wants.
+        release.push(() => {
+          response.writeHead(200, { "content-type": "application/json", "cache-control": "private" });
+          response.end(JSON.stringify({ data: { n: received.length } }));
+        });
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
+  });
+
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  const until = async (count: number) => {
+    while (received.length < count) await new Promise((resolve) => setTimeout(resolve, 5));
+  };
+  const answerAll = () => {
+    for (const answer of release) answer();
+    release = [];
+  };
+  const init = (authorization: string, shareable: boolean, body = `{"query":"{ n }"}`) => ({
+    method: "POST",
+    headers: { "content-type": "application/json", authorization, ...(shareable ? { [SHAREABLE_HEADER]: "1" } : {}) },
+    body,
+  });
+
+  it("sends overlapping identical shareable fetches once; each caller gets its own copy", async () => {
+    received.length = 0;
+    const fetcher = createSubgraphFetcher();
+    const pending = [fetcher(url, init("Bearer a", true)), fetcher(url, init("Bearer a", true)), fetcher(url, init("Bearer a", true))];
+    await until(1);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    answerAll();
+    const responses = await Promise.all(pending);
+    expect(received).toHaveLength(1);
+    expect(received[0]!.headers[SHAREABLE_HEADER]).toBeUndefined();
+    expect(received[0]!.headers.authorization).toBe("Bearer a");
+    const bodies = (await Promise.all(responses.map((response) => response.json()))) as { data: { n: number } }[];
+    expect(bodies.map((body) => body.data.n)).toEqual([1, 1, 1]);
+    expect(bodies[0]).not.toBe(bodies[1]);
+    expect(responses[0]!.headers.get("Content-Type")).toBe("application/json");
+    expect(responses[0]!.headers.get("cache-control")).toBe("private");
+  });
+
+  it("never shares across tokens, bodies, or fetches not marked shareable", async () => {
+    received.length = 0;
+    const fetcher = createSubgraphFetcher();
+    const pending = [
+      fetcher(url, init("Bearer a", true)),
+      fetcher(url, init("Bearer b", true)),
+      fetcher(url, init("Bearer a", true, `{"query":"{ m }"}`)),
+      fetcher(url, init("Bearer a", false)),
+      fetcher(url, init("Bearer a", false)),
+    ];
+    await until(5);
+    answerAll();
+    await Promise.all(pending);
+    expect(received).toHaveLength(5);
+  });
+
+  it("does not share with a fetch that already finished", async () => {
+    received.length = 0;
+    const fetcher = createSubgraphFetcher();
+    const first = fetcher(url, init("Bearer a", true));
+    await until(1);
+    answerAll();
+    await first;
+    const second = fetcher(url, init("Bearer a", true));
+    await until(2);
+    answerAll();
+    expect(((await (await second).json()) as { data: { n: number } }).data.n).toBe(2);
+  });
+});
