@@ -11,7 +11,7 @@ import { hashSecret, newSecret, randomId } from "./crypto.js";
 import type { DeliveryRecord, ReceiverRecord, StreamRecord } from "./data/entities.js";
 import type { StreamHealthCounts } from "./data/repository.js";
 import { EventType, type StreamStatus } from "./protocol.js";
-import { changeStatus, pushUrlProblem } from "./streams.js";
+import { changeStatus, newStream, pushUrlProblem } from "./streams.js";
 
 /** Okta's SET intake, relative to the org URL. */
 export const OKTA_SECURITY_EVENTS_PATH = "/security/api/v1/security-events";
@@ -51,8 +51,7 @@ export class SsfAdmin {
       if (problem !== undefined) throw badUserInput("input.okta.orgUrl", problem);
       if (new URL(orgUrl).pathname !== "/" && new URL(orgUrl).pathname !== "") throw badUserInput("input.okta.orgUrl", "expected the org URL only, e.g. https://acme.okta.com");
       const receiver: ReceiverRecord = { clientId, tenantId, name: input.name, audience: orgUrl, secretHash: null, oktaOrgUrl: orgUrl, createdAt: now };
-      const stream: StreamRecord = {
-        streamId: randomId(),
+      const stream = newStream({
         tenantId,
         clientId,
         audience: orgUrl,
@@ -61,16 +60,7 @@ export class SsfAdmin {
         endpointUrl: `${orgUrl}${OKTA_SECURITY_EVENTS_PATH}`,
         authorizationHeader: null, // Okta authenticates the SET by its signature (the provider's JWKS), no header
         description: `Okta org ${orgUrl}`,
-        status: "enabled",
-        statusReason: null,
-        createdAt: now,
-        updatedAt: now,
-        lastVerificationAt: null,
-        lastDeliveredAt: null,
-        lastErrorAt: null,
-        lastError: null,
-        consecutiveFailures: 0,
-      };
+      });
       return audited(this.context, tenantId, actor, async (manager) => {
         await this.context.repository.insertReceiver(manager, receiver, stream);
         const change = { action: "ssfReceiver.registered", targetType: "SsfReceiver", targetId: clientId, before: null, after: { ...auditedReceiver(receiver), stream: auditedStream(stream) } };

@@ -135,9 +135,7 @@ export class StreamApi {
     const delivery = this.deliveryOf(body, undefined);
     const description = descriptionOf(body);
     if ((await this.context.repository.streamsOfClient(caller.receiver.clientId)).length > 0) throw conflict();
-    const now = new Date();
-    const stream: StreamRecord = {
-      streamId: randomId(),
+    const stream = newStream({
       tenantId: caller.receiver.tenantId,
       clientId: caller.receiver.clientId,
       audience: caller.receiver.audience,
@@ -146,16 +144,7 @@ export class StreamApi {
       endpointUrl: delivery.endpointUrl,
       authorizationHeader: null,
       description,
-      status: "enabled",
-      statusReason: null,
-      createdAt: now,
-      updatedAt: now,
-      lastVerificationAt: null,
-      lastDeliveredAt: null,
-      lastErrorAt: null,
-      lastError: null,
-      consecutiveFailures: 0,
-    };
+    });
     stream.authorizationHeader = this.sealHeader(stream.streamId, delivery.authorizationHeader);
     try {
       await audited(this.context, stream.tenantId, receiverActor(caller.receiver), async (manager) => {
@@ -380,4 +369,24 @@ function isInternalHost(hostname: string): boolean {
   }
   if (isIP(host) === 6) return host === "::1" || host === "::" || /^f[cd]/.test(host) || /^fe[89ab]/.test(host) || host.startsWith("::ffff:");
   return false;
+}
+
+/** A new, enabled stream that has delivered nothing yet. */
+export function newStream(
+  fields: Pick<StreamRecord, "tenantId" | "clientId" | "audience" | "eventsRequested" | "deliveryMethod" | "endpointUrl" | "authorizationHeader" | "description">,
+): StreamRecord {
+  const now = new Date();
+  return {
+    ...fields,
+    streamId: randomId(),
+    status: "enabled",
+    statusReason: null,
+    createdAt: now,
+    updatedAt: now,
+    lastVerificationAt: null,
+    lastDeliveredAt: null,
+    lastErrorAt: null,
+    lastError: null,
+    consecutiveFailures: 0,
+  };
 }
