@@ -28,6 +28,7 @@ import type { Logger } from "../../lib/logger.js";
 import { metrics, observeDelivery } from "../../lib/metrics.js";
 import { operationChecker } from "../../lib/protection.js";
 import { EventExecutor } from "./execute.js";
+import { nextFrame, writeFrame } from "./frames.js";
 import { bindVariables, CURSOR_ALIAS, Planners, RESUME_VARIABLE } from "./planner.js";
 import { GatewayCloseCode, SLOW_CONSUMER_REASON, SubscriptionFailure, TOKEN_EXPIRED_REASON, tokenExpired, tooManySubscriptions } from "./protocol.js";
 import { ClientStream } from "./stream.js";
@@ -149,6 +150,11 @@ export function useFederatedSubscriptions(options: SubscriptionServerOptions): S
         const stream = new ClientStream({
           maxQueued: limits.maxQueuedEvents,
           execute: executor.bind({ plan, variables, identity, requestId }),
+          // The group's frame, serialised once, written as is (graphql-ws would stringify per subscriber).
+          deliver: async (result) => {
+            await writeFrame(ctx.extra.socket, nextFrame(id, result));
+            observeDelivery(SERVICE, plan.rootField);
+          },
           onOverflow: () => {
             slowConsumersClosed++;
             logger.warn({ requestId, tenantId: identity.tenantId, subscriptionId: id }, "slow consumer closed");
@@ -183,11 +189,6 @@ export function useFederatedSubscriptions(options: SubscriptionServerOptions): S
       },
 
       subscribe: (args) => (args.contextValue as { stream: ClientStream }).stream,
-
-      onNext: (ctx, id) => {
-        const field = ctx.extra.state?.fields.get(id);
-        if (field !== undefined) observeDelivery(SERVICE, field);
-      },
 
       onError: (_ctx, _id, _payload, errors) => {
         const failure = errors[0]?.originalError;

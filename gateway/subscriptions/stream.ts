@@ -19,6 +19,13 @@ export interface ClientStreamOptions {
   onEnd(): void;
   /** Events executed ahead of the one being delivered. Default 4. */
   lookahead?: number;
+  /**
+   * Writes a result to the client itself (one pre-serialised frame shared by
+   * every subscriber of its group) and resolves once it is written; the
+   * iterator then yields no values, only its end. Without it, results are
+   * yielded for graphql-ws to serialise and send.
+   */
+  deliver?(result: ExecutionResult): Promise<void>;
 }
 
 interface Queued {
@@ -91,7 +98,9 @@ export class ClientStream implements AsyncGenerator<ExecutionResult, undefined>,
         if (this.finished) return DONE;
         if (this.queue[0] === head) this.queue.shift();
         this.pump();
-        return { done: false, value: result };
+        if (this.options.deliver === undefined) return { done: false, value: result };
+        await this.options.deliver(result);
+        continue;
       }
       if (this.ending !== undefined) {
         const { errors } = this.ending;
