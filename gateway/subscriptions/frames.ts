@@ -29,14 +29,24 @@ export function nextFrame(id: string, result: ExecutionResult): Buffer {
 }
 
 /**
- * Writes a text frame and resolves once the socket took it (as graphql-ws's
- * own `send` does: a client that stops reading stops its stream, whose queue
- * then fills up). A socket that is no longer open takes nothing: its close
+ * Bytes a socket may hold unsent (in ws and the socket's own buffer) before
+ * writes to it wait for it to drain: a client that stops reading then stops its
+ * stream, whose queue fills up until it is closed as too slow.
+ */
+export const HIGH_WATER_BYTES = 256 * 1024;
+
+/**
+ * Writes a text frame. Returns nothing when the socket took it without
+ * backlog (the common case: no promise, no callback per delivery), or a
+ * promise that resolves once the frame is written when the socket is over
+ * HIGH_WATER_BYTES. A socket that is no longer open takes nothing: its close
  * ends the stream.
  */
-export function writeFrame(socket: WebSocket, frame: Buffer): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (socket.readyState !== socket.OPEN) return resolve();
-    socket.send(frame, { binary: false }, (error) => (error ? reject(error) : resolve()));
-  });
+export function writeFrame(socket: WebSocket, frame: Buffer): Promise<void> | undefined {
+  if (socket.readyState !== socket.OPEN) return undefined;
+  if (socket.bufferedAmount < HIGH_WATER_BYTES) {
+    socket.send(frame, { binary: false });
+    return undefined;
+  }
+  return new Promise((resolve, reject) => socket.send(frame, { binary: false }, (error) => (error ? reject(error) : resolve())));
 }

@@ -25,7 +25,7 @@ import { callAt } from "../../lib/async.js";
 import type { Identity, TokenVerifier } from "../../lib/auth.js";
 import type { OperationLimits, SubscriptionLimits, SubgraphName } from "../../lib/config.js";
 import type { Logger } from "../../lib/logger.js";
-import { metrics, observeDelivery } from "../../lib/metrics.js";
+import { metrics } from "../../lib/metrics.js";
 import { operationChecker } from "../../lib/protection.js";
 import { EventExecutor } from "./execute.js";
 import { nextFrame, writeFrame } from "./frames.js";
@@ -145,15 +145,16 @@ export function useFederatedSubscriptions(options: SubscriptionServerOptions): S
         perTenant.set(identity.tenantId, tenantCount + 1);
 
         const requestId = randomUUID();
+        const delivered = metrics.eventsDelivered.labels({ service: SERVICE, field: plan.rootField });
         const { variables } = bound.bound;
         let detach = () => {};
         const stream = new ClientStream({
           maxQueued: limits.maxQueuedEvents,
           execute: executor.bind({ plan, variables, identity, requestId }),
           // The group's frame, serialised once, written as is (graphql-ws would stringify per subscriber).
-          deliver: async (result) => {
-            await writeFrame(ctx.extra.socket, nextFrame(id, result));
-            observeDelivery(SERVICE, plan.rootField);
+          deliver: (result) => {
+            delivered.inc();
+            return writeFrame(ctx.extra.socket, nextFrame(id, result));
           },
           onOverflow: () => {
             slowConsumersClosed++;

@@ -21,11 +21,12 @@ export interface ClientStreamOptions {
   lookahead?: number;
   /**
    * Writes a result to the client itself (one pre-serialised frame shared by
-   * every subscriber of its group) and resolves once it is written; the
-   * iterator then yields no values, only its end. Without it, results are
-   * yielded for graphql-ws to serialise and send.
+   * every subscriber of its group); returns a promise when the next write must
+   * wait for this one (the socket is backed up). The iterator then yields no
+   * values, only its end. Without it, results are yielded for graphql-ws to
+   * serialise and send.
    */
-  deliver?(result: ExecutionResult): Promise<void>;
+  deliver?(result: ExecutionResult): Promise<void> | void;
 }
 
 interface Queued {
@@ -99,7 +100,8 @@ export class ClientStream implements AsyncGenerator<ExecutionResult, undefined>,
         if (this.queue[0] === head) this.queue.shift();
         this.pump();
         if (this.options.deliver === undefined) return { done: false, value: result };
-        await this.options.deliver(result);
+        const written = this.options.deliver(result);
+        if (written !== undefined) await written;
         continue;
       }
       if (this.ending !== undefined) {

@@ -15,11 +15,11 @@
 import type { SubgraphName } from "../../lib/config.js";
 import { startGraph, type TestGraph } from "../support/graph.js";
 import { waitFor } from "../support/wait.js";
-import { interleaved, PEER_LABELS, percentile, ratio, showSpread, spread, startPeer, writeResults, type PeerName, type RunningPeer } from "./peers.js";
+import { cpuMsOf, interleaved, PEER_LABELS, percentile, ratio, showSpread, spread, startPeer, writeResults, type PeerName, type RunningPeer } from "./peers.js";
 import { accessChanges, eventLogPublisher, FANOUT_SUBSCRIPTION, frameOf, startSubscribers, warmUp } from "./subscribers.js";
 import { printTable } from "./table.js";
 
-const PEERS: PeerName[] = ["ours", "hive", "floor"];
+const PEERS = (process.env.BENCH_PEERS ?? "ours,hive,floor").split(",") as PeerName[];
 const COUNTS = (process.env.BENCH_SUBSCRIBERS ?? "100,1000,5000").split(",").map(Number);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 /** Events per burst: about 50,000 deliveries per measurement, at least 10 events. */
@@ -31,6 +31,10 @@ interface Measured {
   perSecond: number;
   p50: number;
   p99: number;
+  /** CPU the server process used per delivery, µs (robust to the machine's other load). */
+  serverCpuUs: number;
+  /** CPU the subscribers' process used per delivery, µs. */
+  clientsCpuUs: number;
 }
 
 export async function run(): Promise<void> {
@@ -49,10 +53,10 @@ export async function run(): Promise<void> {
       results[count] = {};
       for (const peer of peers) {
         const runs = samples.get(peer)!;
-        results[count]![peer.name] = Object.fromEntries((["deliveries", "expected", "perSecond", "p50", "p99"] as const).map((key) => [key, spread(runs.map((r) => r[key]))])) as Record<keyof Measured, ReturnType<typeof spread>>;
+        results[count]![peer.name] = Object.fromEntries((["deliveries", "expected", "perSecond", "p50", "p99", "serverCpuUs", "clientsCpuUs"] as const).map((key) => [key, spread(runs.map((r) => r[key]))])) as Record<keyof Measured, ReturnType<typeof spread>>;
       }
-      const floor = results[count]!.floor!;
-      const ours = results[count]!.ours!;
+      const floor = results[count]!.floor;
+      const ours = results[count]!.ours;
       for (const peer of peers) {
         const measured = results[count]![peer.name]!;
         rows.push([
@@ -62,13 +66,15 @@ export async function run(): Promise<void> {
           showSpread(measured.perSecond),
           showSpread(measured.p50, 1),
           showSpread(measured.p99, 1),
-          ratio(measured.perSecond.median, floor.perSecond.median),
-          peer.name === "ours" ? "" : ratio(ours.perSecond.median, measured.perSecond.median),
+          showSpread(measured.serverCpuUs, 1),
+          showSpread(measured.clientsCpuUs, 1),
+          floor === undefined ? "" : ratio(measured.perSecond.median, floor.perSecond.median),
+          peer.name === "ours" || ours === undefined ? "" : ratio(ours.perSecond.median, measured.perSecond.median),
           measured.deliveries.median === measured.expected.median ? "all" : `${measured.deliveries.median} of ${measured.expected.median}`,
         ]);
       }
     }
-    printTable(["subscribers", "server", "events", "deliveries/s median (range)", "p50 ms", "p99 ms", "÷ floor", "ours ÷ peer", "delivered"], rows);
+    printTable(["subscribers", "server", "events", "deliveries/s median (range)", "p50 ms", "p99 ms", "server CPU µs/delivery", "clients CPU µs/delivery", "÷ floor", "ours ÷ peer", "delivered"], rows);
     const file = writeResults("fanout", { rounds: ROUNDS, subscription: FANOUT_SUBSCRIPTION, results });
     console.log(`\nwritten ${file}`);
   } finally {
@@ -92,6 +98,7 @@ async function measure(graph: TestGraph, peer: RunningPeer, count: number, burst
     const next = await warmUp(subscribers, count, publish);
     const before = (await subscribers.stats()).received;
     const expected = count * burst;
+    const cpuBefore = { server: cpuMsOf(peer.pid), clients: cpuMsOf(subscribers.pid) };
     const publishedAt = Date.now();
     await publish(next, burst);
     await waitFor(
@@ -103,6 +110,7 @@ async function measure(graph: TestGraph, peer: RunningPeer, count: number, burst
       180_000,
       `${peer.name}: ${expected} deliveries to ${count} subscribers`,
     ).catch((error: unknown) => console.error(String(error)));
+    const cpu = { server: cpuMsOf(peer.pid) - cpuBefore.server, clients: cpuMsOf(subscribers.pid) - cpuBefore.clients };
     const collected = await subscribers.collect(next - 1);
     const sorted = [...collected.latencies].sort((a, b) => a - b);
     return {
@@ -111,6 +119,8 @@ async function measure(graph: TestGraph, peer: RunningPeer, count: number, burst
       perSecond: sorted.length / ((collected.last - publishedAt) / 1000),
       p50: percentile(sorted, 50),
       p99: percentile(sorted, 99),
+      serverCpuUs: (cpu.server * 1000) / sorted.length,
+      clientsCpuUs: (cpu.clients * 1000) / sorted.length,
     };
   } finally {
     await subscribers.close();

@@ -4,7 +4,8 @@
  * device lock, threat upserts, reassessment, outbox row; Redis Streams as the
  * event log), at a fixed concurrency for a fixed time, against the floor of
  * raw mysql2 single-row INSERTs (autocommit) into a scratch table at the same
- * concurrency and duration, in the same run.
+ * concurrency and duration, in the same run: the three paths interleaved
+ * (gateway, subgraph directly, floor, …) for ROUNDS rounds, median and range.
  */
 import { performance } from "node:perf_hooks";
 import { createPool } from "mysql2/promise";
@@ -13,12 +14,14 @@ import { mysqlAvailable, redisAvailable } from "../support/services.js";
 import { startGraph, type TestGraph } from "../support/graph.js";
 import { waitFor } from "../support/wait.js";
 import { DeviceStateEntity } from "../../subgraphs/threats/data/entities.js";
+import { interleaved, percentile, ratio, showSpread, spread, writeResults } from "./peers.js";
 import { printTable } from "./table.js";
 
 const DEVICES = 200;
 const CONCURRENCY = 16;
 const WARMUP_MS = 1_000;
-const MEASURE_MS = 5_000;
+const MEASURE_MS = Number(process.env.BENCH_SECONDS ?? 5) * 1000;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const TENANT = "bench";
 /** Threats per device the reports draw from: reports open and resolve them over and over. */
 const THREATS_PER_DEVICE = 6;
@@ -63,27 +66,42 @@ export async function run(): Promise<void> {
       const result = await graph.query(partner, REPORT, { input: { reportId: `bench-${n}`, deviceId, observedAt: new Date().toISOString(), threats } }, url);
       if (result.errors !== undefined || result.data?.reportThreats.duplicate !== false) throw new Error(`report rejected: ${JSON.stringify(result.errors ?? result.data)}`);
     };
-    await measure(report(), WARMUP_MS);
-    const ingest = await measure(report(), MEASURE_MS);
-    // The same on the threats subgraph directly: the gateway's share of the cost.
-    const direct = await measure(report(graph.subgraphs.threats!.url), MEASURE_MS);
-
-    const outbox = graph.subgraphs.threats!.database.dataSource.getRepository("threats_outbox");
-    const drainStart = performance.now();
-    await waitFor(async () => (await outbox.count({ where: { publishedAt: IsNull() } })) === 0, 60_000, "outbox drained");
-    const drainMs = performance.now() - drainStart;
-
     const floor = await rawInserts(graph.config.databaseUrl!);
+    try {
+      await measure(report(), WARMUP_MS);
+      await measure(floor.insert, WARMUP_MS);
+      // Interleaved rounds (A B C A B C …): every path sees the same machine.
+      const samples = await interleaved(["gateway", "direct", "floor"] as const, ROUNDS, (path) =>
+        path === "gateway" ? measure(report(), MEASURE_MS) : path === "direct" ? measure(report(graph.subgraphs.threats!.url), MEASURE_MS) : measure(floor.insert, MEASURE_MS),
+      );
 
-    const rows = [
-      row("reportThreats via gateway (1-3 threats, outbox)", ingest),
-      row("reportThreats on the subgraph directly", direct),
-      row("raw mysql2 single-row INSERT", floor),
-    ];
-    console.log();
-    printTable(["path", "concurrency", "seconds", "operations", "per second", "p50 ms", "p99 ms"], rows);
-    const ratio = ingest.operations / ingest.seconds / (floor.operations / floor.seconds);
-    console.log(`\ningest / floor: ${ratio.toFixed(3)} (${(1 / ratio).toFixed(1)}× slower than a bare INSERT); outbox backlog drained ${drainMs.toFixed(0)} ms after the run`);
+      const outbox = graph.subgraphs.threats!.database.dataSource.getRepository("threats_outbox");
+      const drainStart = performance.now();
+      await waitFor(async () => (await outbox.count({ where: { publishedAt: IsNull() } })) === 0, 60_000, "outbox drained");
+      const drainMs = performance.now() - drainStart;
+
+      const perSecond = (path: "gateway" | "direct" | "floor") => spread(samples.get(path)!.map((m) => m.operations / m.seconds));
+      const p99 = (path: "gateway" | "direct" | "floor") => spread(samples.get(path)!.map((m) => summary(m).p99));
+      const p50 = (path: "gateway" | "direct" | "floor") => spread(samples.get(path)!.map((m) => summary(m).p50));
+      const floorRate = perSecond("floor").median;
+      const labels = { gateway: "reportThreats via gateway (1-3 threats, outbox)", direct: "reportThreats on the subgraph directly", floor: "raw mysql2 single-row INSERT (floor)" };
+      console.log();
+      printTable(
+        ["path", "concurrency", "per second median (range)", "p50 ms", "p99 ms", "÷ floor"],
+        (["gateway", "direct", "floor"] as const).map((path) => [labels[path], CONCURRENCY, showSpread(perSecond(path)), showSpread(p50(path), 1), showSpread(p99(path), 1), ratio(perSecond(path).median, floorRate)]),
+      );
+      console.log(`\noutbox backlog drained ${drainMs.toFixed(0)} ms after the run`);
+      const file = writeResults("ingest", {
+        concurrency: CONCURRENCY,
+        seconds: MEASURE_MS / 1000,
+        rounds: ROUNDS,
+        results: Object.fromEntries((["gateway", "direct", "floor"] as const).map((path) => [path, { perSecond: perSecond(path), p50: p50(path), p99: p99(path) }])),
+        drainMs,
+      });
+      console.log(`written ${file}`);
+    } finally {
+      await floor.close();
+    }
   } finally {
     await graph.stop();
   }
@@ -129,27 +147,25 @@ async function measure(operation: () => Promise<void>, durationMs: number): Prom
 }
 
 /** The floor: single-row INSERTs, autocommit, on a pool of CONCURRENCY connections to the same database. */
-async function rawInserts(databaseUrl: string): Promise<Measured> {
+async function rawInserts(databaseUrl: string): Promise<{ insert: () => Promise<void>; close(): Promise<void> }> {
   const url = new URL(databaseUrl);
   url.protocol = "mysql:";
   const pool = createPool({ uri: url.toString(), connectionLimit: CONCURRENCY });
-  try {
-    await pool.query("CREATE TABLE bench_floor (id BIGINT AUTO_INCREMENT PRIMARY KEY, device_id VARCHAR(128) NOT NULL, title VARCHAR(512) NOT NULL, created_at BIGINT NOT NULL)");
-    let n = 0;
-    const insert = async () => {
+  await pool.query("CREATE TABLE bench_floor (id BIGINT AUTO_INCREMENT PRIMARY KEY, device_id VARCHAR(128) NOT NULL, title VARCHAR(512) NOT NULL, created_at BIGINT NOT NULL)");
+  let n = 0;
+  return {
+    insert: async () => {
       n += 1;
       await pool.execute("INSERT INTO bench_floor (device_id, title, created_at) VALUES (?, ?, ?)", [`bench-${n % DEVICES}`, `threat ${n}`, Date.now()]);
-    };
-    await measure(insert, WARMUP_MS);
-    return await measure(insert, MEASURE_MS);
-  } finally {
-    await pool.query("DROP TABLE IF EXISTS bench_floor");
-    await pool.end();
-  }
+    },
+    close: async () => {
+      await pool.query("DROP TABLE IF EXISTS bench_floor");
+      await pool.end();
+    },
+  };
 }
 
-function row(name: string, measured: Measured): (string | number)[] {
+function summary(measured: Measured): { p50: number; p99: number } {
   const sorted = [...measured.latencies].sort((a, b) => a - b);
-  const percentile = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
-  return [name, CONCURRENCY, measured.seconds, measured.operations, measured.operations / measured.seconds, percentile(0.5), percentile(0.99)];
+  return { p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
 }

@@ -14,7 +14,7 @@ import { DeviceStateEntity } from "../../subgraphs/threats/data/entities.js";
 import { autocannon, cpuMsOf, interleaved, PEER_LABELS, ratio, showSpread, spread, startPeer, writeResults, type PeerName, type RunningPeer, type Spread } from "./peers.js";
 import { printTable } from "./table.js";
 
-const PEERS: PeerName[] = ["ours", "apollo", "hive"];
+const PEERS = (process.env.BENCH_PEERS ?? "ours,apollo,hive").split(",") as PeerName[];
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);

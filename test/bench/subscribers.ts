@@ -37,6 +37,8 @@ export interface Subscribers {
   stats(): Promise<SubscriberStats>;
   /** Latencies and first/last arrival of the frames with a sequence above `since`. */
   collect(since: number): Promise<Collected>;
+  /** Every frame received: its sequence and arrival (epoch ms). */
+  frames(): Promise<{ sequence: number; arrival: number }[]>;
   close(): Promise<void>;
 }
 
@@ -69,6 +71,14 @@ export async function startSubscribers(options: { url: string; count: number; mo
       const answer = next("collected");
       child.send({ type: "collect", since });
       return (await answer) as Collected;
+    },
+    frames: async () => {
+      const answer = next("frames");
+      child.send({ type: "frames" });
+      const { pairs } = (await answer) as { pairs: number[] };
+      const frames: { sequence: number; arrival: number }[] = [];
+      for (let i = 0; i < pairs.length; i += 2) frames.push({ sequence: pairs[i]!, arrival: pairs[i + 1]! });
+      return frames;
     },
     close: async () => {
       if (child.exitCode !== null) return;

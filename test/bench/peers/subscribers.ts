@@ -7,7 +7,8 @@
  *
  * Messages from the parent: `{ type: "stats" }` → `{ type: "stats", received, errors }`;
  * `{ type: "collect", since }` → latencies and arrival times of frames whose
- * sequence is above `since`; `{ type: "close" }` closes every socket and exits.
+ * sequence is above `since`; `{ type: "frames" }` → every frame's sequence and
+ * arrival; `{ type: "close" }` closes every socket and exits.
  */
 import { performance } from "node:perf_hooks";
 import WebSocket from "ws";
@@ -37,20 +38,25 @@ function problem(message: string) {
   if (problems.length < 5) problems.push(message);
 }
 
+/**
+ * Reads a frame as cheaply as possible (the client must not be what limits the
+ * measurement): `sequence` and `at` are found by search; anything that is not a
+ * `next` with an access change is parsed and counted as an error.
+ */
 function onFrame(data: WebSocket.RawData) {
   const at = now();
-  const message = JSON.parse(String(data)) as { type?: string; payload?: { data?: { accessChanged?: { sequence: number; at: string } }; errors?: unknown[] } };
-  if (options.mode === "graphql") {
-    if (message.type === "ping") return;
-    if (message.type !== "next") {
-      if (message.type === "error" || message.type === "complete") problem(`${message.type}: ${JSON.stringify(message.payload)}`);
-      return;
-    }
+  const text = String(data);
+  const sequenceAt = text.indexOf('"sequence":');
+  const atAt = text.indexOf('"at":"');
+  if (sequenceAt === -1 || atAt === -1 || (options.mode === "graphql" && !text.includes('"type":"next"'))) {
+    const message = JSON.parse(text) as { type?: string; payload?: unknown };
+    if (message.type === "ping" || message.type === "pong") return;
+    return problem(`${message.type}: ${JSON.stringify(message.payload)}`.slice(0, 500));
   }
-  const change = message.payload?.data?.accessChanged;
-  if (change === undefined) return problem(`no data: ${JSON.stringify(message.payload?.errors)}`);
+  const sequence = parseInt(text.slice(sequenceAt + 11, sequenceAt + 31), 10);
+  const stamped = Date.parse(text.slice(atAt + 6, text.indexOf('"', atAt + 6)));
   received++;
-  frames.push(change.sequence, at, at - Date.parse(change.at));
+  frames.push(sequence, at, at - stamped);
 }
 
 function open(index: number): Promise<void> {
@@ -101,6 +107,11 @@ process.on("message", (message: { type: string; since?: number }) => {
       latencies.push(frames[i + 2]!);
     }
     process.send!({ type: "collected", latencies, first, last, errors, problems });
+  } else if (message.type === "frames") {
+    // Every frame's sequence and arrival (epoch ms), flat.
+    const pairs: number[] = [];
+    for (let i = 0; i < frames.length; i += 3) pairs.push(frames[i]!, frames[i + 1]!);
+    process.send!({ type: "frames", pairs, errors, problems });
   } else if (message.type === "close") {
     closing = true;
     for (const socket of sockets) socket?.terminate();

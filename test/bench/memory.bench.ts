@@ -1,0 +1,72 @@
+/**
+ * `npm run bench -- memory`: resident memory per 1,000 idle subscriptions.
+ * Each measurement starts the server fresh (its own process), reads its RSS,
+ * opens SUBSCRIBERS subscriptions on `accessChanged` (one event delivered to
+ * each, so every upstream subscription exists), waits for things to settle and
+ * reads its RSS again. Ours and Hive Gateway on the same subgraphs (startGraph,
+ * SQLite), and the bare `ws` server holding as many sockets; interleaved
+ * rounds, median and range.
+ */
+import { setTimeout as sleep } from "node:timers/promises";
+import type { SubgraphName } from "../../lib/config.js";
+import { startGraph } from "../support/graph.js";
+import { interleaved, PEER_LABELS, ratio, showSpread, spread, startPeer, writeResults, type PeerName } from "./peers.js";
+import { accessChanges, eventLogPublisher, FANOUT_SUBSCRIPTION, frameOf, startSubscribers, warmUp } from "./subscribers.js";
+import { printTable } from "./table.js";
+
+const PEERS = (process.env.BENCH_PEERS ?? "ours,hive,floor").split(",") as PeerName[];
+const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 1000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const SETTLE_MS = 3000;
+
+export async function run(): Promise<void> {
+  const graph = await startGraph({ env: { MTD_WS_MAX_SUBSCRIPTIONS_PER_TENANT: "100000" } });
+  try {
+    const subgraphUrls = Object.fromEntries(Object.entries(graph.subgraphs).map(([name, subgraph]) => [name, subgraph.url])) as Record<SubgraphName, string>;
+    console.log(`${SUBSCRIBERS} idle subscriptions (one tenant, one token, one operation), ${ROUNDS} rounds interleaved, a fresh server process each\n`);
+    const samples = await interleaved(PEERS, ROUNDS, async (name, round) => {
+      const peer = await startPeer(name, { subgraphUrls, secret: graph.config.auth.secret! });
+      try {
+        await sleep(SETTLE_MS);
+        const before = peer.rss();
+        const tenantId = `mem-${round}-${name}`;
+        const authorization = `Bearer ${await graph.token({ tenantId, role: "enforcement" })}`;
+        const subscribers = await startSubscribers({ url: peer.url, count: SUBSCRIBERS, mode: name === "floor" ? "raw" : "graphql", authorization, query: FANOUT_SUBSCRIPTION });
+        try {
+          const publish =
+            name === "floor"
+              ? async (from: number, n: number) => void (await fetch(peer.url.replace(/\/graphql$/, "/broadcast"), { method: "POST", body: JSON.stringify({ frames: accessChanges(tenantId, from, n).map(frameOf) }) }))
+              : eventLogPublisher(graph.events, tenantId);
+          await warmUp(subscribers, SUBSCRIBERS, publish);
+          await sleep(SETTLE_MS);
+          return { before, after: peer.rss(), perThousand: ((peer.rss() - before) / SUBSCRIBERS) * 1000 };
+        } finally {
+          await subscribers.close();
+        }
+      } finally {
+        await peer.stop();
+      }
+    });
+    const mib = (bytes: number) => bytes / 2 ** 20;
+    const results: Record<string, { before: ReturnType<typeof spread>; after: ReturnType<typeof spread>; perThousand: ReturnType<typeof spread> }> = {};
+    for (const name of PEERS) {
+      const runs = samples.get(name)!;
+      results[name] = { before: spread(runs.map((r) => mib(r.before))), after: spread(runs.map((r) => mib(r.after))), perThousand: spread(runs.map((r) => mib(r.perThousand))) };
+    }
+    printTable(
+      ["server", "RSS before, MiB", `RSS with ${SUBSCRIBERS.toLocaleString("en-US")} subscriptions, MiB`, "MiB per 1,000 subscriptions", "÷ floor", "peer ÷ ours"],
+      PEERS.map((name) => [
+        PEER_LABELS[name],
+        showSpread(results[name]!.before, 1),
+        showSpread(results[name]!.after, 1),
+        showSpread(results[name]!.perThousand, 1),
+        results.floor === undefined ? "" : ratio(results[name]!.perThousand.median, results.floor.perThousand.median),
+        name === "ours" || results.ours === undefined ? "" : ratio(results[name]!.perThousand.median, results.ours.perThousand.median),
+      ]),
+    );
+    const file = writeResults("memory", { subscribers: SUBSCRIBERS, rounds: ROUNDS, results });
+    console.log(`\nwritten ${file}`);
+  } finally {
+    await graph.stop();
+  }
+}
