@@ -127,8 +127,11 @@ export class Outbox {
   private sweep?: NodeJS.Timeout;
   private disposed = false;
 
+  private readonly mysql: boolean;
+
   constructor(private readonly options: OutboxOptions) {
     this.entity = outboxEntity(options.service);
+    this.mysql = options.dataSource.options.type === "mysql";
   }
 
   /** Writes `events` for `topic` inside the caller's transaction: pass its transactional EntityManager. */
@@ -201,11 +204,11 @@ export class Outbox {
   private async publishPending(): Promise<void> {
     const { dataSource } = this.options;
     for (;;) {
-      // In a transaction: on SQLite (one shared connection, see lib/db.ts) a plain read could see the rows of a
-      // transaction still in flight and publish events of a change that then rolls back.
-      const rows = await dataSource.transaction((manager) =>
-        manager.getRepository(this.entity).find({ where: { publishedAt: IsNull() }, order: { sequence: "ASC" }, take: BATCH_SIZE }),
-      );
+      // On SQLite in a transaction (one shared connection, see lib/db.ts): a plain read could see the rows of a
+      // transaction still in flight and publish events of a change that then rolls back. On MySQL a plain read
+      // sees committed rows only, and saves the two round trips of a transaction on every event's way out.
+      const unpublished = (manager: EntityManager) => manager.getRepository(this.entity).find({ where: { publishedAt: IsNull() }, order: { sequence: "ASC" }, take: BATCH_SIZE });
+      const rows = this.mysql ? await unpublished(dataSource.manager) : await dataSource.transaction(unpublished);
       if (rows.length === 0) return;
       // Consecutive rows of one topic go out in one publish.
       for (let start = 0, end = 1; start < rows.length; start = end, end = start + 1) {

@@ -59,7 +59,7 @@ export class Evaluator {
 
   private async applyDeviceEvent(group: string, event: LoggedEvent<DeviceEventPayload>) {
     const { payload } = event;
-    await this.step(event.tenantId, group, event.id, async (manager) => {
+    await this.step(event.tenantId, group, event.id, async (manager, lastSequence) => {
       const existing = await manager.getRepository(PolicyDeviceEntity).findOne({ where: { tenantId: event.tenantId, deviceId: payload.id } });
       if (existing !== null && existing.deviceVersion >= (event.version ?? 0)) return;
       const device: PolicyDeviceRecord = {
@@ -69,13 +69,13 @@ export class Evaluator {
         retired: payload.retiredAt !== null,
         deviceVersion: event.version ?? 0,
       };
-      await this.evaluate(manager, event.tenantId, [{ device, previous: existing }]);
+      await this.evaluate(manager, event.tenantId, lastSequence, [{ device, previous: existing }]);
     });
   }
 
   private async applyAssessment(group: string, event: LoggedEvent<AssessmentChangedPayload>) {
     const { payload } = event;
-    await this.step(event.tenantId, group, event.id, async (manager) => {
+    await this.step(event.tenantId, group, event.id, async (manager, lastSequence) => {
       const existing = await manager.getRepository(PolicyDeviceEntity).findOne({ where: { tenantId: event.tenantId, deviceId: payload.deviceId } });
       if (existing !== null && existing.assessmentVersion >= (event.version ?? 0)) return;
       const device: PolicyDeviceRecord = {
@@ -87,7 +87,7 @@ export class Evaluator {
         partner: payload.partner,
         unresponsiveSince: payload.unresponsiveSince === null ? null : new Date(payload.unresponsiveSince),
       };
-      await this.evaluate(manager, event.tenantId, [{ device, previous: existing }]);
+      await this.evaluate(manager, event.tenantId, lastSequence, [{ device, previous: existing }]);
     });
   }
 
@@ -96,10 +96,10 @@ export class Evaluator {
     let after = "";
     for (;;) {
       let last: string | undefined;
-      await this.step(event.tenantId, undefined, undefined, async (manager) => {
+      await this.step(event.tenantId, undefined, undefined, async (manager, lastSequence) => {
         const batch = await this.repository.devicePage(manager, event.tenantId, event.payload.platforms, after, REEVALUATION_BATCH);
         last = batch.at(-1)?.deviceId;
-        await this.evaluate(manager, event.tenantId, batch.map((device) => ({ device, previous: device })));
+        await this.evaluate(manager, event.tenantId, lastSequence, batch.map((device) => ({ device, previous: device })));
       });
       if (last === undefined) break;
       after = last;
@@ -110,10 +110,11 @@ export class Evaluator {
   /**
    * One transaction under the tenant's lock. With `group`/`eventId`, the event
    * is applied at most once: a redelivery finds it recorded and does nothing.
+   * `work` gets the tenant's last access-change sequence, read with the lock.
    */
-  private async step(tenantId: string, group: string | undefined, eventId: string | undefined, work: (manager: EntityManager) => Promise<void>) {
+  private async step(tenantId: string, group: string | undefined, eventId: string | undefined, work: (manager: EntityManager, lastSequence: number) => Promise<void>) {
     await this.dataSource.transaction(async (manager) => {
-      await lockTenant(manager, tenantId);
+      const lastSequence = await lockTenant(manager, tenantId);
       if (group !== undefined && eventId !== undefined) {
         try {
           await manager.getRepository(ProcessedEventEntity).insert({ consumerGroup: group, eventId, processedAt: new Date() });
@@ -122,13 +123,13 @@ export class Evaluator {
           throw error;
         }
       }
-      await work(manager);
+      await work(manager, lastSequence);
     });
     void this.outbox.flush();
   }
 
   /** Evaluates devices, stores their state and changed decisions, and records access changes with their events. */
-  private async evaluate(manager: EntityManager, tenantId: string, items: { device: PolicyDeviceRecord; previous: PolicyDeviceRecord | null }[]) {
+  private async evaluate(manager: EntityManager, tenantId: string, lastSequence: number, items: { device: PolicyDeviceRecord; previous: PolicyDeviceRecord | null }[]) {
     if (items.length === 0) return;
     const [compliancePolicies, accessPolicies, storedDecisions] = await Promise.all([
       manager.getRepository(CompliancePolicyEntity).find({ where: { tenantId } }),
@@ -180,7 +181,6 @@ export class Evaluator {
     const events: NewEvent[] = [...complianceEvents];
     if (changes.length > 0) {
       const sequences = manager.getRepository(TenantSequenceEntity);
-      const { lastSequence } = await sequences.findOneOrFail({ where: { tenantId } });
       const records: AccessChangeRecord[] = changes.map(({ deviceId, resource, decision }, index) => ({
         tenantId,
         sequence: lastSequence + index + 1,
@@ -201,22 +201,24 @@ export class Evaluator {
 /**
  * Takes the tenant's lock for the rest of the transaction: on MySQL a row lock
  * on its sequence row (created on first use); on SQLite transactions are
- * already serialized (see lib/db.ts).
+ * already serialized (see lib/db.ts). Returns the tenant's last sequence, as
+ * locked (no one else moves it before the commit).
  */
-async function lockTenant(manager: EntityManager, tenantId: string): Promise<void> {
+async function lockTenant(manager: EntityManager, tenantId: string): Promise<number> {
   const repository = manager.getRepository(TenantSequenceEntity);
   const mysql = manager.connection.options.type === "mysql";
   const locked = () => {
     const query = repository.createQueryBuilder("s").where("s.tenant_id = :tenantId", { tenantId });
     return (mysql ? query.setLock("pessimistic_write") : query).getOne();
   };
-  if ((await locked()) !== null) return;
+  const row = await locked();
+  if (row !== null) return row.lastSequence;
   try {
     await repository.insert({ tenantId, lastSequence: 0 });
   } catch (error) {
     if (!isUniqueViolation(error)) throw error;
   }
-  await locked();
+  return (await locked())?.lastSequence ?? 0;
 }
 
 function unknownDevice(tenantId: string, deviceId: string, platform: Platform): PolicyDeviceRecord {

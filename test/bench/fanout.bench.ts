@@ -37,6 +37,9 @@ interface Measured {
   clientsCpuUs: number;
 }
 
+/** Runs Hive Gateway / autocannon from the bench package: run.ts installs it first. */
+export const needsPeers = true;
+
 export async function run(): Promise<void> {
   const graph = await startGraph({ env: { MTD_WS_MAX_SUBSCRIPTIONS_PER_TENANT: "100000" } });
   const peers: RunningPeer[] = [];

@@ -19,6 +19,9 @@ const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 1000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SETTLE_MS = 3000;
 
+/** Runs Hive Gateway / autocannon from the bench package: run.ts installs it first. */
+export const needsPeers = true;
+
 export async function run(): Promise<void> {
   const graph = await startGraph({ env: { MTD_WS_MAX_SUBSCRIPTIONS_PER_TENANT: "100000" } });
   try {

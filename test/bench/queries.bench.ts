@@ -33,6 +33,9 @@ export const QUERIES: { name: string; subgraphs: number; query: string }[] = [
   },
 ];
 
+/** Runs Hive Gateway / autocannon from the bench package: run.ts installs it first. */
+export const needsPeers = true;
+
 export async function run(): Promise<void> {
   const graph = await startGraph({ env: { MTD_RATE_LIMIT_TENANT_PER_SECOND: "0", MTD_RATE_LIMIT_PARTNER_PER_SECOND: "0" } });
   const peers: RunningPeer[] = [];

@@ -22,14 +22,17 @@ if (unknown.length > 0) {
   process.exit(2);
 }
 
-if (!existsSync(new URL("node_modules/.package-lock.json", here))) {
+const scenarios: [string, { run(): Promise<void>; needsPeers?: boolean }][] = [];
+for (const name of requested.length > 0 ? requested : available) scenarios.push([name, await import(`./${name}.bench.ts`)]);
+
+// Scenarios that run peers (`export const needsPeers = true`) get the bench package installed first.
+if (scenarios.some(([, scenario]) => scenario.needsPeers) && !existsSync(new URL("node_modules/.package-lock.json", here))) {
   console.log("installing the bench's peers (npm ci --prefix test/bench) …");
   execFileSync("npm", ["ci", "--prefix", here.pathname, "--no-audit", "--no-fund", "--loglevel=error"], { stdio: "inherit" });
 }
 
-for (const name of requested.length > 0 ? requested : available) {
+for (const [name, scenario] of scenarios) {
   console.log(`\n# ${name}\n`);
-  const scenario = (await import(`./${name}.bench.ts`)) as { run(): Promise<void> };
   await scenario.run();
 }
 process.exit(0);
