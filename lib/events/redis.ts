@@ -18,6 +18,8 @@
  *
  * Loops survive transient errors (Redis restarting, a failover): they retry
  * silently with backoff (50 ms doubling up to 2 s) while ioredis reconnects.
+ * A consumer whose connection was lost during a read starts again from its
+ * pending entries: entries given to it in a reply that was lost come first.
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
@@ -81,6 +83,11 @@ export class RedisEventLog implements EventLog {
     const reclaimAfterMs = options.reclaimAfterMs ?? DEFAULT_RECLAIM_AFTER_MS;
     const count = options.batchSize ?? DEFAULT_BATCH_SIZE;
     const reader = this.connect();
+    // Connections of the reader lost so far. ioredis resends a read that was in flight
+    // when its connection closed; if Redis had already delivered entries to the first
+    // (now pending on this consumer), the resend returns later ones.
+    let losses = 0;
+    reader.on("close", () => (losses += 1));
     const stop = new AbortController();
     let handling = false;
 
@@ -90,6 +97,7 @@ export class RedisEventLog implements EventLog {
       let failures = 0;
       while (!stop.signal.aborted) {
         try {
+          const lossesBefore = losses;
           if (!groupExists) {
             await this.command.xgroup("CREATE", key, group, options.startAt ?? "0", "MKSTREAM").catch(ignoreError("BUSYGROUP"));
             groupExists = true;
@@ -107,6 +115,9 @@ export class RedisEventLog implements EventLog {
             const blockMs = Math.min(BLOCK_MS, reclaimAfterMs);
             entries = entriesOf(await reader.xreadgroup("GROUP", group, consumer, "COUNT", count, "BLOCK", blockMs, "STREAMS", key, ">"));
           }
+          // The connection was lost meanwhile: a reply may be lost with it. What this consumer
+          // was given is pending on it, so start again from its pending entries, in order.
+          if (losses !== lossesBefore) continue;
           for (const [id, fields] of entries) {
             if (stop.signal.aborted) return;
             if (fields !== null) {

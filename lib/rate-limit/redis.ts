@@ -50,22 +50,28 @@ type WithTake = Redis & { mtdTakeTokens(key: string, rate: number, burst: number
 
 export class RedisTokenBuckets implements TokenBuckets {
   private readonly redis: WithTake;
+  /** The connection was lost and is not back: takes fail at once instead of each waiting out the command timeout. */
+  private away = false;
 
   constructor(private readonly options: RedisTokenBucketsOptions) {
     if (!options.prefix) throw new TypeError(`RedisTokenBuckets: expected a non-empty prefix, got ${JSON.stringify(options.prefix)}`);
     const redis = new Redis(options.url, {
       connectionName: `${options.prefix}:ratelimit`,
       commandTimeout: options.commandTimeoutMs ?? 500,
-      // Fail fast while Redis is away rather than queueing requests behind a reconnect.
+      // The first takes wait (at most the command timeout) for the first connection.
       maxRetriesPerRequest: 1,
       enableOfflineQueue: true,
     });
     redis.on("error", () => {}); // surfaces as rejected takes; readiness reports it
+    // Fail fast while Redis is away rather than queueing every request behind a reconnect.
+    redis.on("close", () => (this.away = true));
+    redis.on("ready", () => (this.away = false));
     redis.defineCommand("mtdTakeTokens", { numberOfKeys: 1, lua: TAKE });
     this.redis = redis as WithTake;
   }
 
   async take(key: string, { perSecond, burst }: BucketLimit, requested = 1): Promise<BucketDecision> {
+    if (this.away) throw new Error("rate-limit store unreachable: reconnecting to Redis");
     const cost = Math.min(requested, burst);
     const [allowed, remaining, retryMs] = await this.redis.mtdTakeTokens(`${this.options.prefix}:ratelimit:${key}`, perSecond, burst, cost);
     return allowed === 1

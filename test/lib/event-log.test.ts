@@ -1,4 +1,5 @@
 /** One conformance suite for every EventLog implementation. */
+import { connect, createServer, type AddressInfo, type Socket } from "node:net";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { MemoryEventLog } from "../../lib/events/memory.js";
@@ -244,6 +245,81 @@ describe.skipIf(!requireService("redis"))("RedisEventLog connections", () => {
     } finally {
       await log.close();
       admin.disconnect();
+      await cleanup();
+    }
+  });
+});
+
+/**
+ * A TCP proxy to Redis that can lose a reply: the first reply containing
+ * `marker` is dropped and the connection reset, as when Redis dies (or the
+ * network fails) after executing a command and before its reply arrives.
+ */
+async function lossyProxy(targetUrl: string) {
+  const target = new URL(targetUrl);
+  const sockets = new Set<Socket>();
+  let marker: string | undefined;
+  const lost = deferred();
+  const server = createServer((client) => {
+    const upstream = connect(Number(target.port), target.hostname);
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on("close", () => sockets.delete(socket));
+      socket.on("error", () => {});
+    }
+    client.pipe(upstream);
+    upstream.on("data", (chunk: Buffer) => {
+      if (marker !== undefined && chunk.includes(marker)) {
+        marker = undefined;
+        client.resetAndDestroy();
+        upstream.destroy();
+        lost.resolve();
+      } else client.write(chunk);
+    });
+    client.on("close", () => upstream.destroy());
+    upstream.on("close", () => client.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const url = new URL(targetUrl);
+  url.port = String((server.address() as AddressInfo).port);
+  url.hostname = "127.0.0.1";
+  return {
+    url: url.toString(),
+    loseReplyWith(text: string) {
+      marker = text;
+      return lost.promise;
+    },
+    async close() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+describe.skipIf(!requireService("redis"))("RedisEventLog across a lost reply", () => {
+  it("handles the events of a read whose reply was lost before any later event", async () => {
+    const { prefix, cleanup } = redisPrefix();
+    const proxy = await lossyProxy(REDIS_TEST_URL);
+    const log = new RedisEventLog({ url: proxy.url, prefix });
+    const publisher = new RedisEventLog({ url: REDIS_TEST_URL, prefix });
+    try {
+      const seen = recorder();
+      log.consume("t", { group: "g", consumer: "c1" }, async (event) => {
+        seen.record(event.id);
+      });
+      await publisher.publish("t", [newEvent("first")]);
+      await seen.reached(1);
+      // Redis hands this event to the blocked read (it is pending on c1 now); the reply never arrives.
+      const lost = proxy.loseReplyWith("lost-with-its-reply");
+      await publisher.publish("t", [newEvent("lost-with-its-reply")]);
+      await lost;
+      await publisher.publish("t", [newEvent("third")]);
+      await seen.reached(3);
+      expect(seen.ids).toEqual(["first", "lost-with-its-reply", "third"]);
+    } finally {
+      await log.close();
+      await publisher.close();
+      await proxy.close();
       await cleanup();
     }
   });

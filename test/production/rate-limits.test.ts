@@ -8,6 +8,7 @@ import { createLogger } from "../../lib/logger.js";
 import { MemoryTokenBuckets, RedisTokenBuckets, type TokenBuckets } from "../../lib/rate-limit/index.js";
 import type { Served } from "../../lib/server.js";
 import { startGraph, type TestGraph } from "../support/graph.js";
+import { RedisServer, redisServerInstalled } from "../support/redis-server.js";
 import { redisPrefix, REDIS_TEST_URL, requireService } from "../support/services.js";
 import { waitFor } from "../support/wait.js";
 
@@ -51,6 +52,31 @@ describe("token buckets", () => {
       });
     });
   }
+});
+
+// A Redis of its own: the shared one never goes down.
+describe.skipIf(!redisServerInstalled)("RedisTokenBuckets while Redis restarts", () => {
+  it("fails takes at once while Redis is away (the gateway lets them through), and takes again once it is back", async () => {
+    const redis = new RedisServer();
+    await redis.start();
+    const buckets = new RedisTokenBuckets({ url: redis.url, prefix: "restart" });
+    const limit = { perSecond: 100, burst: 100 };
+    const fails = () => buckets.take("t", limit).then(() => false, () => true);
+    try {
+      expect((await buckets.take("t", limit)).allowed).toBe(true);
+      await redis.kill();
+      await waitFor(fails, 5000, "a take to fail");
+      // Not each waiting for a reconnect, up to the command timeout (500 ms): every operation would wait that long, twice for a partner.
+      const started = performance.now();
+      for (let i = 0; i < 10; i++) expect(await fails()).toBe(true);
+      expect(performance.now() - started).toBeLessThan(500);
+      await redis.start();
+      await waitFor(async () => !(await fails()), 5000, "takes once Redis is back");
+    } finally {
+      await buckets.close();
+      await redis.stop();
+    }
+  });
 });
 
 describe("rate limits at the gateway (in process)", () => {
