@@ -18,7 +18,7 @@ import { protection } from "../lib/protection.js";
 import { createTokenBuckets } from "../lib/rate-limit/index.js";
 import { header, serve, type Served } from "../lib/server.js";
 import { rateLimitPlugin } from "./rate-limit.js";
-import { createSubgraphFetcher, SHAREABLE_HEADER } from "./subgraph-http.js";
+import { SHAREABLE_HEADER, subgraphFetcher } from "./subgraph-http.js";
 import { useFederatedSubscriptions } from "./subscriptions/server.js";
 import { loadSupergraph } from "./supergraph.js";
 
@@ -34,15 +34,13 @@ export interface GatewayDeps {
   supergraphSdl?: string;
 }
 
-/** Subgraph HTTP for the whole process: keep-alive pool, in-flight deduplication of identical query fetches. */
-const subgraphFetcher = createSubgraphFetcher();
-
 /** Forwards the caller's verified token and the request id to a subgraph. */
 class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   constructor(
     private readonly subgraph: string,
     url: string,
   ) {
+    // Keep-alive pool, in-flight deduplication of identical query fetches (subgraph-http.ts).
     super({ url, fetcher: subgraphFetcher });
   }
 

@@ -148,3 +148,6 @@ export function createSubgraphFetcher(options: SubgraphFetcherOptions = {}): Fet
   };
   return fetcher as unknown as Fetcher;
 }
+
+/** The gateway process's fetcher: one keep-alive pool for queries, mutations and subscription entity fetches alike. */
+export const subgraphFetcher: Fetcher = createSubgraphFetcher();

@@ -13,6 +13,7 @@ import { executeQueryPlan, RemoteGraphQLDataSource, type GraphQLDataSource, type
 import type { ExecutionResult, GraphQLError } from "graphql";
 import type { Identity } from "../../lib/auth.js";
 import type { Logger } from "../../lib/logger.js";
+import { subgraphFetcher } from "../subgraph-http.js";
 import { CURSOR_ALIAS, type SubscriptionPlan } from "./planner.js";
 import { errorFormatter, toGraphQLError } from "./protocol.js";
 import { stableJson, type UpstreamEvent } from "./upstream.js";
@@ -116,7 +117,7 @@ export class EventExecutor {
   private dataSource(name: string): GraphQLDataSource {
     let source = this.dataSources.get(name);
     if (source === undefined) {
-      source = new EntityDataSource({ url: this.subgraphUrl(name) });
+      source = new EntityDataSource({ url: this.subgraphUrl(name), fetcher: subgraphFetcher });
       this.dataSources.set(name, source);
     }
     return source;

@@ -37,9 +37,6 @@ type Storage = "sqlite" | "mariadb+redis";
 interface Measured {
   p50: number;
   p99: number;
-  /** From the policies decision (the change's `at`) to arrival. */
-  decidedP50: number;
-  decidedP99: number;
   deliveries: number;
   expected: number;
 }
@@ -51,16 +48,16 @@ export async function run(): Promise<void> {
   const configurations = storages.flatMap((storage) => COUNTS.map((count) => ({ storage, count })));
   console.log(`${RATE} reports/s for ${SECONDS} s after ${WARMUP_REPORTS} warm-up reports, ${DEVICES} devices flipping, ${ROUNDS} rounds per configuration (interleaved)\n`);
   const samples = await interleaved(configurations, ROUNDS, ({ storage, count }, round) => measure(storage, count, round));
-  const results: Record<string, { p50: ReturnType<typeof spread>; p99: ReturnType<typeof spread>; decidedP50: ReturnType<typeof spread>; decidedP99: ReturnType<typeof spread>; delivered: string }> = {};
+  const results: Record<string, { p50: ReturnType<typeof spread>; p99: ReturnType<typeof spread>; delivered: string }> = {};
   const rows = configurations.map((configuration) => {
     const runs = samples.get(configuration)!;
     const key = `${configuration.storage}/${configuration.count}`;
     const delivered = `${runs.reduce((sum, r) => sum + r.deliveries, 0)} of ${runs.reduce((sum, r) => sum + r.expected, 0)}`;
-    results[key] = { p50: spread(runs.map((r) => r.p50)), p99: spread(runs.map((r) => r.p99)), decidedP50: spread(runs.map((r) => r.decidedP50)), decidedP99: spread(runs.map((r) => r.decidedP99)), delivered };
+    results[key] = { p50: spread(runs.map((r) => r.p50)), p99: spread(runs.map((r) => r.p99)), delivered };
     const r = results[key]!;
-    return [configuration.storage, configuration.count, showSpread(r.p50, 1), showSpread(r.p99, 1), `${r.decidedP50.median.toFixed(1)} / ${r.decidedP99.median.toFixed(1)}`, delivered];
+    return [configuration.storage, configuration.count, showSpread(r.p50, 1), showSpread(r.p99, 1), delivered];
   });
-  printTable(["storage", "subscribers", "p50 ms median (range)", "p99 ms median (range)", "of which decision → received, p50 / p99 ms", "delivered"], rows);
+  printTable(["storage", "subscribers", "p50 ms median (range)", "p99 ms median (range)", "delivered"], rows);
   const file = writeResults("latency", { rate: RATE, seconds: SECONDS, rounds: ROUNDS, results });
   console.log(`\nwritten ${file}`);
 }
@@ -117,13 +114,9 @@ async function measure(storage: Storage, count: number, round: number): Promise<
           if (at !== undefined) latencies.push(frame.arrival - at);
         }
         latencies.sort((a, b) => a - b);
-        // The access change's `at` is when policies decided it: what comes after is its commit, the event log, the gateway and the fan-out.
-        const afterDecision = (await subscribers.collect(0)).latencies.sort((a, b) => a - b);
         return {
           p50: percentile(latencies, 50),
           p99: percentile(latencies, 99),
-          decidedP50: percentile(afterDecision, 50),
-          decidedP99: percentile(afterDecision, 99),
           deliveries: latencies.length,
           expected: RATE * SECONDS * count,
         };
