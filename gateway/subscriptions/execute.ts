@@ -14,7 +14,7 @@ import type { ExecutionResult, GraphQLError } from "graphql";
 import type { Identity } from "../../lib/auth.js";
 import type { Logger } from "../../lib/logger.js";
 import { subgraphFetcher } from "../subgraph-http.js";
-import { CURSOR_ALIAS, type SubscriptionPlan } from "./planner.js";
+import { CURSOR_ALIAS, RESUME_VARIABLE, type SubscriptionPlan } from "./planner.js";
 import { errorFormatter, toGraphQLError } from "./protocol.js";
 import { stableJson, type UpstreamEvent } from "./upstream.js";
 
@@ -38,9 +38,16 @@ class EntityDataSource extends RemoteGraphQLDataSource<EventContext> {
   }
 }
 
+/** How long a result is shared with subscribers of the same scope that receive the same change through another upstream subscription. */
+const SCOPE_SHARE_MS = 2_000;
+/** Results remembered for that at most. */
+const SCOPE_SHARE_ENTRIES = 4_096;
+
 export class EventExecutor {
   private readonly dataSources = new Map<string, GraphQLDataSource>();
   private readonly planIds = new WeakMap<SubscriptionPlan, number>();
+  /** Recent results by scope and cursor, oldest first (see bind). */
+  private readonly scoped = new Map<string, { result: Promise<ExecutionResult>; at: number }>();
   private nextPlanId = 0;
   private readonly format: (error: GraphQLError) => GraphQLError;
 
@@ -55,20 +62,43 @@ export class EventExecutor {
 
   /**
    * The executor of one client subscription: its result for each event.
-   * Listeners of one upstream subscription share an identity, so the same
-   * document and variables give the same result: it is computed once per
-   * event and shared.
+   *
+   * Identical work is done once per event. Listeners of one upstream
+   * subscription share an identity, so the same document and variables give
+   * the same result (`event.shared`). Beyond that, subscribers with other
+   * tokens of the same authorization scope (tenant, role, partner: all that
+   * the subgraphs authorize on) receive the same change, recognised by its
+   * cursor, through their own upstream subscriptions: the first to arrive
+   * executes it, the others share its result (and so its serialised frame)
+   * for SCOPE_SHARE_MS.
    */
   bind(request: EventRequest): (event: UpstreamEvent) => Promise<ExecutionResult> {
-    const key = `${this.planId(request.plan)}\u0000${stableJson(request.variables)}`;
+    const planId = this.planId(request.plan);
+    const key = `${planId}\u0000${stableJson(request.variables)}`;
+    const { identity, plan } = request;
+    // Where the subscription resumed from does not change what an event yields.
+    const { [RESUME_VARIABLE]: _resume, ...eventVariables } = request.variables;
+    const scope = `${planId}\u0000${stableJson(plan.resume === undefined ? request.variables : eventVariables)}\u0000${identity.tenantId}\u0000${identity.role}\u0000${identity.partner ?? ""}\u0000`;
     return (event) => {
       let result = event.shared.get(key) as Promise<ExecutionResult> | undefined;
       if (result === undefined) {
-        result = this.run(request, event);
+        result = event.cursor === undefined ? this.run(request, event) : this.inScope(scope + event.cursor, () => this.run(request, event));
         event.shared.set(key, result);
       }
       return result;
     };
+  }
+
+  /** The result of `key` computed within the last SCOPE_SHARE_MS, or `compute()`'s, remembered. */
+  private inScope(key: string, compute: () => Promise<ExecutionResult>): Promise<ExecutionResult> {
+    const now = Date.now();
+    const known = this.scoped.get(key);
+    if (known !== undefined && now - known.at < SCOPE_SHARE_MS) return known.result;
+    const result = compute();
+    this.scoped.delete(key);
+    this.scoped.set(key, { result, at: now });
+    if (this.scoped.size > SCOPE_SHARE_ENTRIES) this.scoped.delete(this.scoped.keys().next().value!);
+    return result;
   }
 
   private async run(request: EventRequest, event: UpstreamEvent): Promise<ExecutionResult> {
