@@ -160,11 +160,32 @@ export function isMysql(queryRunner: QueryRunner): boolean {
   return queryRunner.connection.options.type === "mysql";
 }
 
+/** The driver's error code (`ER_DUP_ENTRY`, `SQLITE_CONSTRAINT_UNIQUE`, …), through TypeORM's wrapper or not. */
+function driverErrorCode(error: unknown): string | undefined {
+  const driverError = (error as { driverError?: { code?: string } } | undefined)?.driverError;
+  return driverError?.code ?? (error as { code?: string } | undefined)?.code;
+}
+
 /** True for a primary-key or unique-index violation on either engine (a concurrent writer won the race). */
 export function isUniqueViolation(error: unknown): boolean {
-  const driverError = (error as { driverError?: { code?: string } } | undefined)?.driverError;
-  const code = driverError?.code ?? (error as { code?: string } | undefined)?.code;
+  const code = driverErrorCode(error);
   return code === "ER_DUP_ENTRY" || code === "SQLITE_CONSTRAINT_PRIMARYKEY" || code === "SQLITE_CONSTRAINT_UNIQUE";
+}
+
+/** MySQL/MariaDB rolled the transaction back to break a deadlock: it may simply be run again. */
+export function isDeadlock(error: unknown): boolean {
+  return driverErrorCode(error) === "ER_LOCK_DEADLOCK";
+}
+
+/** Runs `work` up to `attempts` times while it fails with an error `retriable` accepts (a lost race, a deadlock victim). */
+export async function retrying<T>(attempts: number, retriable: (error: unknown) => boolean, work: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await work();
+    } catch (error) {
+      if (attempt >= attempts || !retriable(error)) throw error;
+    }
+  }
 }
 
 /**

@@ -2,7 +2,7 @@
 import { randomUUID } from "node:crypto";
 import { In, type DataSource, type EntityManager } from "typeorm";
 import type { Actor, AuditTrail } from "../../../lib/audit.js";
-import { isUniqueViolation } from "../../../lib/db.js";
+import { isUniqueViolation, retrying } from "../../../lib/db.js";
 import type { DeviceEventPayload } from "../../../lib/events/contracts.js";
 import type { NewEvent } from "../../../lib/events/types.js";
 import type { Outbox } from "../../../lib/events/outbox.js";
@@ -54,13 +54,8 @@ export class DeviceRepository {
 
   /** Creates or updates the device; writes `device.enrolled` / `device.updated` when something changed. */
   async enroll(tenantId: string, values: EnrollValues, actor: Actor): Promise<DeviceRecord> {
-    try {
-      return await this.enrollOnce(tenantId, values, actor);
-    } catch (error) {
-      // A concurrent enrollment of the same id inserted first: this one is now an update.
-      if (isUniqueViolation(error)) return this.enrollOnce(tenantId, values, actor);
-      throw error;
-    }
+    // A concurrent enrollment of the same id may insert first: the second attempt is an update.
+    return retrying(2, isUniqueViolation, () => this.enrollOnce(tenantId, values, actor));
   }
 
   private async enrollOnce(tenantId: string, values: EnrollValues, actor: Actor): Promise<DeviceRecord> {

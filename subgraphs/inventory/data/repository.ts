@@ -7,7 +7,7 @@
 import { randomUUID } from "node:crypto";
 import type { DataSource, EntityManager, SelectQueryBuilder } from "typeorm";
 import type { Actor, AuditTrail } from "../../../lib/audit.js";
-import { isUniqueViolation } from "../../../lib/db.js";
+import { isDeadlock, isUniqueViolation, retrying } from "../../../lib/db.js";
 import { encodeCursor } from "../../../lib/paging.js";
 import type { DeviceEventPayload } from "../../../lib/events/contracts.js";
 import type { Outbox } from "../../../lib/events/outbox.js";
@@ -116,13 +116,9 @@ export class InventoryRepository {
   async setSettings(tenantId: string, values: SharingSettings, changedBy: string, actor: Actor): Promise<SharingSettings> {
     // Another admin changing them concurrently makes this attempt lose (a duplicate first
     // row, or a version that moved on): it is tried again on top of theirs.
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.setSettingsOnce(tenantId, values, changedBy, actor);
-      } catch (error) {
-        if (attempt >= MAX_ATTEMPTS || !(isUniqueViolation(error) || error instanceof LostRace || isDeadlock(error))) throw error;
-      }
-    }
+    return retrying(MAX_ATTEMPTS, (error) => isUniqueViolation(error) || error instanceof LostRace || isDeadlock(error), () =>
+      this.setSettingsOnce(tenantId, values, changedBy, actor),
+    );
   }
 
   private async setSettingsOnce(tenantId: string, values: SharingSettings, changedBy: string, actor: Actor): Promise<SharingSettings> {
@@ -162,13 +158,8 @@ export class InventoryRepository {
    * device's snapshot; a new platform or ownership is copied to its app rows.
    */
   async applyDeviceEvent(tenantId: string, version: number, device: DeviceEventPayload): Promise<DeviceEventOutcome> {
-    try {
-      return await this.applyDeviceEventOnce(tenantId, version, device);
-    } catch (error) {
-      // A concurrent consumer inserted the device first: now it is an update (or stale).
-      if (isUniqueViolation(error)) return this.applyDeviceEventOnce(tenantId, version, device);
-      throw error;
-    }
+    // A concurrent consumer may insert the device first: the second attempt is an update (or stale).
+    return retrying(2, isUniqueViolation, () => this.applyDeviceEventOnce(tenantId, version, device));
   }
 
   private applyDeviceEventOnce(tenantId: string, version: number, device: DeviceEventPayload): Promise<DeviceEventOutcome> {
@@ -214,13 +205,7 @@ export class InventoryRepository {
    */
   async sync(tenantId: string, deviceId: string, capturedAt: Date, apps: readonly AppValues[]): Promise<SyncOutcome> {
     // InnoDB's gap locks can deadlock two syncs of neighbouring devices; the loser is rolled back and tried again.
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.syncOnce(tenantId, deviceId, capturedAt, apps);
-      } catch (error) {
-        if (attempt >= MAX_ATTEMPTS || !isDeadlock(error)) throw error;
-      }
-    }
+    return retrying(MAX_ATTEMPTS, isDeadlock, () => this.syncOnce(tenantId, deviceId, capturedAt, apps));
   }
 
   private syncOnce(tenantId: string, deviceId: string, capturedAt: Date, apps: readonly AppValues[]): Promise<SyncOutcome> {
@@ -473,10 +458,4 @@ async function insertChunked<T extends object>(
     if (ignoreExisting) insert.orIgnore();
     await insert.execute();
   }
-}
-
-/** MySQL/MariaDB rolled the transaction back to break a deadlock: it may simply be run again. */
-function isDeadlock(error: unknown): boolean {
-  const driverError = (error as { driverError?: { code?: string } } | undefined)?.driverError;
-  return (driverError?.code ?? (error as { code?: string } | undefined)?.code) === "ER_LOCK_DEADLOCK";
 }

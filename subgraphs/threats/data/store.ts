@@ -4,6 +4,7 @@
  * commit; per-row locks on MySQL; one transaction at a time on SQLite.
  */
 import type { DataSource, EntityManager, ObjectLiteral, SelectQueryBuilder } from "typeorm";
+import { isDeadlock, retrying } from "../../../lib/db.js";
 import type { Outbox } from "../../../lib/events/outbox.js";
 import type { NewEvent } from "../../../lib/events/types.js";
 
@@ -35,14 +36,8 @@ export class Store {
 
   /** Runs `work` in a transaction; its events are enqueued before the commit and flushed after it. */
   async transaction<T>(work: (tx: Transaction) => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        // On SQLite, lib/db.ts runs the data source's transactions one at a time.
-        return await this.once(work);
-      } catch (error) {
-        if (attempt >= DEADLOCK_ATTEMPTS || !isDeadlock(error)) throw error;
-      }
-    }
+    // On SQLite, lib/db.ts runs the data source's transactions one at a time.
+    return retrying(DEADLOCK_ATTEMPTS, isDeadlock, () => this.once(work));
   }
 
   private async once<T>(work: (tx: Transaction) => Promise<T>): Promise<T> {
@@ -58,9 +53,4 @@ export class Store {
     if (events.length > 0) void this.outbox.flush();
     return result;
   }
-}
-
-function isDeadlock(error: unknown): boolean {
-  const driverError = (error as { driverError?: { code?: string } } | undefined)?.driverError;
-  return (driverError?.code ?? (error as { code?: string } | undefined)?.code) === "ER_LOCK_DEADLOCK";
 }
