@@ -47,11 +47,18 @@ export interface AssessmentChangedPayload {
   unresponsiveSince: string | null;
 }
 
-/** Topic `threats`: `connector.state.changed`; aggregate = `connector`, versioned per tenant. */
+/**
+ * Topic `threats`: `connector.state.changed`, one per state transition of one
+ * connector (key: tenant + partner; a tenant has one connector per partner,
+ * several active at once on disjoint platforms); aggregate = `connector`,
+ * versioned per tenant (so also increasing per tenant + partner).
+ */
 export interface ConnectorStateChangedPayload {
   partner: MtdPartner;
   previousState: "ENABLED" | "UNRESPONSIVE" | "DISABLED" | null;
   state: "ENABLED" | "UNRESPONSIVE" | "DISABLED";
+  /** The platforms the connector covers. Absent from older events. */
+  enabledPlatforms?: Platform[];
 }
 
 /** Topic `policies`: `access.changed`; aggregate = device id. `sequence` is per tenant, strictly increasing. */

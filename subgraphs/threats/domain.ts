@@ -24,9 +24,18 @@ export function riskLevel(reported: boolean, activeSeverities: Iterable<ThreatLe
   return THREAT_LEVELS[highest]!;
 }
 
-/** Whether the connector is ENABLED or UNRESPONSIVE (it counts for the tenant). */
+/** Whether the connector is ENABLED or UNRESPONSIVE (it counts for the platforms it covers). */
 export function isActive(connector: ConnectorRecord | null | undefined): connector is ConnectorRecord {
   return connector != null && connector.state !== "DISABLED";
+}
+
+/**
+ * The tenant's active connector that covers `platform`, or null. Active
+ * connectors never share a platform (enabling one that would is CONFLICT), so
+ * there is at most one.
+ */
+export function coveringConnector(connectors: readonly ConnectorRecord[], platform: Platform): ConnectorRecord | null {
+  return connectors.find((connector) => isActive(connector) && connector.enabledPlatforms.includes(platform)) ?? null;
 }
 
 /** The state a connector is in at `now`: an ENABLED connector past its deadline is UNRESPONSIVE, even before it is stored so. */
@@ -55,18 +64,16 @@ export interface PartnerData {
 }
 
 /**
- * A device's assessment under the tenant's connector (the ENABLED or
- * UNRESPONSIVE one, or null). `level` is the active partner's view, also while
- * its data does not count; without an active connector there is no partner and
- * no level.
+ * A device's assessment under the connector that covers its platform (see
+ * `coveringConnector`), or null: without one there is no partner, no level,
+ * and partner data is not required.
  */
 export function assess(platform: Platform, connector: ConnectorRecord | null, data: PartnerData, now: number): Assessment {
-  if (!isActive(connector)) return { level: null, dataStatus: "NOT_CONNECTED", blockOnMissing: false, partner: null, unresponsiveSince: null };
+  if (!isActive(connector) || !connector.enabledPlatforms.includes(platform)) {
+    return { level: null, dataStatus: "NOT_CONNECTED", blockOnMissing: false, partner: null, unresponsiveSince: null };
+  }
   const level = riskLevel(data.reported, data.activeSeverities);
   const partner = connector.partner;
-  if (!connector.enabledPlatforms.includes(platform)) {
-    return { level, dataStatus: "NOT_CONNECTED", blockOnMissing: false, partner, unresponsiveSince: null };
-  }
   const blockOnMissing = connector.blockOnMissingPartnerData.includes(platform);
   if (effectiveState(connector, now) === "UNRESPONSIVE") {
     const unresponsiveSince = connector.unresponsiveSince ?? connector.deadlineAt;
@@ -107,10 +114,14 @@ export function assessmentChanged(device: DeviceStateRecord, next: Assessment, v
   };
 }
 
-/** `connector.state.changed`, versioned per tenant. */
+/**
+ * `connector.state.changed` of one connector (tenant + partner), versioned per
+ * tenant: a consumer keyed by tenant and partner keeps the last version it
+ * applied and ignores anything at or below it.
+ */
 export function connectorStateChanged(
   tenantId: string,
-  partner: MtdPartner,
+  connector: Pick<ConnectorRecord, "partner" | "enabledPlatforms">,
   previousState: ConnectorState | null,
   state: ConnectorState,
   version: number,
@@ -123,6 +134,6 @@ export function connectorStateChanged(
     aggregateId: "connector",
     version,
     occurredAt: at.toISOString(),
-    payload: { partner, previousState, state },
+    payload: { partner: connector.partner, previousState, state, enabledPlatforms: [...connector.enabledPlatforms] },
   };
 }

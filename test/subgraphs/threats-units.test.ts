@@ -4,7 +4,7 @@ import { MemoryEventLog } from "../../lib/events/memory.js";
 import type { AssessmentChangedPayload } from "../../lib/events/contracts.js";
 import type { NewEvent } from "../../lib/events/types.js";
 import type { ConnectorRecord } from "../../subgraphs/threats/data/entities.js";
-import { assess, effectiveState, riskLevel } from "../../subgraphs/threats/domain.js";
+import { assess, coveringConnector, effectiveState, riskLevel } from "../../subgraphs/threats/domain.js";
 import { RiskFeed } from "../../subgraphs/threats/risk-feed.js";
 import { waitFor } from "../support/wait.js";
 
@@ -40,10 +40,20 @@ describe("assessment", () => {
   const reported = { reported: true, activeSeverities: ["MEDIUM" as const] };
   const silent = { reported: false, activeSeverities: [] };
 
-  it("NOT_CONNECTED without an active connector, or for a platform it does not enable", () => {
-    expect(assess("IOS", null, reported, NOW)).toEqual({ level: null, dataStatus: "NOT_CONNECTED", blockOnMissing: false, partner: null, unresponsiveSince: null });
-    expect(assess("IOS", connector({ state: "DISABLED" }), reported, NOW).dataStatus).toBe("NOT_CONNECTED");
-    expect(assess("WINDOWS", connector(), reported, NOW)).toEqual({ level: "MEDIUM", dataStatus: "NOT_CONNECTED", blockOnMissing: false, partner: "LOOKOUT", unresponsiveSince: null });
+  it("NOT_CONNECTED, with no partner and no level, without an active connector covering the platform", () => {
+    const none = { level: null, dataStatus: "NOT_CONNECTED", blockOnMissing: false, partner: null, unresponsiveSince: null };
+    expect(assess("IOS", null, reported, NOW)).toEqual(none);
+    expect(assess("IOS", connector({ state: "DISABLED" }), reported, NOW)).toEqual(none);
+    expect(assess("WINDOWS", connector(), reported, NOW)).toEqual(none);
+  });
+
+  it("the covering connector is the active one that enables the platform", () => {
+    const lookout = connector();
+    const defender = connector({ partner: "MICROSOFT_DEFENDER", enabledPlatforms: ["WINDOWS"] });
+    const disabled = connector({ partner: "ZIMPERIUM", state: "DISABLED", enabledPlatforms: ["MACOS"] });
+    expect(coveringConnector([lookout, defender, disabled], "WINDOWS")).toBe(defender);
+    expect(coveringConnector([lookout, defender, disabled], "IOS")).toBe(lookout);
+    expect(coveringConnector([lookout, defender, disabled], "MACOS")).toBeNull();
   });
 
   it("REPORTED or MISSING while the partner is alive; blockOnMissing per platform", () => {

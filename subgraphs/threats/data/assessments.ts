@@ -7,8 +7,8 @@ import { In, type EntityManager } from "typeorm";
 import type { Logger } from "../../../lib/logger.js";
 import type { DeviceEventPayload } from "../../../lib/events/contracts.js";
 import type { LoggedEvent } from "../../../lib/events/types.js";
-import { assess, assessmentChanged, isActive, sameAssessment, type PartnerData } from "../domain.js";
-import type { ThreatLevel } from "../generated/graphql.js";
+import { assess, assessmentChanged, coveringConnector, sameAssessment, type PartnerData } from "../domain.js";
+import type { Platform, ThreatLevel } from "../generated/graphql.js";
 import { ConnectorEntity, DeviceStateEntity, ReportEntity, TenantEntity, ThreatEntity, type ConnectorRecord, type DeviceStateRecord, type ThreatRecord } from "./entities.js";
 import type { Store, Transaction } from "./store.js";
 
@@ -17,9 +17,9 @@ export const REASSESS_BATCH_SIZE = 500;
 
 const DEVICE_EVENTS = new Set(["device.enrolled", "device.updated", "device.retired"]);
 
-/** The tenant's ENABLED or UNRESPONSIVE connector, or null. */
-export async function activeConnector(manager: EntityManager, tenantId: string): Promise<ConnectorRecord | null> {
-  return manager.findOne(ConnectorEntity, { where: { tenantId, state: In(["ENABLED", "UNRESPONSIVE"]) } });
+/** The tenant's ENABLED and UNRESPONSIVE connectors (on disjoint platforms), by partner. */
+export async function activeConnectors(manager: EntityManager, tenantId: string): Promise<ConnectorRecord[]> {
+  return manager.find(ConnectorEntity, { where: { tenantId, state: In(["ENABLED", "UNRESPONSIVE"]) }, order: { partner: "ASC" } });
 }
 
 /** The device's row, locked until the commit on MySQL. */
@@ -32,7 +32,8 @@ export async function lockDevice(tx: Transaction, tenantId: string, deviceId: st
 }
 
 export class AssessmentRepository {
-  private readonly republishing = new Map<string, { running: Promise<void>; again: boolean }>();
+  /** Per tenant: the republish running, and the platforms (null: all) a call asked for while it ran. */
+  private readonly republishing = new Map<string, { running: Promise<void>; again: Set<Platform> | null | undefined }>();
 
   constructor(
     private readonly store: Store,
@@ -89,22 +90,24 @@ export class AssessmentRepository {
         device = { ...existing, ...known };
         await tx.manager.update(DeviceStateEntity, { tenantId: event.tenantId, deviceId: payload.id }, known);
       }
-      await this.reassess(tx, event.tenantId, [device], await activeConnector(tx.manager, event.tenantId));
+      await this.reassess(tx, event.tenantId, [device], await activeConnectors(tx.manager, event.tenantId));
     });
   }
 
   /**
-   * Recomputes the assessments of `devices` (rows locked by the caller) under
-   * `connector`, stores those that changed and emits their events. `known`:
-   * the partner data of the devices when the caller has it already (ingest);
-   * otherwise it is read, two statements for the whole batch.
+   * Recomputes the assessments of `devices` (rows locked by the caller), each
+   * under the connector of `connectors` that covers its platform, stores those
+   * that changed and emits their events. `known`: the partner data of the
+   * devices when the caller has it already (ingest); otherwise it is read, two
+   * statements per partner for the whole batch.
    */
-  async reassess(tx: Transaction, tenantId: string, devices: DeviceStateRecord[], connector: ConnectorRecord | null, known?: ReadonlyMap<string, PartnerData>): Promise<void> {
+  async reassess(tx: Transaction, tenantId: string, devices: DeviceStateRecord[], connectors: readonly ConnectorRecord[], known?: ReadonlyMap<string, PartnerData>): Promise<void> {
     if (devices.length === 0) return;
-    const data = known ?? (await this.partnerData(tx.manager, tenantId, devices, connector));
+    const data = known ?? (await this.partnerData(tx.manager, tenantId, devices, connectors));
     const now = this.store.now();
     const at = new Date(now);
     for (const device of devices) {
+      const connector = coveringConnector(connectors, device.platform);
       const next = assess(device.platform, connector, data.get(device.deviceId) ?? { reported: false, activeSeverities: [] }, now);
       if (device.assessmentVersion > 0 && sameAssessment(device, next)) continue;
       const version = device.assessmentVersion + 1;
@@ -115,24 +118,28 @@ export class AssessmentRepository {
   }
 
   /**
-   * Republishes the assessment of every current device of the tenant after a
-   * connector change, `REASSESS_BATCH_SIZE` devices per transaction, then
-   * records the connector version they reflect. Single-flight per tenant: a
-   * call while one runs makes it run once more.
+   * Republishes the assessment of every current device of the tenant on
+   * `platforms` (all when omitted) after a connector change,
+   * `REASSESS_BATCH_SIZE` devices per transaction, then records the connector
+   * version they reflect. Single-flight per tenant: a call while one runs
+   * makes it run once more, over the platforms of every such call.
    */
-  republish(tenantId: string): Promise<void> {
+  republish(tenantId: string, platforms?: readonly Platform[]): Promise<void> {
     const current = this.republishing.get(tenantId);
     if (current !== undefined) {
-      current.again = true;
+      current.again = platforms === undefined || current.again === null ? null : new Set([...(current.again ?? []), ...platforms]);
       return current.running;
     }
-    const entry = { running: Promise.resolve(), again: false };
+    const entry: { running: Promise<void>; again: Set<Platform> | null | undefined } = { running: Promise.resolve(), again: undefined };
     entry.running = (async () => {
       try {
-        do {
-          entry.again = false;
-          await this.republishOnce(tenantId);
-        } while (entry.again);
+        let next: readonly Platform[] | undefined = platforms;
+        for (;;) {
+          entry.again = undefined;
+          await this.republishOnce(tenantId, next);
+          if (entry.again === undefined) break;
+          next = entry.again === null ? undefined : [...entry.again];
+        }
       } finally {
         this.republishing.delete(tenantId);
       }
@@ -146,7 +153,7 @@ export class AssessmentRepository {
     await Promise.all([...this.republishing.values()].map((entry) => entry.running.catch(() => {})));
   }
 
-  private async republishOnce(tenantId: string): Promise<void> {
+  private async republishOnce(tenantId: string, platforms: readonly Platform[] | undefined): Promise<void> {
     const tenant = await this.store.dataSource.getRepository(TenantEntity).findOne({ where: { tenantId } });
     const target = tenant?.connectorVersion ?? 0;
     let after: string | undefined;
@@ -160,9 +167,10 @@ export class AssessmentRepository {
           .orderBy("d.device_id", "ASC")
           .limit(REASSESS_BATCH_SIZE);
         if (after !== undefined) query.andWhere("d.device_id > :after", { after });
-        const devices = await tx.forUpdate(query).getMany();
+        if (platforms !== undefined) query.andWhere("d.platform IN (:...platforms)", { platforms });
+        const devices = platforms?.length === 0 ? [] : await tx.forUpdate(query).getMany();
         const before = devices.map((device) => device.assessmentVersion);
-        await this.reassess(tx, tenantId, devices, await activeConnector(tx.manager, tenantId));
+        await this.reassess(tx, tenantId, devices, await activeConnectors(tx.manager, tenantId));
         changed += devices.filter((device, i) => device.assessmentVersion !== before[i]).length;
         return devices;
       });
@@ -175,35 +183,43 @@ export class AssessmentRepository {
       .set({ assessedVersion: target })
       .where("tenant_id = :tenantId AND assessed_version < :target", { tenantId, target })
       .execute();
-    this.logger.debug({ tenantId, connectorVersion: target, changed }, "assessments republished");
+    this.logger.debug({ tenantId, platforms, connectorVersion: target, changed }, "assessments republished");
   }
 
-  /** Per device: whether the connector's partner reported on it, and its ACTIVE threats' severities. Two statements for any number of devices. */
-  private async partnerData(manager: EntityManager, tenantId: string, devices: DeviceStateRecord[], connector: ConnectorRecord | null): Promise<Map<string, PartnerData>> {
+  /**
+   * Per device: whether the partner covering its platform reported on it, and
+   * the severities of that partner's ACTIVE threats on it. Two statements per
+   * covering partner for any number of devices.
+   */
+  private async partnerData(manager: EntityManager, tenantId: string, devices: DeviceStateRecord[], connectors: readonly ConnectorRecord[]): Promise<Map<string, PartnerData>> {
     const data = new Map<string, PartnerData>();
-    if (!isActive(connector)) return data;
-    const partner = connector.partner;
-    const ids = devices.map((device) => device.deviceId);
-    const reported = await manager
-      .getRepository(ReportEntity)
-      .createQueryBuilder("r")
-      .select("r.device_id", "deviceId")
-      .distinct(true)
-      .where("r.tenant_id = :tenantId AND r.partner = :partner", { tenantId, partner })
-      .andWhere({ deviceId: In(ids) })
-      .getRawMany<{ deviceId: string }>();
-    const reportedIds = new Set(reported.map((row) => row.deviceId));
-    const active = await manager
-      .getRepository(ThreatEntity)
-      .createQueryBuilder("t")
-      .select("t.device_id", "deviceId")
-      .addSelect("t.severity", "severity")
-      .distinct(true)
-      .where("t.tenant_id = :tenantId AND t.partner = :partner AND t.status = :status", { tenantId, partner, status: "ACTIVE" })
-      .andWhere({ deviceId: In(ids) })
-      .getRawMany<{ deviceId: string; severity: ThreatLevel }>();
-    for (const id of ids) data.set(id, { reported: reportedIds.has(id), activeSeverities: [] });
-    for (const row of active) data.get(row.deviceId)?.activeSeverities.push(row.severity);
+    const byPartner = new Map<string, string[]>();
+    for (const device of devices) {
+      const partner = coveringConnector(connectors, device.platform)?.partner;
+      if (partner !== undefined) byPartner.set(partner, [...(byPartner.get(partner) ?? []), device.deviceId]);
+    }
+    for (const [partner, ids] of byPartner) {
+      const reported = await manager
+        .getRepository(ReportEntity)
+        .createQueryBuilder("r")
+        .select("r.device_id", "deviceId")
+        .distinct(true)
+        .where("r.tenant_id = :tenantId AND r.partner = :partner", { tenantId, partner })
+        .andWhere({ deviceId: In(ids) })
+        .getRawMany<{ deviceId: string }>();
+      const reportedIds = new Set(reported.map((row) => row.deviceId));
+      const active = await manager
+        .getRepository(ThreatEntity)
+        .createQueryBuilder("t")
+        .select("t.device_id", "deviceId")
+        .addSelect("t.severity", "severity")
+        .distinct(true)
+        .where("t.tenant_id = :tenantId AND t.partner = :partner AND t.status = :status", { tenantId, partner, status: "ACTIVE" })
+        .andWhere({ deviceId: In(ids) })
+        .getRawMany<{ deviceId: string; severity: ThreatLevel }>();
+      for (const id of ids) data.set(id, { reported: reportedIds.has(id), activeSeverities: [] });
+      for (const row of active) data.get(row.deviceId)?.activeSeverities.push(row.severity);
+    }
     return data;
   }
 }

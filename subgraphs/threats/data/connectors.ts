@@ -1,16 +1,18 @@
 /**
- * The tenant's MTD connector: one row per tenant and partner, at most one of
- * them ENABLED or UNRESPONSIVE. Every change takes the tenant's row lock;
- * every state transition is a `connector.state.changed` event, and every change
- * that can alter assessments triggers their republication.
+ * The tenant's MTD connectors: one row per tenant and partner, several of
+ * them ENABLED or UNRESPONSIVE at once, never two on the same platform. Every
+ * change takes the tenant's row lock; every state transition is a
+ * `connector.state.changed` event of that connector, and every change that
+ * can alter assessments triggers their republication on the connector's
+ * platforms only.
  */
 import type { Actor, AuditTrail } from "../../../lib/audit.js";
 import type { MtdPartner } from "../../../lib/auth.js";
-import { conflict, forbidden } from "../../../lib/errors.js";
+import { badUserInput, conflict, forbidden } from "../../../lib/errors.js";
 import type { Logger } from "../../../lib/logger.js";
 import { connectorStateChanged, deadlineOf, effectiveState, isActive } from "../domain.js";
 import type { ConnectorState, Platform } from "../generated/graphql.js";
-import { activeConnector, type AssessmentRepository } from "./assessments.js";
+import { activeConnectors, type AssessmentRepository } from "./assessments.js";
 import { ConnectorEntity, TenantEntity, type ConnectorRecord, type TenantRecord } from "./entities.js";
 import type { Store, Transaction } from "./store.js";
 
@@ -30,11 +32,13 @@ function audited(connector: ConnectorRecord) {
   return { partner, state, enabledPlatforms, blockOnMissingPartnerData, unresponsiveAfterMinutes };
 }
 
-/** FORBIDDEN unless `partner` is the partner of the tenant's ENABLED or UNRESPONSIVE connector. */
-export function authorizePartner(connector: ConnectorRecord | null, partner: MtdPartner | undefined): ConnectorRecord {
-  if (!isActive(connector)) throw forbidden("no MTD connector is enabled for this tenant: enableMtdConnector first");
-  if (connector.partner !== partner) throw forbidden(`partner ${partner} is not the tenant's enabled MTD connector`);
-  return connector;
+/** FORBIDDEN unless `partner` has an ENABLED or UNRESPONSIVE connector among the tenant's `connectors`; returns it. */
+export function authorizePartner(connectors: readonly ConnectorRecord[], partner: MtdPartner | undefined): ConnectorRecord {
+  const active = connectors.filter(isActive);
+  if (active.length === 0) throw forbidden("no MTD connector is enabled for this tenant: enableMtdConnector first");
+  const own = active.find((connector) => connector.partner === partner);
+  if (own === undefined) throw forbidden(`partner ${partner} is not one of the tenant's enabled MTD connectors (${active.map((c) => c.partner).join(", ")})`);
+  return own;
 }
 
 export class ConnectorRepository {
@@ -45,36 +49,45 @@ export class ConnectorRepository {
     private readonly audit: AuditTrail,
   ) {}
 
+  /** `Query.mtdConnectors`: every connector of the tenant by partner, overdue ones turned UNRESPONSIVE first. */
+  async list(tenantId: string): Promise<ConnectorRecord[]> {
+    const manager = this.store.dataSource.manager;
+    for (const active of await activeConnectors(manager, tenantId)) {
+      if (effectiveState(active, this.store.now()) !== active.state) await this.markUnresponsive(tenantId, active.partner);
+    }
+    return manager.find(ConnectorEntity, { where: { tenantId }, order: { partner: "ASC" } });
+  }
+
   /**
-   * `Query.mtdConnector`: the ENABLED or UNRESPONSIVE connector (turned
-   * UNRESPONSIVE first if it is overdue), else the most recently changed one.
+   * `Query.mtdConnector`: the active connector covering the most platforms,
+   * else the most recently changed one, else null.
    */
   async current(tenantId: string): Promise<ConnectorRecord | null> {
-    const manager = this.store.dataSource.manager;
-    let active = await activeConnector(manager, tenantId);
-    if (active !== null && effectiveState(active, this.store.now()) !== active.state) {
-      await this.markUnresponsive(tenantId);
-      active = await activeConnector(manager, tenantId);
-    }
-    return active ?? manager.findOne(ConnectorEntity, { where: { tenantId }, order: { updatedAt: "DESC", partner: "ASC" } });
+    const connectors = await this.list(tenantId);
+    const active = connectors.filter(isActive).sort((a, b) => b.enabledPlatforms.length - a.enabledPlatforms.length || a.partner.localeCompare(b.partner));
+    if (active.length > 0) return active[0]!;
+    return connectors.sort((a, b) => b.updatedAt.getTime() - a.updatedAt.getTime() || a.partner.localeCompare(b.partner))[0] ?? null;
   }
 
-  /** FORBIDDEN unless `partner` is the partner of the tenant's ENABLED or UNRESPONSIVE connector. */
+  /** FORBIDDEN unless `partner` has an ENABLED or UNRESPONSIVE connector in the tenant. */
   async authorize(tenantId: string, partner: MtdPartner | undefined): Promise<ConnectorRecord> {
-    return authorizePartner(await activeConnector(this.store.dataSource.manager, tenantId), partner);
+    return authorizePartner(await activeConnectors(this.store.dataSource.manager, tenantId), partner);
   }
 
   /**
-   * Enables the partner's connector, or updates its settings when it is already
-   * the enabled one. CONFLICT when another partner is ENABLED or UNRESPONSIVE.
+   * Enables the partner's connector, or updates its settings when it is
+   * already active. CONFLICT when one of its platforms is covered by another
+   * partner's ENABLED or UNRESPONSIVE connector.
    */
   async enable(tenantId: string, settings: ConnectorSettings, actor: Actor): Promise<ConnectorRecord> {
     const { connector, changed } = await this.store.transaction(async (tx) => {
       const tenant = await lockTenant(tx, tenantId);
       const connectors = await tx.manager.find(ConnectorEntity, { where: { tenantId } });
-      const active = connectors.find(isActive);
-      if (active !== undefined && active.partner !== settings.partner) {
-        throw conflict(`partner ${active.partner} is ${active.state} for this tenant; disable it before enabling ${settings.partner}`);
+      for (const other of connectors.filter((connector) => isActive(connector) && connector.partner !== settings.partner)) {
+        const shared = other.enabledPlatforms.filter((platform) => settings.enabledPlatforms.includes(platform));
+        if (shared.length > 0) {
+          throw conflict(`partner ${other.partner} is ${other.state} for ${shared.join(", ")} in this tenant; disable it or leave ${shared.join(", ")} out before enabling ${settings.partner}`);
+        }
       }
       const now = new Date(this.store.now());
       const existing = connectors.find((connector) => connector.partner === settings.partner);
@@ -84,7 +97,7 @@ export class ConnectorRepository {
           existing.enabledPlatforms.join() === settings.enabledPlatforms.join() &&
           existing.blockOnMissingPartnerData.join() === settings.blockOnMissingPartnerData.join() &&
           existing.unresponsiveAfterMinutes === settings.unresponsiveAfterMinutes;
-        if (unchanged && effectiveState(existing, now.getTime()) === existing.state) return { connector: existing, changed: false };
+        if (unchanged && effectiveState(existing, now.getTime()) === existing.state) return { connector: existing, changed: null };
         next = { ...existing, ...settings, updatedAt: now };
         next.deadlineAt = deadlineOf(next);
         const overdue = now.getTime() > next.deadlineAt.getTime();
@@ -95,29 +108,38 @@ export class ConnectorRepository {
         next.deadlineAt = deadlineOf(next);
       }
       await tx.manager.getRepository(ConnectorEntity).save(next);
-      await this.changed(tx, tenant, settings.partner, existing?.state ?? null, next.state, now);
+      await this.changed(tx, tenant, next, existing?.state ?? null, next.state, now);
       const action = existing !== undefined && isActive(existing) ? "connector.updated" : "connector.enabled";
       await this.audit.record(tx.manager, tenantId, actor, { action, targetType: "MtdConnector", targetId: settings.partner, before: existing === undefined ? null : audited(existing), after: audited(next) });
-      return { connector: next, changed: true };
+      const platforms = new Set([...(existing !== undefined && isActive(existing) ? existing.enabledPlatforms : []), ...next.enabledPlatforms]);
+      return { connector: next, changed: [...platforms] };
     });
-    if (changed) this.republish(tenantId);
+    if (changed !== null) this.republish(tenantId, changed);
     return connector;
   }
 
-  /** Disables the tenant's ENABLED or UNRESPONSIVE connector; null when there is none. */
-  async disable(tenantId: string, actor: Actor): Promise<ConnectorRecord | null> {
+  /**
+   * Disables the partner's ENABLED or UNRESPONSIVE connector; null when it has
+   * none. Without `partner`: the tenant's only active connector (null when
+   * there is none, BAD_USER_INPUT when there are several).
+   */
+  async disable(tenantId: string, partner: MtdPartner | undefined, actor: Actor): Promise<ConnectorRecord | null> {
     const connector = await this.store.transaction(async (tx) => {
       const tenant = await lockTenant(tx, tenantId);
-      const active = await activeConnector(tx.manager, tenantId);
-      if (active === null) return null;
+      const actives = await activeConnectors(tx.manager, tenantId);
+      if (partner === undefined && actives.length > 1) {
+        throw badUserInput("partner", `expected one of ${actives.map((c) => c.partner).join(", ")}: several connectors are enabled; got none`);
+      }
+      const active = partner === undefined ? actives[0] : actives.find((c) => c.partner === partner);
+      if (active === undefined) return null;
       const now = new Date(this.store.now());
       const next: ConnectorRecord = { ...active, state: "DISABLED", deadlineAt: null, unresponsiveSince: null, updatedAt: now };
       await tx.manager.getRepository(ConnectorEntity).save(next);
-      await this.changed(tx, tenant, active.partner, active.state, "DISABLED", now);
+      await this.changed(tx, tenant, next, active.state, "DISABLED", now);
       await this.audit.record(tx.manager, tenantId, actor, { action: "connector.disabled", targetType: "MtdConnector", targetId: active.partner, before: audited(active), after: audited(next) });
       return next;
     });
-    if (connector !== null) this.republish(tenantId);
+    if (connector !== null) this.republish(tenantId, connector.enabledPlatforms);
     return connector;
   }
 
@@ -125,18 +147,18 @@ export class ConnectorRepository {
   async heartbeat(tenantId: string, partner: MtdPartner | undefined): Promise<ConnectorRecord> {
     const { connector, changed } = await this.store.transaction(async (tx) => {
       const tenant = await lockTenant(tx, tenantId);
-      const active = authorizePartner(await activeConnector(tx.manager, tenantId), partner);
+      const active = authorizePartner(await activeConnectors(tx.manager, tenantId), partner);
       const now = new Date(this.store.now());
       const was = effectiveState(active, now.getTime());
       // Overdue but not yet marked (no check or read since the deadline): the miss is recorded before the recovery.
-      if (was === "UNRESPONSIVE" && active.state === "ENABLED") await this.changed(tx, tenant, active.partner, "ENABLED", "UNRESPONSIVE", now);
+      if (was === "UNRESPONSIVE" && active.state === "ENABLED") await this.changed(tx, tenant, active, "ENABLED", "UNRESPONSIVE", now);
       const next: ConnectorRecord = { ...active, state: "ENABLED", lastHeartbeatAt: now, unresponsiveSince: null, updatedAt: now };
       next.deadlineAt = deadlineOf(next);
       await tx.manager.getRepository(ConnectorEntity).save(next);
-      if (was === "UNRESPONSIVE") await this.changed(tx, tenant, active.partner, "UNRESPONSIVE", "ENABLED", now);
+      if (was === "UNRESPONSIVE") await this.changed(tx, tenant, active, "UNRESPONSIVE", "ENABLED", now);
       return { connector: next, changed: was === "UNRESPONSIVE" };
     });
-    if (changed) this.republish(tenantId);
+    if (changed) this.republish(tenantId, connector.enabledPlatforms);
     return connector;
   }
 
@@ -154,7 +176,7 @@ export class ConnectorRepository {
         .orderBy("c.deadline_at", "ASC")
         .limit(CHECK_BATCH_SIZE)
         .getMany();
-      for (const connector of overdue) await this.markUnresponsive(connector.tenantId);
+      for (const connector of overdue) await this.markUnresponsive(connector.tenantId, connector.partner);
       if (overdue.length < CHECK_BATCH_SIZE) break;
     }
     const behind = await this.store.dataSource
@@ -165,35 +187,34 @@ export class ConnectorRepository {
     for (const tenant of behind) await this.assessments.republish(tenant.tenantId);
   }
 
-  /** ENABLED and overdue → UNRESPONSIVE since the missed deadline. False when there was nothing to do. */
-  private async markUnresponsive(tenantId: string): Promise<boolean> {
+  /** The partner's connector, ENABLED and overdue → UNRESPONSIVE since the missed deadline (nothing to do otherwise). */
+  private async markUnresponsive(tenantId: string, partner: MtdPartner): Promise<void> {
     const marked = await this.store.transaction(async (tx) => {
       const tenant = await lockTenant(tx, tenantId);
-      const active = await activeConnector(tx.manager, tenantId);
+      const active = (await activeConnectors(tx.manager, tenantId)).find((connector) => connector.partner === partner);
       const now = new Date(this.store.now());
-      if (active === null || active.state !== "ENABLED" || effectiveState(active, now.getTime()) !== "UNRESPONSIVE") return false;
+      if (active === undefined || active.state !== "ENABLED" || effectiveState(active, now.getTime()) !== "UNRESPONSIVE") return null;
       const next: ConnectorRecord = { ...active, state: "UNRESPONSIVE", unresponsiveSince: active.deadlineAt, updatedAt: now };
       await tx.manager.getRepository(ConnectorEntity).save(next);
-      await this.changed(tx, tenant, active.partner, "ENABLED", "UNRESPONSIVE", now);
-      return true;
+      await this.changed(tx, tenant, next, "ENABLED", "UNRESPONSIVE", now);
+      return next;
     });
-    if (marked) {
-      this.logger.info({ tenantId }, "MTD connector unresponsive");
-      this.republish(tenantId);
+    if (marked !== null) {
+      this.logger.info({ tenantId, partner }, "MTD connector unresponsive");
+      this.republish(tenantId, marked.enabledPlatforms);
     }
-    return marked;
   }
 
-  /** Bumps the tenant's connector version (assessments are now behind it) and emits the transition, if the state changed. */
-  private async changed(tx: Transaction, tenant: TenantRecord, partner: MtdPartner, previous: ConnectorState | null, state: ConnectorState, at: Date): Promise<void> {
+  /** Bumps the tenant's connector version (assessments are now behind it) and emits the connector's transition, if its state changed. */
+  private async changed(tx: Transaction, tenant: TenantRecord, connector: ConnectorRecord, previous: ConnectorState | null, state: ConnectorState, at: Date): Promise<void> {
     tenant.connectorVersion += 1;
     await tx.manager.update(TenantEntity, { tenantId: tenant.tenantId }, { connectorVersion: tenant.connectorVersion });
-    if (previous !== state) tx.emit(connectorStateChanged(tenant.tenantId, partner, previous, state, tenant.connectorVersion, at));
+    if (previous !== state) tx.emit(connectorStateChanged(tenant.tenantId, connector, previous, state, tenant.connectorVersion, at));
   }
 
-  /** Republishes in the background; the periodic check retries what fails. */
-  private republish(tenantId: string): void {
-    this.assessments.republish(tenantId).catch((error: unknown) => this.logger.warn({ err: error, tenantId }, "republishing assessments failed"));
+  /** Republishes the assessments of devices on `platforms` in the background; the periodic check retries what fails (over all platforms). */
+  private republish(tenantId: string, platforms: readonly Platform[]): void {
+    this.assessments.republish(tenantId, platforms).catch((error: unknown) => this.logger.warn({ err: error, tenantId }, "republishing assessments failed"));
   }
 }
 

@@ -9,9 +9,10 @@ import { randomUUID } from "node:crypto";
 import { In, type EntityManager, type FindOptionsWhere } from "typeorm";
 import type { MtdPartner } from "../../../lib/auth.js";
 import { isUniqueViolation } from "../../../lib/db.js";
-import { notFound } from "../../../lib/errors.js";
+import { forbidden, notFound } from "../../../lib/errors.js";
+import { coveringConnector } from "../domain.js";
 import type { ThreatCategory, ThreatLevel, ThreatStatus } from "../generated/graphql.js";
-import { activeConnector, lockDevice, type AssessmentRepository } from "./assessments.js";
+import { activeConnectors, lockDevice, type AssessmentRepository } from "./assessments.js";
 import { authorizePartner } from "./connectors.js";
 import { ReportEntity, ThreatEntity, type ThreatRecord } from "./entities.js";
 import type { Store } from "./store.js";
@@ -44,15 +45,17 @@ export class ReportRepository {
   ) {}
 
   /**
-   * Applies the report for `partner`, which must be the tenant's ENABLED or
-   * UNRESPONSIVE connector (else FORBIDDEN). NOT_FOUND for a device the
-   * subgraph does not know or that is retired. `duplicate`: the report id was
-   * already accepted and nothing changed.
+   * Applies the report for `partner`, which must be one of the tenant's
+   * ENABLED or UNRESPONSIVE connectors (else FORBIDDEN) and cover the device's
+   * platform (else FORBIDDEN, naming the partner that does). NOT_FOUND for a
+   * device the subgraph does not know or that is retired. `duplicate`: the
+   * report id was already accepted and nothing changed.
    */
   async report(tenantId: string, partner: MtdPartner | undefined, report: Report): Promise<{ duplicate: boolean }> {
     try {
       await this.store.transaction(async (tx) => {
-        const connector = authorizePartner(await activeConnector(tx.manager, tenantId), partner);
+        const connectors = await activeConnectors(tx.manager, tenantId);
+        const connector = authorizePartner(connectors, partner);
         const now = new Date(this.store.now());
         try {
           await tx.manager
@@ -69,9 +72,14 @@ export class ReportRepository {
 
         const device = await lockDevice(tx, tenantId, report.deviceId);
         if (device === null || device.retiredAt !== null) throw notFound("Device", report.deviceId);
+        if (!connector.enabledPlatforms.includes(device.platform)) {
+          const covering = coveringConnector(connectors, device.platform);
+          const who = covering === null ? "no partner covers it" : `partner ${covering.partner} covers it`;
+          throw forbidden(`partner ${connector.partner} does not cover ${device.platform} devices in this tenant (${who}); device ${report.deviceId} is ${device.platform}`);
+        }
 
         const activeSeverities = await this.apply(tx.manager, tenantId, connector.partner, report, now);
-        await this.assessments.reassess(tx, tenantId, [device], connector, new Map([[device.deviceId, { reported: true, activeSeverities }]]));
+        await this.assessments.reassess(tx, tenantId, [device], connectors, new Map([[device.deviceId, { reported: true, activeSeverities }]]));
       });
       return { duplicate: false };
     } catch (error) {

@@ -51,7 +51,11 @@ export type EnableMtdConnectorInput = {
   unresponsiveAfterMinutes?: InputMaybe<Scalars['Int']['input']>;
 };
 
-/** The tenant's link to its Mobile Threat Defense partner. At most one partner is ENABLED per tenant. */
+/**
+ * The tenant's link to one Mobile Threat Defense partner. Several partners may be
+ * ENABLED at once, one per platform: a device's risk comes from the connector that
+ * covers its platform.
+ */
 export type MtdConnector = {
   __typename?: 'MtdConnector';
   /** Platforms where a device without partner data is noncompliant (fail closed). */
@@ -78,16 +82,27 @@ export type MtdPartner =
 
 export type Mutation = {
   __typename?: 'Mutation';
-  /** Admin. Disables the tenant's enabled connector; null when there is none. */
+  /**
+   * Admin. Disables the partner's enabled connector; null when it has none. `partner` may be
+   * omitted while a single connector is enabled (BAD_USER_INPUT when several are).
+   */
   disableMtdConnector: Maybe<MtdConnector>;
-  /** Admin. CONFLICT when another partner is ENABLED for the tenant. */
+  /** Admin. CONFLICT when one of `enabledPlatforms` is covered by another partner's ENABLED or UNRESPONSIVE connector. */
   enableMtdConnector: MtdConnector;
   /** Partner. Marks the connector alive (ENABLED again if it was UNRESPONSIVE). */
   partnerHeartbeat: MtdConnector;
-  /** Partner whose connector is ENABLED (or UNRESPONSIVE). Idempotent on reportId. */
+  /**
+   * Partner whose connector is ENABLED (or UNRESPONSIVE), on a device of a platform it covers
+   * (FORBIDDEN otherwise, naming the partner that covers it). Idempotent on reportId.
+   */
   reportThreats: ReportThreatsResult;
   /** Partner. Up to 500 reports, each with its own result or error. */
   reportThreatsBatch: Array<ReportThreatsBatchItem>;
+};
+
+
+export type MutationDisableMtdConnectorArgs = {
+  partner?: InputMaybe<MtdPartner>;
 };
 
 
@@ -113,8 +128,10 @@ export type Platform =
 
 export type Query = {
   __typename?: 'Query';
-  /** The tenant's connector (the ENABLED one, else the most recently changed), or null. */
+  /** The tenant's connector: the ENABLED (or UNRESPONSIVE) one covering the most platforms, else the most recently changed, or null. */
   mtdConnector: Maybe<MtdConnector>;
+  /** Every connector of the tenant, by partner. */
+  mtdConnectors: Array<MtdConnector>;
 };
 
 export type ReportError = {
@@ -369,7 +386,7 @@ export type MtdConnectorResolvers<ContextType = Context, ParentType extends Reso
 }>;
 
 export type MutationResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = ResolversObject<{
-  disableMtdConnector?: Resolver<Maybe<ResolversTypes['MtdConnector']>, ParentType, ContextType>;
+  disableMtdConnector?: Resolver<Maybe<ResolversTypes['MtdConnector']>, ParentType, ContextType, Partial<MutationDisableMtdConnectorArgs>>;
   enableMtdConnector?: Resolver<ResolversTypes['MtdConnector'], ParentType, ContextType, RequireFields<MutationEnableMtdConnectorArgs, 'input'>>;
   partnerHeartbeat?: Resolver<ResolversTypes['MtdConnector'], ParentType, ContextType>;
   reportThreats?: Resolver<ResolversTypes['ReportThreatsResult'], ParentType, ContextType, RequireFields<MutationReportThreatsArgs, 'input'>>;
@@ -378,6 +395,7 @@ export type MutationResolvers<ContextType = Context, ParentType extends Resolver
 
 export type QueryResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = ResolversObject<{
   mtdConnector?: Resolver<Maybe<ResolversTypes['MtdConnector']>, ParentType, ContextType>;
+  mtdConnectors?: Resolver<Array<ResolversTypes['MtdConnector']>, ParentType, ContextType>;
 }>;
 
 export type ReportErrorResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ReportError'] = ResolversParentTypes['ReportError']> = ResolversObject<{

@@ -20,6 +20,10 @@ export const resolvers: Resolvers = {
       const { tenantId } = requireRole(context.identity, ...READERS);
       return context.connectors.current(tenantId);
     },
+    mtdConnectors: (_, __, context) => {
+      const { tenantId } = requireRole(context.identity, ...READERS);
+      return context.connectors.list(tenantId);
+    },
   },
 
   Mutation: {
@@ -28,9 +32,9 @@ export const resolvers: Resolvers = {
       return context.connectors.enable(tenantId, connectorSettings(input), actorOf(context));
     },
 
-    disableMtdConnector: (_, __, context) => {
+    disableMtdConnector: (_, { partner }, context) => {
       const { tenantId } = requireRole(context.identity, "admin");
-      return context.connectors.disable(tenantId, actorOf(context));
+      return context.connectors.disable(tenantId, partner ?? undefined, actorOf(context));
     },
 
     reportThreats: async (_, { input }, context) => {

@@ -1,0 +1,142 @@
+/** Several MTD partners per tenant, one per platform: conflicts, the platform rule on reports, per-platform risk and liveness. */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { MtdPartner } from "../../lib/auth.js";
+import type { AssessmentChangedPayload, ConnectorStateChangedPayload } from "../../lib/events/contracts.js";
+import type { LoggedEvent } from "../../lib/events/types.js";
+import { createLogger } from "../../lib/logger.js";
+import { start as startThreats } from "../../subgraphs/threats/server.js";
+import { engines } from "../support/engines.js";
+import { startGraph, type TestGraph } from "../support/graph.js";
+import { waitFor } from "../support/wait.js";
+
+const ENROLL = `mutation($input: EnrollDeviceInput!) { enrollDevice(input: $input) { id } }`;
+const ENABLE = `mutation($input: EnableMtdConnectorInput!) { enableMtdConnector(input: $input) { partner state enabledPlatforms } }`;
+const DISABLE = `mutation($partner: MtdPartner) { disableMtdConnector(partner: $partner) { partner state } }`;
+const CONNECTORS = `query { mtdConnectors { partner state enabledPlatforms } mtdConnector { partner } }`;
+const REPORT = `mutation($input: ReportThreatsInput!) { reportThreats(input: $input) { device { id riskLevel } } }`;
+const RISK = `query($id: ID!) { device(id: $id) { riskLevel threats { partner } } }`;
+
+let counter = 0;
+const report = (deviceId: string, severity = "HIGH") => ({
+  reportId: `p-${++counter}-${Date.now()}`,
+  deviceId,
+  observedAt: new Date().toISOString(),
+  threats: [{ externalId: `x-${counter}`, category: "APP", severity, title: "threat", status: "ACTIVE" }],
+});
+
+for (const engine of engines()) {
+  describe.skipIf(!engine.enabled)(`partners per platform on ${engine.name}`, () => {
+    let graph: TestGraph;
+    const events: LoggedEvent[] = [];
+    const tailing = new AbortController();
+    let tail: Promise<void>;
+
+    const assessments = (tenantId: string, deviceId: string) =>
+      events.filter((e) => e.type === "device.assessment.changed" && e.tenantId === tenantId && e.aggregateId === deviceId).map((e) => e.payload as AssessmentChangedPayload);
+    const connectorEvents = (tenantId: string) =>
+      events.filter((e) => e.type === "connector.state.changed" && e.tenantId === tenantId).map((e) => e.payload as ConnectorStateChangedPayload);
+
+    /** A tenant with LOOKOUT on IOS and MICROSOFT_DEFENDER on ANDROID + WINDOWS, and one known device per platform. */
+    async function tenant(name: string, lookoutMinutes = 1440) {
+      const tenantId = `${name}-${Date.now()}`;
+      const admin = await graph.token({ tenantId, role: "admin" });
+      const partner = (p: MtdPartner) => graph.token({ tenantId, role: "partner", partner: p });
+      for (const input of [
+        { partner: "LOOKOUT", enabledPlatforms: ["IOS"], unresponsiveAfterMinutes: lookoutMinutes },
+        { partner: "MICROSOFT_DEFENDER", enabledPlatforms: ["ANDROID", "WINDOWS"] },
+      ]) {
+        expect((await graph.query(admin, ENABLE, { input })).data!.enableMtdConnector.state).toBe("ENABLED");
+      }
+      for (const [id, platform] of [["ios-1", "IOS"], ["android-1", "ANDROID"]]) {
+        await graph.query(admin, ENROLL, { input: { id, name: id, platform, osVersion: "1", ownership: "CORPORATE" } });
+        await waitFor(() => assessments(tenantId, id!).length > 0, 10_000, `${id} known to threats`);
+      }
+      return { tenantId, admin, lookout: await partner("LOOKOUT"), defender: await partner("MICROSOFT_DEFENDER") };
+    }
+
+    beforeAll(async () => {
+      graph = await startGraph(engine);
+      const seen = new Set<string>();
+      tail = (async () => {
+        for await (const event of graph.events.tail("threats", { after: "0", signal: tailing.signal })) {
+          if (!seen.has(event.id)) events.push(event);
+          seen.add(event.id);
+        }
+      })();
+    });
+    afterAll(async () => {
+      tailing.abort();
+      await tail?.catch(() => {});
+      await graph?.stop();
+    });
+
+    it("enables partners on disjoint platforms; an overlap is CONFLICT naming partner and platform, storing nothing", async () => {
+      const t = await tenant("disjoint");
+      const overlap = await graph.query(t.admin, ENABLE, { input: { partner: "ZIMPERIUM", enabledPlatforms: ["MACOS", "WINDOWS"] } });
+      expect(overlap.errors![0]!.extensions!.code).toBe("CONFLICT");
+      expect(overlap.errors![0]!.message).toContain("MICROSOFT_DEFENDER is ENABLED for WINDOWS");
+      // Moving a platform of its own is no conflict; the other connector's platforms are.
+      const moved = await graph.query(t.admin, ENABLE, { input: { partner: "LOOKOUT", enabledPlatforms: ["IOS", "ANDROID"] } });
+      expect(moved.errors![0]!.extensions!.code).toBe("CONFLICT");
+      const listed = (await graph.query(t.admin, CONNECTORS)).data!;
+      expect(listed.mtdConnectors).toEqual([
+        { partner: "LOOKOUT", state: "ENABLED", enabledPlatforms: ["IOS"] },
+        { partner: "MICROSOFT_DEFENDER", state: "ENABLED", enabledPlatforms: ["ANDROID", "WINDOWS"] },
+      ]);
+      expect(listed.mtdConnector.partner).toBe("MICROSOFT_DEFENDER"); // the one covering the most platforms
+
+      const ambiguous = await graph.query(t.admin, DISABLE, {});
+      expect(ambiguous.errors![0]!.extensions!.code).toBe("BAD_USER_INPUT");
+      expect((await graph.query(t.admin, CONNECTORS)).data!.mtdConnectors.every((c: { state: string }) => c.state === "ENABLED")).toBe(true);
+      for (const token of [await graph.token({ tenantId: t.tenantId, role: "analyst" }), t.lookout]) {
+        expect((await graph.query(token, DISABLE, { partner: "LOOKOUT" })).errors![0]!.extensions!.code).toBe("FORBIDDEN");
+      }
+      expect((await graph.query(t.admin, DISABLE, { partner: "ZIMPERIUM" })).data!.disableMtdConnector).toBeNull();
+      expect((await graph.query(t.admin, DISABLE, { partner: "LOOKOUT" })).data!.disableMtdConnector).toEqual({ partner: "LOOKOUT", state: "DISABLED" });
+      // Now MACOS + IOS are free.
+      expect((await graph.query(t.admin, ENABLE, { input: { partner: "ZIMPERIUM", enabledPlatforms: ["IOS", "MACOS"] } })).data!.enableMtdConnector.state).toBe("ENABLED");
+      await waitFor(() => connectorEvents(t.tenantId).length === 4, 5000, "connector events");
+      expect(connectorEvents(t.tenantId).map((e) => [e.partner, e.previousState, e.state, e.enabledPlatforms])).toEqual([
+        ["LOOKOUT", null, "ENABLED", ["IOS"]],
+        ["MICROSOFT_DEFENDER", null, "ENABLED", ["ANDROID", "WINDOWS"]],
+        ["LOOKOUT", "ENABLED", "DISABLED", ["IOS"]],
+        ["ZIMPERIUM", null, "ENABLED", ["IOS", "MACOS"]],
+      ]);
+    });
+
+    it("a report on a device of a platform the partner does not cover is FORBIDDEN naming the covering partner; risk comes from the covering partner", async () => {
+      const t = await tenant("platforms");
+      const wrong = await graph.query(t.lookout, REPORT, { input: report("android-1") });
+      expect(wrong.errors![0]!.extensions!.code).toBe("FORBIDDEN");
+      expect(wrong.errors![0]!.message).toContain("partner MICROSOFT_DEFENDER covers it");
+      expect((await graph.query(t.admin, RISK, { id: "android-1" })).data!.device).toEqual({ riskLevel: null, threats: [] });
+
+      expect((await graph.query(t.defender, REPORT, { input: report("android-1", "MEDIUM") })).data!.reportThreats.device.riskLevel).toBe("MEDIUM");
+      expect((await graph.query(t.lookout, REPORT, { input: report("ios-1", "HIGH") })).data!.reportThreats.device.riskLevel).toBe("HIGH");
+      await waitFor(() => assessments(t.tenantId, "ios-1").at(-1)?.level === "HIGH" && assessments(t.tenantId, "android-1").at(-1)?.level === "MEDIUM", 5000, "assessments");
+      expect(assessments(t.tenantId, "ios-1").at(-1)).toMatchObject({ partner: "LOOKOUT", dataStatus: "REPORTED" });
+      expect(assessments(t.tenantId, "android-1").at(-1)).toMatchObject({ partner: "MICROSOFT_DEFENDER", dataStatus: "REPORTED" });
+    });
+
+    it("one partner unresponsive affects its platform only: the other platform's devices are not even reassessed", async () => {
+      const t = await tenant("liveness", 1);
+      await graph.query(t.lookout, REPORT, { input: report("ios-1") });
+      await graph.query(t.defender, REPORT, { input: report("android-1") });
+      await waitFor(() => assessments(t.tenantId, "android-1").at(-1)?.dataStatus === "REPORTED" && assessments(t.tenantId, "ios-1").at(-1)?.dataStatus === "REPORTED", 5000, "reported");
+      const androidBefore = assessments(t.tenantId, "android-1").length;
+
+      // A replica whose clock is two minutes ahead sees LOOKOUT overdue.
+      const ahead = await startThreats({ config: { ...graph.config, port: 0 }, logger: createLogger("silent", "test"), events: graph.events }, { connectorCheckIntervalMs: 25, now: () => Date.now() + 2 * 60_000 });
+      try {
+        await waitFor(() => assessments(t.tenantId, "ios-1").at(-1)?.dataStatus === "PARTNER_UNRESPONSIVE", 5000, "iOS unresponsive");
+      } finally {
+        await ahead.dispose();
+      }
+      const connectors = (await graph.query(t.admin, CONNECTORS)).data!.mtdConnectors.map((c: { partner: string; state: string }) => [c.partner, c.state]);
+      expect(connectors).toEqual([["LOOKOUT", "UNRESPONSIVE"], ["MICROSOFT_DEFENDER", "ENABLED"]]);
+      expect(assessments(t.tenantId, "android-1")).toHaveLength(androidBefore);
+      expect(assessments(t.tenantId, "android-1").at(-1)).toMatchObject({ dataStatus: "REPORTED", partner: "MICROSOFT_DEFENDER" });
+      expect(connectorEvents(t.tenantId).filter((e) => e.state === "UNRESPONSIVE").map((e) => e.partner)).toEqual(["LOOKOUT"]);
+    });
+  });
+}
