@@ -133,6 +133,9 @@ export function auditMigration(table: string, timestamp = 1_000_000_000_001): ne
   };
 }
 
+/** Entries per multi-row INSERT. */
+const AUDIT_INSERT_BATCH = 500;
+
 /** A service's audit trail: `record` inside the repository's transaction. */
 export class AuditTrail {
   private readonly entity: EntitySchema<AuditRecord>;
@@ -151,33 +154,44 @@ export class AuditTrail {
    * are the same. Returns the entry, or null.
    */
   async record(manager: EntityManager, tenantId: string, actor: Actor, change: Change): Promise<AuditRecord | null> {
-    const before = change.before === null || change.before === undefined ? null : JSON.stringify(change.before);
-    const after = change.after === null || change.after === undefined ? null : JSON.stringify(change.after);
-    if (before === after) return null;
-    const entry: AuditRecord = {
-      id: randomUUID(),
-      tenantId,
-      service: this.service,
-      action: change.action,
-      targetType: change.targetType,
-      targetId: change.targetId,
-      actor: actor.subject.slice(0, 256),
-      actorRole: actor.role,
-      requestId: actor.requestId?.slice(0, 128) ?? null,
-      before,
-      after,
-      at: this.now(),
-    };
-    await manager.createQueryBuilder().insert().into(this.entity).values(entry).updateEntity(false).execute();
-    const event: NewEvent<AuditRecord> = {
+    return (await this.recordMany(manager, tenantId, actor, [change]))[0] ?? null;
+  }
+
+  /** `record` for several changes: one multi-row insert and one outbox write. Returns the entries stored. */
+  async recordMany(manager: EntityManager, tenantId: string, actor: Actor, changes: readonly Change[]): Promise<AuditRecord[]> {
+    const entries: AuditRecord[] = [];
+    for (const change of changes) {
+      const before = change.before === null || change.before === undefined ? null : JSON.stringify(change.before);
+      const after = change.after === null || change.after === undefined ? null : JSON.stringify(change.after);
+      if (before === after) continue;
+      entries.push({
+        id: randomUUID(),
+        tenantId,
+        service: this.service,
+        action: change.action,
+        targetType: change.targetType,
+        targetId: change.targetId,
+        actor: actor.subject.slice(0, 256),
+        actorRole: actor.role,
+        requestId: actor.requestId?.slice(0, 128) ?? null,
+        before,
+        after,
+        at: this.now(),
+      });
+    }
+    if (entries.length === 0) return entries;
+    for (let start = 0; start < entries.length; start += AUDIT_INSERT_BATCH) {
+      await manager.createQueryBuilder().insert().into(this.entity).values(entries.slice(start, start + AUDIT_INSERT_BATCH)).updateEntity(false).execute();
+    }
+    const events: NewEvent<AuditRecord>[] = entries.map((entry) => ({
       id: entry.id,
       type: AUDIT_RECORDED,
       tenantId,
-      aggregateId: `${change.targetType}:${change.targetId}`,
+      aggregateId: `${entry.targetType}:${entry.targetId}`,
       occurredAt: new Date(entry.at).toISOString(),
       payload: entry,
-    };
-    await this.outbox.enqueue(manager, AUDIT_TOPIC, [event]);
-    return entry;
+    }));
+    await this.outbox.enqueue(manager, AUDIT_TOPIC, events);
+    return entries;
   }
 }

@@ -83,3 +83,17 @@ export function formatError(production: boolean) {
     };
   };
 }
+
+/** How one refused item of a batch mutation is reported (`ReportError`). */
+export interface ItemError {
+  code: string;
+  message: string;
+}
+
+/** A refused item of a batch: our errors keep their code and message; anything else is masked (and logged to `logger`). */
+export function itemError(error: unknown, logger: { error(attributes: object, message: string): void }): ItemError {
+  const code = error instanceof GraphQLError ? String(error.extensions.code ?? "") : "";
+  if (CLIENT_CODES.has(code) && code !== ErrorCode.INTERNAL_SERVER_ERROR) return { code, message: (error as GraphQLError).message };
+  logger.error({ err: error }, "an item of a batch failed");
+  return { code: ErrorCode.INTERNAL_SERVER_ERROR, message: "Internal server error" };
+}

@@ -1,7 +1,7 @@
 /** Devices' tables: the only code that touches them. */
 import { randomUUID } from "node:crypto";
 import { In, type DataSource, type EntityManager } from "typeorm";
-import type { Actor, AuditTrail } from "../../../lib/audit.js";
+import type { Actor, AuditTrail, Change } from "../../../lib/audit.js";
 import { isUniqueViolation, retrying } from "../../../lib/db.js";
 import type { DeviceEventPayload } from "../../../lib/events/contracts.js";
 import type { NewEvent } from "../../../lib/events/types.js";
@@ -25,6 +25,9 @@ export interface ListOptions {
   includeRetired: boolean;
 }
 
+
+/** Rows per multi-row upsert of `enrollMany`. */
+const UPSERT_BATCH = 500;
 
 export class DeviceRepository {
   constructor(
@@ -62,31 +65,50 @@ export class DeviceRepository {
     const { record, events } = await this.transaction(async (manager) => {
       const repository = manager.getRepository(DeviceEntity);
       const existing = await repository.findOne({ where: { tenantId, id: values.id } });
-      const now = new Date();
-      if (existing === null) {
-        const record: DeviceRecord = { tenantId, ...values, enrolledAt: now, updatedAt: now, retiredAt: null, version: 1 };
-        await repository.insert(record);
-        await this.audit.record(manager, tenantId, actor, { action: "device.enrolled", targetType: "Device", targetId: record.id, before: null, after: audited(record) });
-        return { record, events: [event("device.enrolled", record)] };
-      }
-      const changed = (Object.keys(values) as (keyof EnrollValues)[]).some((key) => existing[key] !== values[key]);
-      if (!changed && existing.retiredAt === null) return { record: existing, events: [] };
-      const reenrolled = existing.retiredAt !== null;
-      const record: DeviceRecord = {
-        ...existing,
-        ...values,
-        enrolledAt: reenrolled ? now : existing.enrolledAt,
-        retiredAt: null,
-        updatedAt: now,
-        version: existing.version + 1,
-      };
-      await repository.update({ tenantId, id: values.id }, record);
-      const action = reenrolled ? "device.enrolled" : "device.updated";
-      await this.audit.record(manager, tenantId, actor, { action, targetType: "Device", targetId: record.id, before: audited(existing), after: audited(record) });
-      return { record, events: [event(action, record)] };
+      const change = enrolment(tenantId, existing, values, new Date());
+      if (change === null) return { record: existing!, events: [] };
+      if (existing === null) await repository.insert(change.record);
+      else await repository.update({ tenantId, id: values.id }, change.record);
+      await this.audit.record(manager, tenantId, actor, change.audit);
+      return { record: change.record, events: [event(change.action, change.record)] };
     });
     if (events.length > 0) void this.outbox.flush();
     return record;
+  }
+
+  /**
+   * `enroll` for up to a batch of devices in one transaction, applied in
+   * order (an id twice: the second is an update of the first): one read of
+   * the existing rows, multi-row upserts of the changed ones, their audit
+   * entries and events in one write each.
+   */
+  async enrollMany(tenantId: string, items: readonly EnrollValues[], actor: Actor): Promise<DeviceRecord[]> {
+    if (items.length === 0) return [];
+    const { records, events } = await retrying(2, isUniqueViolation, () =>
+      this.transaction(async (manager) => {
+        const repository = manager.getRepository(DeviceEntity);
+        const current = new Map((await repository.find({ where: { tenantId, id: In(items.map((item) => item.id)) } })).map((d) => [d.id, d]));
+        const now = new Date();
+        const changed = new Map<string, DeviceRecord>();
+        const audits: Change[] = [];
+        const events: NewEvent[] = [];
+        const records = items.map((values) => {
+          const change = enrolment(tenantId, current.get(values.id) ?? null, values, now);
+          if (change === null) return current.get(values.id)!;
+          current.set(values.id, change.record);
+          changed.set(values.id, change.record);
+          audits.push(change.audit);
+          events.push(event(change.action, change.record));
+          return change.record;
+        });
+        const rows = [...changed.values()];
+        for (let start = 0; start < rows.length; start += UPSERT_BATCH) await repository.upsert(rows.slice(start, start + UPSERT_BATCH), ["tenantId", "id"]);
+        await this.audit.recordMany(manager, tenantId, actor, audits);
+        return { records, events };
+      }),
+    );
+    if (events.length > 0) void this.outbox.flush();
+    return records;
   }
 
   /** Marks the device retired (`device.retired`); null when it does not exist. Retiring twice changes nothing. */
@@ -113,6 +135,20 @@ export class DeviceRepository {
       return result;
     });
   }
+}
+
+/** What enrolling `values` changes on `existing` (null: nothing): the record to store, its event type and audit entry. */
+function enrolment(tenantId: string, existing: DeviceRecord | null, values: EnrollValues, now: Date): { record: DeviceRecord; action: "device.enrolled" | "device.updated"; audit: Change } | null {
+  if (existing === null) {
+    const record: DeviceRecord = { tenantId, ...values, enrolledAt: now, updatedAt: now, retiredAt: null, version: 1 };
+    return { record, action: "device.enrolled", audit: { action: "device.enrolled", targetType: "Device", targetId: record.id, before: null, after: audited(record) } };
+  }
+  const changed = (Object.keys(values) as (keyof EnrollValues)[]).some((key) => existing[key] !== values[key]);
+  if (!changed && existing.retiredAt === null) return null;
+  const reenrolled = existing.retiredAt !== null;
+  const record: DeviceRecord = { ...existing, ...values, enrolledAt: reenrolled ? now : existing.enrolledAt, retiredAt: null, updatedAt: now, version: existing.version + 1 };
+  const action = reenrolled ? "device.enrolled" : "device.updated";
+  return { record, action, audit: { action, targetType: "Device", targetId: record.id, before: audited(existing), after: audited(record) } };
 }
 
 /** What the audit trail keeps of a device. */

@@ -105,10 +105,21 @@ export type EnrollDeviceInput = {
   userPrincipalName?: InputMaybe<Scalars['String']['input']>;
 };
 
+/** One device's outcome in `enrollDevicesBatch`: the device, or the error that refused it. */
+export type EnrollDevicesBatchItem = {
+  __typename?: 'EnrollDevicesBatchItem';
+  device: Maybe<Device>;
+  error: Maybe<ReportError>;
+  /** The id sent (or generated), null when the input had none and was refused. */
+  id: Maybe<Scalars['ID']['output']>;
+};
+
 export type Mutation = {
   __typename?: 'Mutation';
   /** Admin. Enrolls a device, or updates it when the id exists (a retired device is enrolled again). */
   enrollDevice: Device;
+  /** Admin. Up to 1,000 enrolments in one transaction, each validated and idempotent as `enrollDevice`; a refused item writes nothing and leaves the others stored. */
+  enrollDevicesBatch: Array<EnrollDevicesBatchItem>;
   /** Admin. Retires the device: all of its access is revoked. Retiring twice is a no-op. */
   retireDevice: Device;
 };
@@ -116,6 +127,11 @@ export type Mutation = {
 
 export type MutationEnrollDeviceArgs = {
   input: EnrollDeviceInput;
+};
+
+
+export type MutationEnrollDevicesBatchArgs = {
+  inputs: Array<EnrollDeviceInput>;
 };
 
 
@@ -166,6 +182,13 @@ export type QueryDevicesArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
   includeRetired?: InputMaybe<Scalars['Boolean']['input']>;
   platform?: InputMaybe<Platform>;
+};
+
+/** Why one item of a batch was refused (nothing of it stored); the same code and message the single mutation would give. */
+export type ReportError = {
+  __typename?: 'ReportError';
+  code: Scalars['String']['output'];
+  message: Scalars['String']['output'];
 };
 
 export type WithIndex<TObject> = TObject & Record<string, any>;
@@ -274,6 +297,7 @@ export type ResolversTypes = ResolversObject<{
   DeviceConnection: ResolverTypeWrapper<Omit<DeviceConnection, 'edges'> & { edges: Array<ResolversTypes['DeviceEdge']> }>;
   DeviceEdge: ResolverTypeWrapper<Omit<DeviceEdge, 'node'> & { node: ResolversTypes['Device'] }>;
   EnrollDeviceInput: EnrollDeviceInput;
+  EnrollDevicesBatchItem: ResolverTypeWrapper<Omit<EnrollDevicesBatchItem, 'device'> & { device?: Maybe<ResolversTypes['Device']> }>;
   JSON: ResolverTypeWrapper<Scalars['JSON']['output']>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Ownership: Ownership;
@@ -281,6 +305,7 @@ export type ResolversTypes = ResolversObject<{
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   Platform: Platform;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  ReportError: ResolverTypeWrapper<ReportError>;
 }>;
 
 /** Mapping between all available schema types and the resolvers parents */
@@ -296,11 +321,13 @@ export type ResolversParentTypes = ResolversObject<{
   DeviceConnection: Omit<DeviceConnection, 'edges'> & { edges: Array<ResolversParentTypes['DeviceEdge']> };
   DeviceEdge: Omit<DeviceEdge, 'node'> & { node: ResolversParentTypes['Device'] };
   EnrollDeviceInput: EnrollDeviceInput;
+  EnrollDevicesBatchItem: Omit<EnrollDevicesBatchItem, 'device'> & { device?: Maybe<ResolversParentTypes['Device']> };
   JSON: Scalars['JSON']['output'];
   Mutation: Record<PropertyKey, never>;
   PageInfo: PageInfo;
   Boolean: Scalars['Boolean']['output'];
   Query: Record<PropertyKey, never>;
+  ReportError: ReportError;
 }>;
 
 export type AuditEntryResolvers<ContextType = Context, ParentType extends ResolversParentTypes['AuditEntry'] = ResolversParentTypes['AuditEntry']> = ResolversObject<{
@@ -355,12 +382,19 @@ export type DeviceEdgeResolvers<ContextType = Context, ParentType extends Resolv
   node?: Resolver<ResolversTypes['Device'], ParentType, ContextType>;
 }>;
 
+export type EnrollDevicesBatchItemResolvers<ContextType = Context, ParentType extends ResolversParentTypes['EnrollDevicesBatchItem'] = ResolversParentTypes['EnrollDevicesBatchItem']> = ResolversObject<{
+  device?: Resolver<Maybe<ResolversTypes['Device']>, ParentType, ContextType>;
+  error?: Resolver<Maybe<ResolversTypes['ReportError']>, ParentType, ContextType>;
+  id?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+}>;
+
 export interface JsonScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['JSON'], any> {
   name: 'JSON';
 }
 
 export type MutationResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = ResolversObject<{
   enrollDevice?: Resolver<ResolversTypes['Device'], ParentType, ContextType, RequireFields<MutationEnrollDeviceArgs, 'input'>>;
+  enrollDevicesBatch?: Resolver<Array<ResolversTypes['EnrollDevicesBatchItem']>, ParentType, ContextType, RequireFields<MutationEnrollDevicesBatchArgs, 'inputs'>>;
   retireDevice?: Resolver<ResolversTypes['Device'], ParentType, ContextType, RequireFields<MutationRetireDeviceArgs, 'id'>>;
 }>;
 
@@ -375,6 +409,11 @@ export type QueryResolvers<ContextType = Context, ParentType extends ResolversPa
   devices?: Resolver<ResolversTypes['DeviceConnection'], ParentType, ContextType, RequireFields<QueryDevicesArgs, 'first' | 'includeRetired'>>;
 }>;
 
+export type ReportErrorResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ReportError'] = ResolversParentTypes['ReportError']> = ResolversObject<{
+  code?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
 export type Resolvers<ContextType = Context> = ResolversObject<{
   AuditEntry?: AuditEntryResolvers<ContextType>;
   AuditEntryConnection?: AuditEntryConnectionResolvers<ContextType>;
@@ -383,9 +422,11 @@ export type Resolvers<ContextType = Context> = ResolversObject<{
   Device?: DeviceResolvers<ContextType>;
   DeviceConnection?: DeviceConnectionResolvers<ContextType>;
   DeviceEdge?: DeviceEdgeResolvers<ContextType>;
+  EnrollDevicesBatchItem?: EnrollDevicesBatchItemResolvers<ContextType>;
   JSON?: GraphQLScalarType;
   Mutation?: MutationResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  ReportError?: ReportErrorResolvers<ContextType>;
 }>;
 

@@ -1,10 +1,11 @@
 import { DateTimeResolver, JSONResolver } from "graphql-scalars";
 import { actorOf } from "../../../lib/audit.js";
 import { requireRole } from "../../../lib/auth.js";
-import { notFound } from "../../../lib/errors.js";
+import { badUserInput, itemError, notFound, type ItemError } from "../../../lib/errors.js";
 import { decodeCursor, encodeCursor, pageSize, toPage } from "../../../lib/paging.js";
-import { identifier, optionalText, text } from "../../../lib/validation.js";
-import { randomUUID } from "node:crypto";
+import { identifier } from "../../../lib/validation.js";
+import type { EnrollValues } from "../data/repository.js";
+import { enrollValues, MAX_DEVICES_PER_BATCH } from "../input.js";
 import type { Resolvers } from "../generated/graphql.js";
 
 export const resolvers: Resolvers = {
@@ -38,14 +39,24 @@ export const resolvers: Resolvers = {
   Mutation: {
     enrollDevice: async (_, { input }, context) => {
       const { tenantId } = requireRole(context.identity, "admin");
-      return context.devices.enroll(tenantId, {
-        id: input.id == null ? randomUUID() : identifier("input.id", input.id),
-        name: text("input.name", input.name, { max: 256 }),
-        platform: input.platform,
-        osVersion: text("input.osVersion", input.osVersion, { max: 64 }),
-        ownership: input.ownership,
-        userPrincipalName: optionalText("input.userPrincipalName", input.userPrincipalName, { max: 320 }),
-      }, actorOf(context));
+      return context.devices.enroll(tenantId, enrollValues(input), actorOf(context));
+    },
+
+    enrollDevicesBatch: async (_, { inputs }, context) => {
+      const { tenantId } = requireRole(context.identity, "admin");
+      if (inputs.length > MAX_DEVICES_PER_BATCH) throw badUserInput("inputs", `expected at most ${MAX_DEVICES_PER_BATCH} devices; got ${inputs.length}`);
+      // Input errors stay with their item; the valid ones are enrolled together.
+      const checked = inputs.map((input, i): { values: EnrollValues } | { id: string | null; error: ItemError } => {
+        try {
+          return { values: enrollValues(input, `inputs[${i}]`) };
+        } catch (error) {
+          return { id: input.id ?? null, error: itemError(error, context.logger) };
+        }
+      });
+      const valid = checked.flatMap((item) => ("values" in item ? [item.values] : []));
+      const devices = await context.devices.enrollMany(tenantId, valid, actorOf(context));
+      let next = 0;
+      return checked.map((item) => ("values" in item ? { id: item.values.id, device: devices[next++]!, error: null } : { id: item.id, device: null, error: item.error }));
     },
 
     retireDevice: async (_, { id }, context) => {

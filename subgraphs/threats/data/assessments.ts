@@ -31,6 +31,18 @@ export async function lockDevice(tx: Transaction, tenantId: string, deviceId: st
   return tx.forUpdate(query).getOne();
 }
 
+/** The rows of `deviceIds` (unknown ones left out), locked until the commit on MySQL, in id order so that two batches never deadlock. */
+export async function lockDevices(tx: Transaction, tenantId: string, deviceIds: readonly string[]): Promise<DeviceStateRecord[]> {
+  const ids = [...new Set(deviceIds)].sort();
+  if (ids.length === 0) return [];
+  const query = tx.manager
+    .getRepository(DeviceStateEntity)
+    .createQueryBuilder("d")
+    .where("d.tenant_id = :tenantId AND d.device_id IN (:...ids)", { tenantId, ids })
+    .orderBy("d.device_id", "ASC");
+  return tx.forUpdate(query).getMany();
+}
+
 export class AssessmentRepository {
   /** Per tenant: the republish running, and the platforms (null: all) a call asked for while it ran. */
   private readonly republishing = new Map<string, { running: Promise<void>; again: Set<Platform> | null | undefined }>();
@@ -106,14 +118,19 @@ export class AssessmentRepository {
     const data = known ?? (await this.partnerData(tx.manager, tenantId, devices, connectors));
     const now = this.store.now();
     const at = new Date(now);
+    const changed: DeviceStateRecord[] = [];
     for (const device of devices) {
       const connector = coveringConnector(connectors, device.platform);
       const next = assess(device.platform, connector, data.get(device.deviceId) ?? { reported: false, activeSeverities: [] }, now);
       if (device.assessmentVersion > 0 && sameAssessment(device, next)) continue;
       const version = device.assessmentVersion + 1;
       tx.emit(assessmentChanged(device, next, version, at));
-      await tx.manager.update(DeviceStateEntity, { tenantId, deviceId: device.deviceId }, { ...next, assessmentVersion: version, assessedAt: at });
       Object.assign(device, next, { assessmentVersion: version, assessedAt: at });
+      changed.push(device);
+    }
+    // One multi-row statement per slice for every changed device (their rows are locked by the caller).
+    for (let start = 0; start < changed.length; start += REASSESS_BATCH_SIZE) {
+      await tx.manager.getRepository(DeviceStateEntity).upsert(changed.slice(start, start + REASSESS_BATCH_SIZE), ["tenantId", "deviceId"]);
     }
   }
 

@@ -1,21 +1,29 @@
 /**
- * Ingest: one partner report in one transaction. The report id is recorded
- * first (its unique key makes a replay, even a concurrent one, a no-op), the
- * device row is locked (reports on one device take turns), each threat is
- * applied (an observation older than the stored one does not overwrite it),
- * and the device is reassessed; its event goes through the outbox.
+ * Ingest: partner reports, one or a batch of up to 500, in one transaction.
+ * Set-based: one read of the report ids already accepted (a replay is a
+ * no-op), the devices' rows locked in id order (reports on one device take
+ * turns, and two batches never deadlock on each other), one read of the
+ * stored threats the reports name or that are ACTIVE, multi-row inserts of
+ * the reports and upserts of the threats (an observation older than the
+ * stored one does not overwrite it), and one reassessment of each device
+ * touched: at most one assessment event per device, one outbox write.
+ *
+ * A report that cannot be applied (unknown or retired device, a platform the
+ * partner does not cover) is refused on its own and writes nothing; the
+ * others of the batch are stored.
  */
 import { randomUUID } from "node:crypto";
-import { In, type EntityManager, type FindOptionsWhere } from "typeorm";
+import { GraphQLError } from "graphql";
+import { In, type FindOptionsWhere } from "typeorm";
 import type { MtdPartner } from "../../../lib/auth.js";
-import { isUniqueViolation } from "../../../lib/db.js";
+import { isUniqueViolation, retrying } from "../../../lib/db.js";
 import { forbidden, notFound } from "../../../lib/errors.js";
-import { coveringConnector } from "../domain.js";
+import { coveringConnector, type PartnerData } from "../domain.js";
 import type { ThreatCategory, ThreatLevel, ThreatStatus } from "../generated/graphql.js";
-import { activeConnectors, lockDevice, type AssessmentRepository } from "./assessments.js";
+import { activeConnectors, lockDevices, type AssessmentRepository } from "./assessments.js";
 import { authorizePartner } from "./connectors.js";
-import { ReportEntity, ThreatEntity, type ThreatRecord } from "./entities.js";
-import type { Store } from "./store.js";
+import { ReportEntity, ThreatEntity, type ConnectorRecord, type DeviceStateRecord, type ReportRecord, type ThreatRecord } from "./entities.js";
+import type { Store, Transaction } from "./store.js";
 
 /** A validated report (see `input.ts`). */
 export interface Report {
@@ -33,10 +41,13 @@ export interface ObservedThreat {
   status: ThreatStatus;
 }
 
-/** Rows per multi-row INSERT of new threats. */
-const INSERT_BATCH_SIZE = 100;
+/** One report's outcome: accepted (`duplicate`: its id was already accepted, nothing changed), or refused with a GraphQL error. */
+export type ReportOutcome = { duplicate: boolean } | { error: GraphQLError };
 
-class DuplicateReport extends Error {}
+/** Rows per multi-row INSERT / upsert. */
+const INSERT_BATCH_SIZE = 500;
+/** Attempts when a concurrent request accepted one of the batch's report ids first (the retry sees it as a replay). */
+const RACE_ATTEMPTS = 3;
 
 export class ReportRepository {
   constructor(
@@ -45,94 +56,111 @@ export class ReportRepository {
   ) {}
 
   /**
-   * Applies the report for `partner`, which must be one of the tenant's
+   * Applies one report for `partner`, which must be one of the tenant's
    * ENABLED or UNRESPONSIVE connectors (else FORBIDDEN) and cover the device's
    * platform (else FORBIDDEN, naming the partner that does). NOT_FOUND for a
-   * device the subgraph does not know or that is retired. `duplicate`: the
-   * report id was already accepted and nothing changed.
+   * device the subgraph does not know or that is retired.
    */
   async report(tenantId: string, partner: MtdPartner | undefined, report: Report): Promise<{ duplicate: boolean }> {
-    try {
-      await this.store.transaction(async (tx) => {
-        const connectors = await activeConnectors(tx.manager, tenantId);
-        const connector = authorizePartner(connectors, partner);
-        const now = new Date(this.store.now());
-        try {
-          await tx.manager
-            .createQueryBuilder()
-            .insert()
-            .into(ReportEntity)
-            .values({ tenantId, partner: connector.partner, reportId: report.reportId, deviceId: report.deviceId, observedAt: report.observedAt, receivedAt: now, threatCount: report.threats.length })
-            .updateEntity(false)
-            .execute();
-        } catch (error) {
-          if (isUniqueViolation(error)) throw new DuplicateReport();
-          throw error;
-        }
+    const [outcome] = await this.reportMany(tenantId, partner, [report]);
+    if ("error" in outcome!) throw outcome.error;
+    return outcome!;
+  }
 
-        const device = await lockDevice(tx, tenantId, report.deviceId);
-        if (device === null || device.retiredAt !== null) throw notFound("Device", report.deviceId);
-        if (!connector.enabledPlatforms.includes(device.platform)) {
-          const covering = coveringConnector(connectors, device.platform);
-          const who = covering === null ? "no partner covers it" : `partner ${covering.partner} covers it`;
-          throw forbidden(`partner ${connector.partner} does not cover ${device.platform} devices in this tenant (${who}); device ${report.deviceId} is ${device.platform}`);
-        }
+  /** Applies `reports` in one transaction, in order; one outcome per report. FORBIDDEN (thrown) for a partner that is not an active connector. */
+  async reportMany(tenantId: string, partner: MtdPartner | undefined, reports: readonly Report[]): Promise<ReportOutcome[]> {
+    if (reports.length === 0) return [];
+    return retrying(RACE_ATTEMPTS, isUniqueViolation, () => this.store.transaction((tx) => this.apply(tx, tenantId, partner, reports)));
+  }
 
-        const activeSeverities = await this.apply(tx.manager, tenantId, connector.partner, report, now);
-        await this.assessments.reassess(tx, tenantId, [device], connectors, new Map([[device.deviceId, { reported: true, activeSeverities }]]));
-      });
-      return { duplicate: false };
-    } catch (error) {
-      if (error instanceof DuplicateReport) return { duplicate: true };
-      throw error;
+  private async apply(tx: Transaction, tenantId: string, partner: MtdPartner | undefined, reports: readonly Report[]): Promise<ReportOutcome[]> {
+    const connectors = await activeConnectors(tx.manager, tenantId);
+    const connector = authorizePartner(connectors, partner);
+    const scope = { tenantId, partner: connector.partner };
+    const now = new Date(this.store.now());
+    const accepted = await tx.manager.find(ReportEntity, { where: { ...scope, reportId: In(reports.map((r) => r.reportId)) } });
+    const seen = new Set(accepted.map((r) => r.reportId));
+    const devices = new Map((await lockDevices(tx, tenantId, reports.map((r) => r.deviceId))).map((d) => [d.deviceId, d]));
+
+    const outcomes: ReportOutcome[] = [];
+    const applied: Report[] = [];
+    for (const report of reports) {
+      if (seen.has(report.reportId)) {
+        outcomes.push({ duplicate: true });
+        continue;
+      }
+      const refusal = refusalOf(devices.get(report.deviceId), report, connector, connectors);
+      if (refusal !== null) {
+        outcomes.push({ error: refusal });
+        continue;
+      }
+      seen.add(report.reportId);
+      applied.push(report);
+      outcomes.push({ duplicate: false });
     }
+    if (applied.length === 0) return outcomes;
+
+    const rows: ReportRecord[] = applied.map((r) => ({ ...scope, reportId: r.reportId, deviceId: r.deviceId, observedAt: r.observedAt, receivedAt: now, threatCount: r.threats.length }));
+    for (const chunk of chunks(rows)) await tx.manager.createQueryBuilder().insert().into(ReportEntity).values(chunk).updateEntity(false).execute();
+    const data = await this.applyThreats(tx, connector.partner, tenantId, applied, now);
+    const touched = [...data.keys()].map((id) => devices.get(id)!);
+    await this.assessments.reassess(tx, tenantId, touched, connectors, data);
+    return outcomes;
   }
 
   /**
    * Inserts new threats and updates those whose stored observation is not
-   * newer than the report's. One read serves both the upserts and the risk:
-   * the stored threats the report names, and every ACTIVE one of the device.
-   * Returns the severities of the device's ACTIVE threats afterwards.
+   * newer than the report's, reports applied in order. One read serves both
+   * the upserts and the risk: the stored threats the reports name, and every
+   * ACTIVE one of their devices. Returns each device's partner data afterwards.
    */
-  private async apply(manager: EntityManager, tenantId: string, partner: MtdPartner, report: Report, now: Date): Promise<ThreatLevel[]> {
-    const { deviceId, observedAt } = report;
-    const scope = { tenantId, partner, deviceId };
+  private async applyThreats(tx: Transaction, partner: MtdPartner, tenantId: string, reports: readonly Report[], now: Date): Promise<Map<string, PartnerData>> {
+    const deviceIds = [...new Set(reports.map((r) => r.deviceId))];
+    const externalIds = [...new Set(reports.flatMap((r) => r.threats.map((t) => t.externalId)))];
+    const scope = { tenantId, partner, deviceId: In(deviceIds) };
     const where: FindOptionsWhere<ThreatRecord>[] = [{ ...scope, status: "ACTIVE" }];
-    if (report.threats.length > 0) where.push({ ...scope, externalId: In(report.threats.map((threat) => threat.externalId)) });
-    const stored = await manager.find(ThreatEntity, { where });
-    const byExternalId = new Map(stored.map((threat) => [threat.externalId, threat]));
-    /** Each threat's state after this report, by external id. */
-    const current = new Map(stored.map((threat) => [threat.externalId, { status: threat.status, severity: threat.severity }]));
-    const inserts: ThreatRecord[] = [];
-    for (const threat of report.threats) {
-      const existing = byExternalId.get(threat.externalId);
-      if (existing === undefined) {
-        inserts.push({
-          id: randomUUID(),
-          ...scope,
-          ...threat,
-          detectedAt: observedAt,
-          resolvedAt: threat.status === "RESOLVED" ? observedAt : null,
-          observedAt,
-          updatedAt: now,
-        });
-      } else if (observedAt.getTime() >= existing.observedAt.getTime()) {
-        const resolvedAt = threat.status === "ACTIVE" ? null : existing.status === "RESOLVED" ? existing.resolvedAt : observedAt;
-        await manager.update(ThreatEntity, { id: existing.id }, { ...threat, resolvedAt, observedAt, updatedAt: now });
-      } else {
-        continue; // a newer observation is stored
+    if (externalIds.length > 0) where.push({ ...scope, externalId: In(externalIds) });
+    /** Each device's threats as they stand after the reports applied so far, by external id. */
+    const state = new Map<string, Map<string, ThreatRecord>>(deviceIds.map((id) => [id, new Map()]));
+    for (const threat of await tx.manager.find(ThreatEntity, { where })) state.get(threat.deviceId)!.set(threat.externalId, threat);
+    const written = new Map<string, ThreatRecord>();
+    for (const { deviceId, observedAt, threats } of reports) {
+      const current = state.get(deviceId)!;
+      for (const threat of threats) {
+        const existing = current.get(threat.externalId);
+        let next: ThreatRecord;
+        if (existing === undefined) {
+          next = { id: randomUUID(), tenantId, partner, deviceId, ...threat, detectedAt: observedAt, resolvedAt: threat.status === "RESOLVED" ? observedAt : null, observedAt, updatedAt: now };
+        } else if (observedAt.getTime() >= existing.observedAt.getTime()) {
+          const resolvedAt = threat.status === "ACTIVE" ? null : existing.status === "RESOLVED" ? existing.resolvedAt : observedAt;
+          next = { ...existing, ...threat, resolvedAt, observedAt, updatedAt: now };
+        } else {
+          continue; // a newer observation is stored
+        }
+        current.set(threat.externalId, next);
+        written.set(next.id, next);
       }
-      current.set(threat.externalId, { status: threat.status, severity: threat.severity });
     }
-    for (let start = 0; start < inserts.length; start += INSERT_BATCH_SIZE) {
-      await manager
-        .createQueryBuilder()
-        .insert()
-        .into(ThreatEntity)
-        .values(inserts.slice(start, start + INSERT_BATCH_SIZE))
-        .updateEntity(false)
-        .execute();
+    for (const chunk of chunks([...written.values()])) {
+      await tx.manager.getRepository(ThreatEntity).upsert(chunk, { conflictPaths: ["tenantId", "partner", "deviceId", "externalId"], skipUpdateIfNoValuesChanged: false });
     }
-    return [...current.values()].filter((threat) => threat.status === "ACTIVE").map((threat) => threat.severity);
+    const data = new Map<string, PartnerData>();
+    for (const [deviceId, threats] of state) {
+      data.set(deviceId, { reported: true, activeSeverities: [...threats.values()].filter((t) => t.status === "ACTIVE").map((t) => t.severity) });
+    }
+    return data;
   }
+}
+
+/** Why `report` cannot be applied to `device` under `connector`, or null. */
+function refusalOf(device: DeviceStateRecord | undefined, report: Report, connector: ConnectorRecord, connectors: readonly ConnectorRecord[]): GraphQLError | null {
+  if (device === undefined || device.retiredAt !== null) return notFound("Device", report.deviceId);
+  if (connector.enabledPlatforms.includes(device.platform)) return null;
+  const covering = coveringConnector(connectors, device.platform);
+  const who = covering === null ? "no partner covers it" : `partner ${covering.partner} covers it`;
+  return forbidden(`partner ${connector.partner} does not cover ${device.platform} devices in this tenant (${who}); device ${report.deviceId} is ${device.platform}`);
+}
+
+function* chunks<T>(rows: readonly T[]): Generator<T[]> {
+  for (let start = 0; start < rows.length; start += INSERT_BATCH_SIZE) yield rows.slice(start, start + INSERT_BATCH_SIZE);
 }

@@ -1,10 +1,10 @@
-import { GraphQLError } from "graphql";
 import { DateTimeResolver } from "graphql-scalars";
 import { actorOf } from "../../../lib/audit.js";
 import { requireRole, type Role } from "../../../lib/auth.js";
-import { badUserInput, ErrorCode } from "../../../lib/errors.js";
+import { badUserInput, itemError } from "../../../lib/errors.js";
 import { connectorSettings, MAX_REPORTS_PER_BATCH, report } from "../input.js";
 import type { Context } from "../context.js";
+import type { Report } from "../data/reports.js";
 import type { ReportThreatsInput, Resolvers } from "../generated/graphql.js";
 
 /** Who reads the tenant's connector, risk and threats. */
@@ -47,15 +47,23 @@ export const resolvers: Resolvers = {
       if (inputs.length > MAX_REPORTS_PER_BATCH) throw badUserInput("inputs", `expected at most ${MAX_REPORTS_PER_BATCH} reports; got ${inputs.length}`);
       // A partner that is not the connector is refused once, not once per report.
       await context.connectors.authorize(tenantId, partner);
-      const items = [];
-      for (const [i, input] of inputs.entries()) {
+      // Input errors stay with their report; the valid ones are applied together.
+      const checked = inputs.map((input, i) => {
         try {
-          items.push({ reportId: input.reportId, result: await ingest(context, input, `inputs[${i}]`), error: null });
+          return report(input, context.now(), `inputs[${i}]`);
         } catch (error) {
-          items.push({ reportId: input.reportId, result: null, error: reportError(error, context) });
+          return itemError(error, context.logger);
         }
-      }
-      return items;
+      });
+      const valid = checked.filter((item): item is Report => !("code" in item));
+      const outcomes = await context.reports.reportMany(tenantId, partner, valid);
+      let next = 0;
+      return checked.map((item, i) => {
+        if ("code" in item) return { reportId: inputs[i]!.reportId, result: null, error: item };
+        const outcome = outcomes[next++]!;
+        if ("error" in outcome) return { reportId: item.reportId, result: null, error: itemError(outcome.error, context.logger) };
+        return { reportId: item.reportId, result: { reportId: item.reportId, duplicate: outcome.duplicate, device: { id: item.deviceId } }, error: null };
+      });
     },
 
     partnerHeartbeat: (_, __, context) => {
@@ -95,14 +103,4 @@ async function ingest(context: Context, input: ReportThreatsInput, field: string
   const checked = report(input, context.now(), field);
   const { duplicate } = await context.reports.report(context.identity.tenantId, context.identity.partner, checked);
   return { reportId: checked.reportId, duplicate, device: { id: checked.deviceId } };
-}
-
-/** A rejected report of a batch: our errors keep their code and message; anything else is masked (and logged). */
-function reportError(error: unknown, context: Context): { code: string; message: string } {
-  const code = error instanceof GraphQLError ? String(error.extensions.code ?? "") : "";
-  if (code !== "" && code !== ErrorCode.INTERNAL_SERVER_ERROR && (Object.values(ErrorCode) as string[]).includes(code)) {
-    return { code, message: (error as GraphQLError).message };
-  }
-  context.logger.error({ err: error }, "report of a batch failed");
-  return { code: ErrorCode.INTERNAL_SERVER_ERROR, message: "Internal server error" };
 }
