@@ -8,6 +8,8 @@ import type { IncomingMessage } from "node:http";
 import { ApolloServer } from "@apollo/server";
 import { GraphQLError } from "graphql";
 import { ApolloGateway, RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from "@apollo/gateway";
+import type { QueryPlan } from "@apollo/query-planner";
+import { BoundedCache, documentStore } from "../lib/cache.js";
 import { createTokenVerifier, type Identity } from "../lib/auth.js";
 import { DEFAULT_PORTS, developmentSecret, type Config, type SubgraphName } from "../lib/config.js";
 import { formatError } from "../lib/errors.js";
@@ -88,6 +90,8 @@ export async function start({ config, logger: parentLogger, supergraphSdl }: Gat
   const gateway = new ApolloGateway({
     supergraphSdl: sdl,
     buildService: ({ name }) => new SubgraphDataSource(name, config.subgraphUrls[name as SubgraphName]),
+    // Bounded by count, not by Apollo's estimate of bytes (lib/cache.ts).
+    queryPlannerConfig: { cache: new BoundedCache<QueryPlan>({ service: "gateway", name: "query_plans", maxEntries: config.caches.queryPlans }) },
   });
   const buckets = createTokenBuckets({ redisUrl: config.redisUrl, redisPrefix: config.redisPrefix });
   const guard = protection(config, "gateway");
@@ -97,6 +101,7 @@ export async function start({ config, logger: parentLogger, supergraphSdl }: Gat
     includeStacktraceInErrorResponses: false,
     // bin/start.ts drains on SIGTERM; Apollo's own handler would stop the server under it and re-raise the signal.
     stopOnTerminationSignals: false,
+    documentStore: documentStore(config.caches, "gateway"),
     ...guard,
     plugins: [
       requestObserver<GatewayContext>({
@@ -127,6 +132,7 @@ export async function start({ config, logger: parentLogger, supergraphSdl }: Gat
         subgraphUrls: config.subgraphUrls,
         limits: config.subscriptions,
         operationLimits: config.limits,
+        maxPlans: config.caches.subscriptionPlans,
         verify,
         logger,
         production: config.env === "production",

@@ -57,6 +57,33 @@ export interface Config {
   subscriptions: SubscriptionLimits;
   /** The Shared Signals (SSF 1.0 / CAEP 1.0) transmitter in the policies service (`subgraphs/policies/ssf/`). */
   ssf: SsfConfig;
+  /** Entry bounds of the caches keyed by what clients send (`lib/cache.ts`), the same in every process. */
+  caches: CacheLimits;
+  /** How much of each event-log topic is kept (`lib/events/`). */
+  eventLog: EventLogRetention;
+}
+
+export interface CacheLimits {
+  /** `MTD_CACHE_DOCUMENTS`: parsed and validated documents kept by Apollo Server, per service (gateway and each subgraph). Default 2000. */
+  documents: number;
+  /** `MTD_CACHE_QUERY_PLANS`: query plans kept by the gateway. Default 2000. */
+  queryPlans: number;
+  /** `MTD_CACHE_SUBSCRIPTION_PLANS`: subscription plans kept by the gateway. Default 1000. */
+  subscriptionPlans: number;
+}
+
+export interface EventLogRetention {
+  /**
+   * `MTD_EVENT_LOG_RETENTION_SECONDS`: an event acknowledged by every consumer group of its topic is
+   * dropped from the log once it is this old (kept meanwhile for tails that reconnect and groups that
+   * start late). Default 600.
+   */
+  retentionSeconds: number;
+  /**
+   * `MTD_EVENT_LOG_MAX_ENTRIES`: last resort per topic: past this many events the oldest go even if a
+   * group has not acknowledged them (a group that far behind is stuck; its lag says so). Default 1000000.
+   */
+  maxEntries: number;
 }
 
 export interface SubscriptionLimits {
@@ -220,6 +247,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
 
   const ssf = ssfConfig(read, nodeEnv, problems);
+  const caches: CacheLimits = {
+    documents: limit("MTD_CACHE_DOCUMENTS", 1, 1_000_000, 2000),
+    queryPlans: limit("MTD_CACHE_QUERY_PLANS", 1, 1_000_000, 2000),
+    subscriptionPlans: limit("MTD_CACHE_SUBSCRIPTION_PLANS", 1, 1_000_000, 1000),
+  };
+  const eventLog: EventLogRetention = {
+    retentionSeconds: limit("MTD_EVENT_LOG_RETENTION_SECONDS", 0, 30 * 86_400, 600),
+    maxEntries: limit("MTD_EVENT_LOG_MAX_ENTRIES", 1000, 1_000_000_000, 1_000_000),
+  };
 
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -242,6 +278,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownTimeoutMs,
     subscriptions,
     ssf,
+    caches,
+    eventLog,
   };
 }
 

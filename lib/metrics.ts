@@ -97,6 +97,27 @@ export const metrics = {
     labelNames: ["service", "limit"] as const,
     registers: [registry],
   }),
+  /** Lookups that found their entry in a bounded cache (`lib/cache.ts`). */
+  cacheHits: new Counter({
+    name: "mtd_cache_hits_total",
+    help: "Lookups answered from a bounded cache, by service and cache",
+    labelNames: ["service", "cache"] as const,
+    registers: [registry],
+  }),
+  /** Lookups that did not. */
+  cacheMisses: new Counter({
+    name: "mtd_cache_misses_total",
+    help: "Lookups not found in a bounded cache, by service and cache",
+    labelNames: ["service", "cache"] as const,
+    registers: [registry],
+  }),
+  /** Entries dropped to stay within the bound. */
+  cacheEvictions: new Counter({
+    name: "mtd_cache_evictions_total",
+    help: "Least recently used entries evicted from a bounded cache to stay within its bound, by service and cache",
+    labelNames: ["service", "cache"] as const,
+    registers: [registry],
+  }),
 };
 
 /**
@@ -124,6 +145,45 @@ export function operationLabel(service: string, name: string | null | undefined)
   seen.add(name);
   return name;
 }
+
+/** What the cache gauges read at scrape time (`BoundedCache`). */
+export interface CacheLike {
+  readonly size: number;
+  readonly maxEntries: number;
+}
+
+/**
+ * Caches reported by `mtd_cache_entries` / `mtd_cache_max_entries`, by their
+ * labels: the latest cache of a service and name replaces the one before (a new
+ * supergraph's plan cache, a restarted server), so none is kept alive here.
+ */
+const caches = new Map<string, { labels: { service: string; cache: string }; cache: CacheLike }>();
+
+export function watchCache(labels: { service: string; cache: string }, cache: CacheLike): void {
+  caches.set(`${labels.service}\u0000${labels.cache}`, { labels, cache });
+}
+
+new Gauge({
+  name: "mtd_cache_entries",
+  help: "Entries held by a bounded cache, by service and cache",
+  labelNames: ["service", "cache"] as const,
+  registers: [registry],
+  collect() {
+    this.reset();
+    for (const { labels, cache } of caches.values()) this.set(labels, cache.size);
+  },
+});
+
+new Gauge({
+  name: "mtd_cache_max_entries",
+  help: "The entry bound of a bounded cache (MTD_CACHE_*), by service and cache",
+  labelNames: ["service", "cache"] as const,
+  registers: [registry],
+  collect() {
+    this.reset();
+    for (const { labels, cache } of caches.values()) this.set(labels, cache.maxEntries);
+  },
+});
 
 /** What the outbox gauges read at scrape time (`Outbox.backlog()`). */
 export interface OutboxLike {

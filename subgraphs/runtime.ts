@@ -17,6 +17,7 @@ import { formatError } from "../lib/errors.js";
 import type { Logger } from "../lib/logger.js";
 import { watchEventLog, watchOutbox } from "../lib/metrics.js";
 import { requestIdFrom, requestObserver } from "../lib/observability.js";
+import { documentStore } from "../lib/cache.js";
 import { protection } from "../lib/protection.js";
 import { header, serve, type Served, type ServeOptions } from "../lib/server.js";
 import { openDatabase, type Database } from "../lib/db.js";
@@ -144,6 +145,7 @@ async function serveSubgraph<TContext extends RequestContext>(
     includeStacktraceInErrorResponses: false,
     // bin/start.ts drains on SIGTERM; Apollo's own handler would stop the server under it and re-raise the signal.
     stopOnTerminationSignals: false,
+    documentStore: documentStore(config.caches, name),
     ...guard,
     plugins: [
       // Federated tracing is for Apollo's cloud; it costs every request and we do not send traces there.

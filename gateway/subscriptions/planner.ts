@@ -12,7 +12,8 @@
  * resume argument is bound to a reserved variable, so the upstream subscription
  * can be re-established after the last cursor it received.
  *
- * Plans are cached per document and operation name; a new supergraph gets a new
+ * Plans are cached per document and operation name, at most `maxPlans` of them
+ * (least recently used out, `lib/cache.ts`); a new supergraph gets a new
  * planner (and an empty cache).
  */
 import { buildOperationContext } from "@apollo/gateway";
@@ -39,6 +40,7 @@ import {
   type SelectionSetNode,
   type ValueNode,
 } from "graphql";
+import { BoundedCache } from "../../lib/cache.js";
 import { badUserInput, operationLimit } from "../../lib/errors.js";
 import { operationNotSupported, SubscriptionErrorCode } from "./protocol.js";
 
@@ -50,8 +52,6 @@ export const RESUMABLE_SPEC = "https://mtd-graph.dev/resumable";
 export const CURSOR_ALIAS = "_resumeCursor";
 /** Variable the gateway binds a resumable field's resume argument to. */
 export const RESUME_VARIABLE = "_resumeAfter";
-/** Plans kept per supergraph. */
-const PLAN_CACHE_SIZE = 1000;
 
 export interface Resumable {
   /** Field of the payload that carries the cursor. */
@@ -97,6 +97,8 @@ export interface BoundVariables {
 export interface PlannerOptions {
   /** Parsing stops past this many tokens (`OPERATION_LIMIT`, `limit: maxTokens`), as on the HTTP path. Default: no limit. */
   maxTokens?: number;
+  /** Plans kept per supergraph (`MTD_CACHE_SUBSCRIPTION_PLANS`). Default 1000. */
+  maxPlans?: number;
 }
 
 export type PlanResult = { plan: SubscriptionPlan; errors?: undefined } | { plan?: undefined; errors: readonly GraphQLError[] };
@@ -110,12 +112,13 @@ export class PlannedSupergraph {
   readonly resumable: ReadonlyMap<string, Resumable>;
   readonly subgraphNames: readonly string[];
   private readonly planner: QueryPlanner;
-  private readonly cache = new Map<string, PlanResult>();
+  private readonly cache: BoundedCache<PlanResult>;
 
   constructor(
     readonly sdl: string,
     private readonly options: PlannerOptions = {},
   ) {
+    this.cache = new BoundedCache({ service: "gateway", name: "subscription_plans", maxEntries: options.maxPlans ?? 1000 });
     const supergraph = Supergraph.build(sdl);
     this.api = supergraph.apiSchema();
     this.apiSchema = this.api.toGraphQLJSSchema();
@@ -129,16 +132,10 @@ export class PlannedSupergraph {
   /** Plans (or returns the cached plan of) a subscription document. Errors are GraphQL errors for the client. */
   plan(query: string, operationName: string | undefined): PlanResult {
     const key = `${operationName ?? ""}\u0000${query}`;
-    const cached = this.cache.get(key);
-    if (cached !== undefined) {
-      // Refresh its place: the cache evicts the least recently used.
-      this.cache.delete(key);
-      this.cache.set(key, cached);
-      return cached;
-    }
+    const cached = this.cache.read(key);
+    if (cached !== undefined) return cached;
     const result = this.build(query, operationName);
-    this.cache.set(key, result);
-    if (this.cache.size > PLAN_CACHE_SIZE) this.cache.delete(this.cache.keys().next().value!);
+    this.cache.write(key, result);
     return result;
   }
 

@@ -42,6 +42,8 @@ export interface SubscriptionServerOptions {
   limits: SubscriptionLimits;
   /** Depth, aliases, cost, … as on the HTTP path (`config.limits`). */
   operationLimits: OperationLimits;
+  /** Subscription plans kept per supergraph (`config.caches.subscriptionPlans`). Default 1000. */
+  maxPlans?: number;
   verify: TokenVerifier;
   logger: Logger;
   /** Masks internal error messages. */
@@ -76,7 +78,7 @@ const FLUSH_BEFORE_CLOSE_MS = 1000;
 export function useFederatedSubscriptions(options: SubscriptionServerOptions): SubscriptionServer {
   const { wss, limits, verify, production } = options;
   const logger = options.logger.child({ component: "subscriptions" });
-  const planners = new Planners(options.supergraphSdl, { maxTokens: options.operationLimits.maxTokens });
+  const planners = new Planners(options.supergraphSdl, { maxTokens: options.operationLimits.maxTokens, maxPlans: options.maxPlans });
   const upstream = new UpstreamPool({ logger, keepAliveMs: limits.keepAliveMs, retryMaxMs: limits.upstreamRetryMaxMs });
   const executor = new EventExecutor((name) => options.subgraphUrls[name as SubgraphName], logger, production);
   const checkOperation = operationChecker(options.operationLimits);
