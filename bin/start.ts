@@ -12,6 +12,7 @@
 import { ConfigError, DEFAULT_PORTS, loadConfig, type Config, type SubgraphName } from "../lib/config.js";
 import { createEventLog } from "../lib/events/index.js";
 import { createLogger } from "../lib/logger.js";
+import { startTracing } from "../lib/tracing.js";
 import { start as startGateway } from "../gateway/server.js";
 import { SUBGRAPHS } from "../subgraphs/index.js";
 
@@ -40,6 +41,8 @@ async function startSubgraph(subgraph: SubgraphName, port: number | undefined) {
 }
 
 async function main() {
+  // First, so that every server and consumer started below is traced (OTEL_EXPORTER_OTLP_ENDPOINT set).
+  running.push(await startTracing(config.tracing, mode === "subgraph" ? name : mode === "all" ? "graph" : mode, logger));
   if (mode === "subgraph") {
     await startSubgraph(name as SubgraphName, config.port);
     return;

@@ -17,6 +17,7 @@ import type { Logger } from "../lib/logger.js";
 import { metrics, operationLabel } from "../lib/metrics.js";
 import { requestIdFrom, requestObserver } from "../lib/observability.js";
 import { protection } from "../lib/protection.js";
+import { inSpan, SpanKind } from "../lib/tracing.js";
 import { createTokenBuckets } from "../lib/rate-limit/index.js";
 import { header, serve, type Served } from "../lib/server.js";
 import { rateLimitPlugin } from "./rate-limit.js";
@@ -50,7 +51,7 @@ class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   override async process(options: GraphQLDataSourceProcessOptions<GatewayContext>) {
     const started = process.hrtime.bigint();
     try {
-      return await super.process(options);
+      return await inSpan(`fetch ${this.subgraph}`, { "mtd.subgraph": this.subgraph }, () => super.process(options), SpanKind.CLIENT);
     } finally {
       const name = "incomingRequestContext" in options ? options.incomingRequestContext.operationName : undefined;
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;

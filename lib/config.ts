@@ -6,6 +6,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join, resolve } from "node:path";
+import type { OtlpProtocol, TracingConfig } from "./tracing.js";
 
 export const SUBGRAPH_NAMES = ["devices", "threats", "policies", "inventory"] as const;
 export type SubgraphName = (typeof SUBGRAPH_NAMES)[number];
@@ -61,6 +62,8 @@ export interface Config {
   caches: CacheLimits;
   /** How much of each event-log topic is kept (`lib/events/`). */
   eventLog: EventLogRetention;
+  /** OpenTelemetry traces (`lib/tracing.ts`): the standard `OTEL_EXPORTER_OTLP_*` and `OTEL_SERVICE_NAME` variables. Default off. */
+  tracing: TracingConfig;
 }
 
 export interface CacheLimits {
@@ -256,6 +259,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     retentionSeconds: limit("MTD_EVENT_LOG_RETENTION_SECONDS", 0, 30 * 86_400, 600),
     maxEntries: limit("MTD_EVENT_LOG_MAX_ENTRIES", 1000, 1_000_000_000, 1_000_000),
   };
+  const tracing = tracingConfig(read, problems);
 
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -280,6 +284,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ssf,
     caches,
     eventLog,
+    tracing,
   };
 }
 
@@ -375,4 +380,20 @@ function ssfConfig(read: (name: string) => string | undefined, nodeEnv: string, 
     pollRedeliverMs: ms("MTD_SSF_POLL_REDELIVER_MS", 100, 86_400_000, 60_000),
     minVerificationIntervalSeconds: seconds("MTD_SSF_MIN_VERIFICATION_INTERVAL_SECONDS", 0, 86_400, 30),
   };
+}
+
+/** OTLP over HTTP only: `grpc` would load a second networking stack for no gain here. */
+const OTLP_PROTOCOLS: readonly OtlpProtocol[] = ["http/protobuf", "http/json"];
+
+function tracingConfig(read: (name: string) => string | undefined, problems: string[]): TracingConfig {
+  const endpoint = read("OTEL_EXPORTER_OTLP_ENDPOINT");
+  const tracesEndpoint = read("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
+  if (endpoint !== undefined) checkUrl(endpoint, "OTEL_EXPORTER_OTLP_ENDPOINT", ["http:", "https:"], problems);
+  if (tracesEndpoint !== undefined) checkUrl(tracesEndpoint, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", ["http:", "https:"], problems);
+  const protocol = read("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") ?? read("OTEL_EXPORTER_OTLP_PROTOCOL") ?? "http/protobuf";
+  if (!OTLP_PROTOCOLS.includes(protocol as OtlpProtocol)) {
+    problems.push(`OTEL_EXPORTER_OTLP_PROTOCOL must be one of ${OTLP_PROTOCOLS.join(", ")}; got "${protocol}"`);
+  }
+  const tracesUrl = tracesEndpoint ?? (endpoint === undefined ? undefined : `${endpoint.replace(/\/+$/, "")}/v1/traces`);
+  return { endpoint: tracesEndpoint ?? endpoint, tracesUrl, protocol: protocol as OtlpProtocol, serviceName: read("OTEL_SERVICE_NAME") };
 }

@@ -1,6 +1,7 @@
 /** Structured JSON logs: attributes first, one child logger per service and request. */
 import { pino, type DestinationStream, type Logger } from "pino";
 import type { LogLevel } from "./config.js";
+import { currentTraceId } from "./tracing.js";
 
 export type { Logger };
 
@@ -25,7 +26,13 @@ export const REDACTED_PATHS = [
   "*.redisUrl",
 ];
 
+/** With tracing on, every line written inside a span carries its `traceId`. */
+function traceFields(): Record<string, string> {
+  const traceId = currentTraceId();
+  return traceId === undefined ? {} : { traceId };
+}
+
 /** JSON lines to stdout, or to `destination` (tests capture logs this way). */
 export function createLogger(level: LogLevel, service: string, destination?: DestinationStream): Logger {
-  return pino({ level, base: { service }, redact: { paths: REDACTED_PATHS, censor: "[redacted]" } }, destination);
+  return pino({ level, base: { service }, mixin: traceFields, redact: { paths: REDACTED_PATHS, censor: "[redacted]" } }, destination);
 }

@@ -13,6 +13,7 @@ import type { ApolloServerPlugin, BaseContext } from "@apollo/server";
 import type { GraphQLError } from "graphql";
 import type { Logger } from "./logger.js";
 import { metrics, operationLabel } from "./metrics.js";
+import { nameCurrentSpan } from "./tracing.js";
 
 /** What a caller may send as `x-request-id`; anything else is replaced by a fresh id. */
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -49,6 +50,8 @@ export function requestObserver<TContext extends BaseContext>({ service, logger,
           const type = operation?.operation ?? "unknown";
           const name = operationName ?? request.operationName ?? null;
           metrics.requestDuration.observe({ service, operation: operationLabel(service, name), type }, seconds);
+          // The operation's name and type only: never its variables.
+          nameCurrentSpan(`${type} ${name ?? "anonymous"}`, { "graphql.operation.name": name ?? "", "graphql.operation.type": type, "mtd.error_codes": codes });
           for (const code of codes) metrics.errors.inc({ service, code });
           if (requestId !== undefined) response.http.headers.set("x-request-id", requestId);
           const caller = callerOf?.(contextValue);

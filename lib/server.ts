@@ -15,6 +15,7 @@ import { HeaderMap, type ApolloServer, type BaseContext } from "@apollo/server";
 import { WebSocketServer } from "ws";
 import type { Logger } from "./logger.js";
 import { serveMetrics } from "./metrics.js";
+import { inbound } from "./tracing.js";
 
 export interface ServeOptions<TContext extends BaseContext> {
   apollo: ApolloServer<TContext>;
@@ -107,10 +108,14 @@ export async function serve<TContext extends BaseContext>(options: ServeOptions<
     for (const [key, value] of Object.entries(request.headers)) {
       if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(", ") : value);
     }
-    const result = await apollo.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: { method: (request.method ?? "GET").toUpperCase(), headers, search: url.search, body },
-      context: () => options.context(request),
-    });
+    const method = (request.method ?? "GET").toUpperCase();
+    // A server span per GraphQL request (continuing the caller's `traceparent`); the observer names it after the operation.
+    const result = await inbound(`${method} ${GRAPHQL_PATH}`, request.headers, { "http.request.method": method }, () =>
+      apollo.executeHTTPGraphQLRequest({
+        httpGraphQLRequest: { method, headers, search: url.search, body },
+        context: () => options.context(request),
+      }),
+    );
     for (const [key, value] of result.headers) response.setHeader(key, value);
     response.statusCode = result.status ?? 200;
     if (result.body.kind === "complete") {

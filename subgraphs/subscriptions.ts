@@ -19,6 +19,8 @@ import type { Logger } from "../lib/logger.js";
 import { metrics, observeDelivery } from "../lib/metrics.js";
 import { operationChecker } from "../lib/protection.js";
 import type { RequestContext } from "./runtime.js";
+import { tracingEnabled } from "../lib/tracing.js";
+import { tracedSubscribe } from "./traced-subscribe.js";
 
 type ConnectionExtra = {
   identity?: Identity;
@@ -45,6 +47,8 @@ export function serveSubscriptions<TContext extends RequestContext>(
     {
       schema,
       isProd: production,
+      // With tracing on, each event continues the trace of the change it reports (traced-subscribe.ts).
+      ...(tracingEnabled() ? { subscribe: tracedSubscribe } : {}),
       onSubscribe: (_ctx, _id, payload) => {
         let document;
         try {

@@ -13,6 +13,7 @@ import { executeQueryPlan, RemoteGraphQLDataSource, type GraphQLDataSource, type
 import type { ExecutionResult, GraphQLError } from "graphql";
 import type { Identity } from "../../lib/auth.js";
 import type { Logger } from "../../lib/logger.js";
+import { continueFrom } from "../../lib/tracing.js";
 import { subgraphFetcher } from "../subgraph-http.js";
 import { CURSOR_ALIAS, RESUME_VARIABLE, type SubscriptionPlan } from "./planner.js";
 import { errorFormatter, toGraphQLError } from "./protocol.js";
@@ -82,7 +83,7 @@ export class EventExecutor {
     return (event) => {
       let result = event.shared.get(key) as Promise<ExecutionResult> | undefined;
       if (result === undefined) {
-        result = event.cursor === undefined ? this.run(request, event) : this.inScope(scope + event.cursor, () => this.run(request, event));
+        result = event.cursor === undefined ? this.traced(request, event) : this.inScope(scope + event.cursor, () => this.traced(request, event));
         event.shared.set(key, result);
       }
       return result;
@@ -99,6 +100,21 @@ export class EventExecutor {
     this.scoped.set(key, { result, at: now });
     if (this.scoped.size > SCOPE_SHARE_ENTRIES) this.scoped.delete(this.scoped.keys().next().value!);
     return result;
+  }
+
+  /**
+   * `run`, in a span continuing the subgraph's trace of the event (tracing on):
+   * one per event and group, with the number of subscriptions fed and the size
+   * of the result written to each of them.
+   */
+  private traced(request: EventRequest, event: UpstreamEvent): Promise<ExecutionResult> {
+    if (event.traceparent === undefined) return this.run(request, event);
+    const attributes = { "mtd.subscription.field": request.plan.rootField, "mtd.subscribers": event.listeners };
+    return continueFrom(event.traceparent, `subscription deliver ${request.plan.rootField}`, attributes, async (span) => {
+      const result = await this.run(request, event);
+      span?.setAttribute("mtd.result_bytes", Buffer.byteLength(JSON.stringify(result)));
+      return result;
+    });
   }
 
   private async run(request: EventRequest, event: UpstreamEvent): Promise<ExecutionResult> {

@@ -41,6 +41,10 @@ export interface UpstreamEvent {
   /** Errors the subgraph sent with this event. */
   readonly errors?: readonly GraphQLError[];
   readonly cursor?: string;
+  /** The subgraph's span for this event (`extensions.traceparent`, tracing on): the gateway's work on it continues that trace. */
+  readonly traceparent?: string;
+  /** How many client subscriptions this upstream subscription fed when the event arrived. */
+  readonly listeners: number;
   /**
    * Results computed for this event, shared by its listeners. Every listener of
    * one upstream subscription has the same identity, so identical work (same
@@ -315,6 +319,8 @@ class SharedSubscription {
       data: result.data,
       errors: result.errors?.map((error) => toGraphQLError(error)),
       cursor,
+      traceparent: traceparentOf(result.extensions),
+      listeners: this.listeners.size,
       shared: new Map(),
     };
     for (const listener of [...this.listeners]) listener.event(event);
@@ -378,6 +384,11 @@ function path(data: unknown, keys: readonly string[]): unknown {
     value = (value as Record<string, unknown>)[key];
   }
   return value;
+}
+
+function traceparentOf(extensions: unknown): string | undefined {
+  const value = (extensions as { traceparent?: unknown } | undefined)?.traceparent;
+  return typeof value === "string" ? value : undefined;
 }
 
 function describe(failure: unknown): string {

@@ -1,6 +1,7 @@
 /** The event log and the transactional outbox that feeds it. */
 import { MemoryEventLog } from "./memory.js";
 import { RedisEventLog } from "./redis.js";
+import { traced } from "./traced.js";
 import type { EventLog } from "./types.js";
 
 export type { ConsumeOptions, ConsumerGroupStats, Disposable, EventLog, LoggedEvent, NewEvent, TailOptions, Topic } from "./types.js";
@@ -16,5 +17,5 @@ export interface EventLogOptions {
 }
 
 export function createEventLog(options: EventLogOptions): EventLog {
-  return options.redisUrl === undefined ? new MemoryEventLog() : new RedisEventLog({ url: options.redisUrl, prefix: options.redisPrefix });
+  return traced(options.redisUrl === undefined ? new MemoryEventLog() : new RedisEventLog({ url: options.redisUrl, prefix: options.redisPrefix }));
 }

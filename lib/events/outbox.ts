@@ -25,6 +25,7 @@ import {
   type QueryRunner,
 } from "typeorm";
 import { integerColumn, isMysql } from "../db.js";
+import { currentTraceparent } from "../tracing.js";
 import type { EventLog, NewEvent, Topic } from "./types.js";
 
 export interface OutboxRecord {
@@ -137,11 +138,13 @@ export class Outbox {
   /** Writes `events` for `topic` inside the caller's transaction: pass its transactional EntityManager. */
   async enqueue(manager: EntityManager, topic: Topic, events: readonly NewEvent[]): Promise<void> {
     const createdAt = Date.now();
+    // Each event carries the trace of the transaction writing it (tracing on), for its consumers to continue.
+    const traceparent = currentTraceparent();
     for (let start = 0; start < events.length; start += BATCH_SIZE) {
       const rows = events.slice(start, start + BATCH_SIZE).map((event) => ({
         topic,
         eventId: event.id,
-        event: JSON.stringify(event),
+        event: JSON.stringify(traceparent === undefined || event.traceparent !== undefined ? event : { ...event, traceparent }),
         createdAt,
         publishedAt: null,
       }));

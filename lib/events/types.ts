@@ -19,6 +19,8 @@ export interface NewEvent<TPayload = unknown> {
   /** ISO-8601 time the change was committed. */
   occurredAt: string;
   payload: TPayload;
+  /** W3C `traceparent` of the transaction that wrote the event (tracing on): consumers continue its trace. */
+  traceparent?: string;
 }
 
 /** An event as read back from the log. */

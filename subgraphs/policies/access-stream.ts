@@ -13,6 +13,7 @@
 import { abortable, waitUntil } from "../../lib/async.js";
 import type { AccessChangedPayload } from "../../lib/events/contracts.js";
 import type { TopicFeed } from "../../lib/events/feed.js";
+import { carryTrace } from "../../lib/tracing.js";
 import type { AccessChangeRecord } from "./data/entities.js";
 import type { PolicyRepository } from "./data/repository.js";
 
@@ -40,13 +41,13 @@ export class AccessChangeStream {
   private async *follow(options: StreamOptions, signal: AbortSignal): AsyncGenerator<AccessChangeRecord> {
     const { tenantId, resources } = options;
     const wanted = resources === undefined ? () => true : (resource: string) => resources.includes(resource);
-    let live: AccessChangedPayload[] = [];
+    let live: { change: AccessChangedPayload; traceparent?: string }[] = [];
     let overflowed = false;
     let wake: (() => void) | undefined;
     const stop = this.feed.listen((event) => {
       if (event.type !== "access.changed" || event.tenantId !== tenantId) return;
       if (live.length >= LIVE_BUFFER) overflowed = true;
-      else live.push(event.payload as AccessChangedPayload);
+      else live.push({ change: event.payload as AccessChangedPayload, traceparent: event.traceparent });
       wake?.();
     });
     try {
@@ -71,11 +72,11 @@ export class AccessChangeStream {
         }
         const batch = live;
         live = [];
-        for (const change of batch) {
+        for (const { change, traceparent } of batch) {
           if (change.sequence <= last) continue;
           if (change.sequence > last + 1) yield* this.stored(tenantId, resources, last, change.sequence - 1);
           last = change.sequence;
-          if (wanted(change.resource)) yield fromPayload(tenantId, change);
+          if (wanted(change.resource)) yield carryTrace(fromPayload(tenantId, change), traceparent);
         }
       }
     } finally {

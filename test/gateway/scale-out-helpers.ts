@@ -100,7 +100,11 @@ export class ScaleOutStack {
   private drop: (() => Promise<void>) | undefined;
   private turn = 0;
 
-  constructor(private readonly redis: { url: string; prefix: string }) {}
+  constructor(
+    private readonly redis: { url: string; prefix: string },
+    /** More environment for every process (e.g. `OTEL_*`). */
+    private readonly extraEnv: Record<string, string> = {},
+  ) {}
 
   async start(): Promise<void> {
     const database = await createMysqlDatabase();
@@ -115,6 +119,7 @@ export class ScaleOutStack {
       MTD_REDIS_PREFIX: this.redis.prefix,
       MTD_JWT_SECRET: this.secret,
       MTD_WS_UPSTREAM_RETRY_MAX_MS: "500",
+      ...this.extraEnv,
     };
     for (const name of SUBGRAPH_NAMES) this.subgraphs[name] = new Service(name, ["subgraph", name], env);
     // All at once: each subgraph migrates its own tables.
