@@ -5,6 +5,11 @@
  * Positions are decimal strings of a 1-based counter per topic (`"1"`, `"2"`, …;
  * `"0"` is before the first event). Compare them numerically, never as strings.
  *
+ * The heap holds only what is still needed (`RetentionOptions`): events every
+ * group has acknowledged go once older than `retentionMs`, and a topic keeps at
+ * most `maxEntries`. Positions do not change when older events go; a tail or a
+ * group that starts before the oldest kept event starts at it.
+ *
  * Consumer groups process a topic strictly in order: one event at a time per
  * group, whichever consumer of the group handles it. An event whose handler
  * throws is retried (50 ms doubling up to 2 s) and blocks the later events of
@@ -12,7 +17,7 @@
  * consumer (slow, or disposed mid-handling) is taken over by another consumer.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import type { ConsumeOptions, ConsumerGroupStats, Disposable, EventLog, LoggedEvent, NewEvent, TailOptions, Topic } from "./types.js";
+import { retentionOf, type ConsumeOptions, type ConsumerGroupStats, type Disposable, type EventLog, type LoggedEvent, type NewEvent, type RetentionOptions, type TailOptions, type Topic } from "./types.js";
 
 const DEFAULT_RECLAIM_AFTER_MS = 30_000;
 
@@ -20,15 +25,19 @@ const DEFAULT_RECLAIM_AFTER_MS = 30_000;
 const retryDelay = (failures: number) => Math.min(50 * 2 ** (failures - 1), 2000);
 
 interface TopicState {
-  /** `events[i]` has position `String(i + 1)`. */
+  /** `events[i]` has position `String(dropped + i + 1)`. */
   events: LoggedEvent[];
+  /** When each event was appended (epoch ms), `appendedAt[i]` for `events[i]`. */
+  appendedAt: number[];
+  /** Events dropped from the front so far. */
+  dropped: number;
   groups: Map<string, GroupState>;
   /** Readers waiting for a change of the topic (a publish, or a group moving on). */
   waiters: Set<() => void>;
 }
 
 interface GroupState {
-  /** Index of the event the group handles next; every earlier event is acknowledged. */
+  /** Index (from the topic's first event ever, dropped ones included) of the event the group handles next; every earlier event is acknowledged. */
   next: number;
   /** Who is handling `events[next]`, and since when (epoch ms). */
   claim?: { owner: object; since: number };
@@ -40,6 +49,14 @@ export class MemoryEventLog implements EventLog {
   /** Running consumers and tails, stopped by `close()`. */
   private readonly consumers = new Set<Disposable>();
   private readonly tails = new Set<() => void>();
+  private readonly retention: Required<RetentionOptions>;
+  private readonly trimming: NodeJS.Timeout;
+
+  constructor(retention: RetentionOptions = {}) {
+    this.retention = retentionOf(retention);
+    this.trimming = setInterval(() => void this.trim(), this.retention.trimEveryMs);
+    this.trimming.unref();
+  }
 
   async publish(topic: Topic, events: readonly NewEvent[]): Promise<void> {
     this.assertOpen();
@@ -48,15 +65,17 @@ export class MemoryEventLog implements EventLog {
       // A JSON round trip, as through Redis: readers get their own copies and
       // payloads that would not survive serialisation fail in development too.
       const copy = JSON.parse(JSON.stringify(event)) as NewEvent;
-      state.events.push({ ...copy, topic, position: String(state.events.length + 1) });
+      state.events.push({ ...copy, topic, position: String(end(state) + 1) });
+      state.appendedAt.push(Date.now());
     }
+    if (state.events.length > this.retention.maxEntries) drop(state, state.events.length - this.retention.maxEntries);
     if (events.length > 0) notify(state);
   }
 
   consume(topic: Topic, options: ConsumeOptions, handler: (event: LoggedEvent) => Promise<void>): Disposable {
     this.assertOpen();
     const state = this.topic(topic);
-    const group = state.groups.get(options.group) ?? { next: options.startAt === "$" ? state.events.length : 0 };
+    const group = state.groups.get(options.group) ?? { next: options.startAt === "$" ? end(state) : state.dropped };
     state.groups.set(options.group, group);
     const reclaimAfterMs = options.reclaimAfterMs ?? DEFAULT_RECLAIM_AFTER_MS;
     const stop = new AbortController();
@@ -68,7 +87,7 @@ export class MemoryEventLog implements EventLog {
       let failures = 0;
       while (!signal.aborted) {
         const index = group.next;
-        const event = state.events[index];
+        const event = state.events[index - state.dropped];
         const claim = group.claim;
         const heldForMs = claim !== undefined && claim.owner !== me ? Date.now() - claim.since : Infinity;
         if (event === undefined || heldForMs < reclaimAfterMs) {
@@ -116,14 +135,14 @@ export class MemoryEventLog implements EventLog {
 
   async position(topic: Topic): Promise<string> {
     this.assertOpen();
-    return String(this.topic(topic).events.length);
+    return String(end(this.topic(topic)));
   }
 
   tail(topic: Topic, options: TailOptions = {}): AsyncIterable<LoggedEvent> {
     this.assertOpen();
     const state = this.topic(topic);
     // Resolved now, not at the first `next()`, so nothing published in between is missed.
-    const start = options.after === undefined || options.after === "$" ? state.events.length : parsePosition(options.after);
+    const start = options.after === undefined || options.after === "$" ? end(state) : parsePosition(options.after);
     return this.follow(state, start, options.signal);
   }
 
@@ -131,11 +150,26 @@ export class MemoryEventLog implements EventLog {
     const stats: ConsumerGroupStats[] = [];
     for (const [topic, state] of this.topics) {
       for (const [group, { next, claim }] of state.groups) {
-        const pending = claim !== undefined && next < state.events.length ? 1 : 0;
-        stats.push({ topic, group, lag: state.events.length - next - pending, pending });
+        const pending = claim !== undefined && next < end(state) ? 1 : 0;
+        stats.push({ topic, group, lag: end(state) - next - pending, pending });
       }
     }
     return stats;
+  }
+
+  async trim(): Promise<number> {
+    const cutoff = Date.now() - this.retention.retentionMs;
+    let total = 0;
+    for (const state of this.topics.values()) {
+      // Every group has acknowledged the events before the one the slowest group handles next.
+      let acknowledged = end(state);
+      for (const group of state.groups.values()) acknowledged = Math.min(acknowledged, group.next);
+      let count = 0;
+      while (count < acknowledged - state.dropped && state.appendedAt[count]! <= cutoff) count += 1;
+      if (count > 0) drop(state, count);
+      total += count;
+    }
+    return total;
   }
 
   async ping(): Promise<void> {
@@ -144,6 +178,7 @@ export class MemoryEventLog implements EventLog {
 
   async close(): Promise<void> {
     this.closed = true;
+    clearInterval(this.trimming);
     for (const stop of this.tails) stop();
     await Promise.all([...this.consumers].map((consumer) => consumer.dispose()));
   }
@@ -164,7 +199,9 @@ export class MemoryEventLog implements EventLog {
       if (this.closed || callerSignal?.aborted) return;
       let index = start;
       while (!stop.signal.aborted) {
-        const event = state.events[index];
+        // Dropped meanwhile (or before the tail started): go on from the oldest kept event.
+        index = Math.max(index, state.dropped);
+        const event = state.events[index - state.dropped];
         if (event === undefined) {
           await changed(state, stop.signal);
         } else {
@@ -181,7 +218,7 @@ export class MemoryEventLog implements EventLog {
   private topic(topic: string): TopicState {
     let state = this.topics.get(topic);
     if (state === undefined) {
-      state = { events: [], groups: new Map(), waiters: new Set() };
+      state = { events: [], appendedAt: [], dropped: 0, groups: new Map(), waiters: new Set() };
       this.topics.set(topic, state);
     }
     return state;
@@ -202,6 +239,23 @@ function changed(state: TopicState, signal: AbortSignal, timeoutMs?: number): Pr
     signal.addEventListener("abort", wake, { once: true });
     if (signal.aborted) wake();
   });
+}
+
+/** How many events the topic has had: the index after its last event. */
+function end(state: TopicState): number {
+  return state.dropped + state.events.length;
+}
+
+/** Drops the `count` oldest events; a group that had not handled them goes on after them. */
+function drop(state: TopicState, count: number): void {
+  state.events.splice(0, count);
+  state.appendedAt.splice(0, count);
+  state.dropped += count;
+  for (const group of state.groups.values()) {
+    if (group.next >= state.dropped) continue;
+    group.next = state.dropped;
+    group.claim = undefined;
+  }
 }
 
 function notify(state: TopicState): void {

@@ -16,6 +16,15 @@
  * by another (XAUTOCLAIM). `dispose()` does not wait for a handler that is
  * running: its entry stays pending and is redelivered.
  *
+ * Trimming (`RetentionOptions`): every `trimEveryMs` (and on `trim()`), each
+ * stream this log published to or consumed is cut below the oldest entry that a
+ * group still needs (its oldest pending entry, else the one after its
+ * last-delivered id) or that is younger than `retentionMs` by Redis's clock,
+ * whichever is older (`XTRIM MINID`). The group's last-delivered id is read
+ * before its pending entries, so an entry delivered in between is pending by
+ * then and kept. `XADD MAXLEN` caps each stream at `maxEntries`. Any replica
+ * may trim; trimming twice is harmless.
+ *
  * Loops survive transient errors (Redis restarting, a failover): they retry
  * silently with backoff (50 ms doubling up to 2 s) while ioredis reconnects.
  * A consumer whose connection was lost during a read starts again from its
@@ -23,18 +32,13 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
-import type { ConsumeOptions, ConsumerGroupStats, Disposable, EventLog, LoggedEvent, NewEvent, TailOptions, Topic } from "./types.js";
+import { retentionOf, type ConsumeOptions, type ConsumerGroupStats, type Disposable, type EventLog, type LoggedEvent, type NewEvent, type RetentionOptions, type TailOptions, type Topic } from "./types.js";
 
-export interface RedisEventLogOptions {
+export interface RedisEventLogOptions extends RetentionOptions {
   /** `redis://[user:password@]host:port[/db]`. */
   url: string;
   /** Key prefix, so deployments and test runs sharing a Redis do not collide: streams are `${prefix}:events:${topic}`. Required. */
   prefix: string;
-  /**
-   * Trims each stream to about this many entries on publish (`XADD MAXLEN ~`).
-   * Default: no trimming, since resumable subscriptions replay from the history.
-   */
-  maxLen?: number;
 }
 
 const DEFAULT_RECLAIM_AFTER_MS = 30_000;
@@ -58,20 +62,27 @@ export class RedisEventLog implements EventLog {
   private readonly tails = new Set<() => void>();
   /** Topics consumed through this log: what `consumerGroups()` reports on. */
   private readonly consumedTopics = new Set<string>();
+  /** Topics published to or consumed through this log: what `trim()` trims. */
+  private readonly usedTopics = new Set<string>();
+  private readonly retention: Required<RetentionOptions>;
+  private readonly trimming: NodeJS.Timeout;
   private closed = false;
 
   constructor(private readonly options: RedisEventLogOptions) {
     if (!options.prefix) throw new TypeError(`RedisEventLog: expected a non-empty prefix, got ${JSON.stringify(options.prefix)}`);
     this.command = this.connect();
+    this.retention = retentionOf(options);
+    this.trimming = setInterval(() => void this.trim().catch(() => {}), this.retention.trimEveryMs);
+    this.trimming.unref();
   }
 
   async publish(topic: Topic, events: readonly NewEvent[]): Promise<void> {
     this.assertOpen();
     if (events.length === 0) return;
     const key = this.key(topic);
-    const trim = this.options.maxLen === undefined ? [] : ["MAXLEN", "~", this.options.maxLen];
+    this.usedTopics.add(topic);
     const pipeline = this.command.pipeline();
-    for (const event of events) pipeline.xadd(key, ...trim, "*", "e", JSON.stringify(event));
+    for (const event of events) pipeline.xadd(key, "MAXLEN", this.retention.maxEntries, "*", "e", JSON.stringify(event));
     for (const [error] of (await pipeline.exec()) ?? []) if (error) throw error;
   }
 
@@ -79,6 +90,7 @@ export class RedisEventLog implements EventLog {
     this.assertOpen();
     const key = this.key(topic);
     this.consumedTopics.add(topic);
+    this.usedTopics.add(topic);
     const { group, consumer } = options;
     const reclaimAfterMs = options.reclaimAfterMs ?? DEFAULT_RECLAIM_AFTER_MS;
     const count = options.batchSize ?? DEFAULT_BATCH_SIZE;
@@ -191,6 +203,34 @@ export class RedisEventLog implements EventLog {
     return stats;
   }
 
+  async trim(): Promise<number> {
+    let total = 0;
+    for (const topic of this.usedTopics) {
+      if (this.closed) break;
+      total += await this.trimTopic(this.key(topic));
+    }
+    return total;
+  }
+
+  private async trimTopic(key: string): Promise<number> {
+    const [seconds, micros] = await this.command.time();
+    // Entries younger than the retention (by Redis's clock, which made their ids) stay.
+    let keepFrom = `${Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) - this.retention.retentionMs + 1}-0`;
+    const groups = (await this.command.xinfo("GROUPS", key).catch(ignoreError("ERR no such key"))) as unknown[][] | undefined;
+    if (groups === undefined) return 0;
+    for (const fields of groups) {
+      const info = new Map<string, unknown>();
+      for (let i = 0; i + 1 < fields.length; i += 2) info.set(String(fields[i]), fields[i + 1]);
+      const name = String(info.get("name"));
+      const lastDelivered = String(info.get("last-delivered-id"));
+      // Read after last-delivered-id: whatever was delivered meanwhile is pending here.
+      const [count, oldestPending] = (await this.command.xpending(key, name)) as [number, string | null];
+      const needed = count > 0 && oldestPending !== null ? oldestPending : nextId(lastDelivered);
+      if (compareIds(needed, keepFrom) < 0) keepFrom = needed;
+    }
+    return Number(await this.command.xtrim(key, "MINID", keepFrom));
+  }
+
   async ping(): Promise<void> {
     this.assertOpen();
     await this.command.ping();
@@ -199,6 +239,7 @@ export class RedisEventLog implements EventLog {
   /** Stops every consumer and tail and closes every connection. Idempotent. */
   async close(): Promise<void> {
     this.closed = true;
+    clearInterval(this.trimming);
     for (const stop of this.tails) stop();
     await Promise.all([...this.consumers].map((consumer) => consumer.dispose()));
     this.command.disconnect();
@@ -268,6 +309,20 @@ function toLoggedEvent(topic: string, id: string, fields: string[]): LoggedEvent
   const json = index === -1 ? undefined : fields[index + 1];
   if (json === undefined) throw new Error(`Stream entry ${id} of topic ${topic} has no field "e"`);
   return { ...(JSON.parse(json) as NewEvent), topic, position: id };
+}
+
+/** The smallest stream id after `id`. */
+function nextId(id: string): string {
+  const [ms, seq = "0"] = id.split("-");
+  return `${ms}-${BigInt(seq) + 1n}`;
+}
+
+function compareIds(a: string, b: string): number {
+  const [aMs, aSeq = "0"] = a.split("-");
+  const [bMs, bSeq = "0"] = b.split("-");
+  const byMs = BigInt(aMs!) - BigInt(bMs!);
+  const diff = byMs !== 0n ? byMs : BigInt(aSeq) - BigInt(bSeq);
+  return diff < 0n ? -1 : diff > 0n ? 1 : 0;
 }
 
 function isRedisError(error: unknown, code: string): boolean {

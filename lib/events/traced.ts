@@ -28,6 +28,7 @@ export function traced(log: EventLog): EventLog {
     position: (topic) => log.position(topic),
     tail: (topic, options) => log.tail(topic, options),
     consumerGroups: () => log.consumerGroups(),
+    trim: () => log.trim(),
     ping: () => log.ping(),
     close: () => log.close(),
   };

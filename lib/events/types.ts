@@ -56,6 +56,32 @@ export interface Disposable {
   dispose(): Promise<void>;
 }
 
+/**
+ * How much of each topic a log keeps (both implementations alike). The log is
+ * not the history: the database is what resumable subscriptions replay, and
+ * the transactional outbox is the durable copy of what was published. So an
+ * event goes once every consumer group of its topic has acknowledged it
+ * (nothing pending, nothing not yet delivered) and it is older than
+ * `retentionMs` (kept meanwhile for tails that reconnect after their last
+ * position and for groups that start late, which begin at the oldest kept
+ * event). A topic without groups keeps the retention window only. Past
+ * `maxEntries` events the oldest go anyway, acknowledged or not: a group that
+ * far behind is stuck (its lag says so).
+ */
+export interface RetentionOptions {
+  /** Acknowledged events younger than this are kept. Default 600 000 (10 minutes). */
+  retentionMs?: number;
+  /** Events kept per topic at most. Default 1 000 000. */
+  maxEntries?: number;
+  /** How often the log trims its topics on its own. Default 10 000 ms. */
+  trimEveryMs?: number;
+}
+
+/** The retention in effect: the options that are set, the defaults for the rest. */
+export function retentionOf({ retentionMs, maxEntries, trimEveryMs }: RetentionOptions): Required<RetentionOptions> {
+  return { retentionMs: retentionMs ?? 600_000, maxEntries: maxEntries ?? 1_000_000, trimEveryMs: trimEveryMs ?? 10_000 };
+}
+
 export interface EventLog {
   /** Appends events to a topic, in order. Resolves once they are durable in the log. */
   publish(topic: Topic, events: readonly NewEvent[]): Promise<void>;
@@ -75,6 +101,12 @@ export interface EventLog {
    * group of those topics, whoever runs it): how far behind each is. For metrics.
    */
   consumerGroups(): Promise<ConsumerGroupStats[]>;
+  /**
+   * Drops what no one needs any more from the topics this log published to or
+   * consumed (see `RetentionOptions`); also runs every `trimEveryMs`. Resolves
+   * with the number of events dropped.
+   */
+  trim(): Promise<number>;
   /** Round-trips to the log's store (readiness); resolves at once in process. */
   ping(): Promise<void>;
   /** Stops every consumer and tail and releases connections. Idempotent. */

@@ -4,23 +4,23 @@ import { Redis } from "ioredis";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { MemoryEventLog } from "../../lib/events/memory.js";
 import { RedisEventLog } from "../../lib/events/redis.js";
-import type { EventLog, LoggedEvent, NewEvent } from "../../lib/events/types.js";
+import type { EventLog, LoggedEvent, NewEvent, RetentionOptions } from "../../lib/events/types.js";
 import { REDIS_TEST_URL, redisPrefix, requireService } from "../support/services.js";
-import { deferred, type Deferred } from "../support/wait.js";
+import { deferred, waitFor, type Deferred } from "../support/wait.js";
 
 interface Backend {
-  log(): EventLog;
+  log(retention?: RetentionOptions): EventLog;
   cleanup(): Promise<void>;
 }
 
 const implementations: [name: string, available: boolean, backend: () => Backend][] = [
-  ["MemoryEventLog", true, () => ({ log: () => new MemoryEventLog(), cleanup: async () => {} })],
+  ["MemoryEventLog", true, () => ({ log: (retention) => new MemoryEventLog(retention), cleanup: async () => {} })],
   [
     "RedisEventLog",
     requireService("redis"),
     () => {
       const { prefix, cleanup } = redisPrefix();
-      return { log: () => new RedisEventLog({ url: REDIS_TEST_URL, prefix }), cleanup };
+      return { log: (retention) => new RedisEventLog({ url: REDIS_TEST_URL, prefix, ...retention }), cleanup };
     },
   ],
 ];
@@ -42,6 +42,11 @@ async function take(events: AsyncIterable<LoggedEvent>, count: number): Promise<
     if (taken.length === count) break;
   }
   return taken;
+}
+
+/** The ids (or positions) of the first `count` events a tail from the beginning reads. */
+async function tailIds(log: EventLog, topic: string, count: number, positions = false): Promise<string[]> {
+  return (await take(log.tail(topic, { after: "0" }), count)).map((event) => (positions ? event.position : event.id));
 }
 
 /** Records what handlers see; `reached(n)` resolves once n events are recorded. */
@@ -69,8 +74,8 @@ for (const [name, available, makeBackend] of implementations) {
     const logs: EventLog[] = [];
     let topicCount = 0;
     /** A fresh log and topic for each test. */
-    const setup = () => {
-      const log = backend!.log();
+    const setup = (retention?: RetentionOptions) => {
+      const log = backend!.log(retention);
       logs.push(log);
       topicCount += 1;
       return { log, topic: `topic${topicCount}` };
@@ -201,6 +206,80 @@ for (const [name, available, makeBackend] of implementations) {
       await seen.reached(2);
       expect(seen.ids).toEqual(["e1", "e2"]);
       expect(Date.now() - claimedAt).toBeGreaterThanOrEqual(reclaimAfterMs - 10);
+      stuck.resolve();
+    });
+
+    /** The ids a tail from the beginning reads now (what the log still holds), through a fresh tail. */
+    const held = async (log: EventLog, topic: string) => {
+      const marker = `marker-${Math.random()}`;
+      await log.publish(topic, [newEvent(marker)]);
+      const ids: string[] = [];
+      for await (const event of log.tail(topic, { after: "0" })) {
+        if (event.id === marker) break;
+        ids.push(event.id);
+      }
+      return ids;
+    };
+
+    it("trims what every group has acknowledged, keeping what a lagging group still needs", async () => {
+      // No retention window: only acknowledgements keep events.
+      const { log, topic } = setup({ retentionMs: 0, trimEveryMs: 3_600_000 });
+      await log.publish(topic, range("e", 1, 10).map(newEvent));
+      const fast = recorder();
+      log.consume(topic, { group: "fast", consumer: "f1" }, async (event) => fast.record(event.id));
+      const slow = recorder();
+      const gate = deferred();
+      log.consume(topic, { group: "slow", consumer: "s1" }, async (event) => {
+        if (event.id === "e5") await gate.promise;
+        slow.record(event.id);
+      });
+      await fast.reached(10);
+      await slow.reached(4);
+      // Once "slow" has acknowledged e4: e1-e4 go, e5 on stay for it (acknowledged by "fast" or not).
+      const stillHeld = async () => {
+        await log.trim();
+        const ids = await tailIds(log, topic, 6);
+        return ids[0] === "e5";
+      };
+      await waitFor(stillHeld, 10_000, "e1-e4 trimmed");
+      expect(await tailIds(log, topic, 6)).toEqual(range("e", 5, 10));
+      gate.resolve();
+      await slow.reached(10);
+      expect(slow.ids).toEqual(range("e", 1, 10));
+      expect(fast.ids).toEqual(range("e", 1, 10));
+      // Acknowledged by both now: all of it goes.
+      await waitFor(async () => (await log.trim(), (await held(log, topic)).length === 0), 10_000, "everything trimmed");
+    });
+
+    it("keeps acknowledged events younger than the retention", async () => {
+      const { log, topic } = setup({ retentionMs: 60_000, trimEveryMs: 3_600_000 });
+      await log.publish(topic, range("r", 1, 3).map(newEvent));
+      const seen = recorder();
+      log.consume(topic, { group: "g", consumer: "c1" }, async (event) => seen.record(event.id));
+      await seen.reached(3);
+      await waitFor(async () => (await log.consumerGroups()).some((group) => group.topic === topic && group.pending === 0 && group.lag === 0), 10_000, "acknowledged");
+      expect(await log.trim()).toBe(0);
+      expect(await tailIds(log, topic, 3)).toEqual(range("r", 1, 3));
+    });
+
+    it("keeps only the retention window of a topic without groups; a tail from before it starts at the oldest kept event", async () => {
+      const { log, topic } = setup({ retentionMs: 0, trimEveryMs: 3_600_000 });
+      await log.publish(topic, range("n", 1, 3).map(newEvent));
+      const [first] = await tailIds(log, topic, 1, true);
+      expect(await log.trim()).toBe(3);
+      await log.publish(topic, [newEvent("n4")]);
+      expect(await take(log.tail(topic, { after: first }), 1)).toMatchObject([{ id: "n4" }]);
+      const fromNow = log.tail(topic, { after: await log.position(topic) });
+      await log.publish(topic, [newEvent("n5")]);
+      expect(await take(fromNow, 1)).toMatchObject([{ id: "n5" }]);
+    });
+
+    it("caps a topic at maxEntries, even past a group that is stuck", async () => {
+      const { log, topic } = setup({ maxEntries: 5, trimEveryMs: 3_600_000 });
+      const stuck = deferred();
+      log.consume(topic, { group: "stuck", consumer: "c1" }, () => stuck.promise);
+      for (const id of range("m", 1, 12)) await log.publish(topic, [newEvent(id)]);
+      expect(await tailIds(log, topic, 5)).toEqual(range("m", 8, 12));
       stuck.resolve();
     });
 
