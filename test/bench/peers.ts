@@ -9,6 +9,8 @@
  * median and range, ratios, the JSON written under `test/bench/results/`.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,10 +22,11 @@ export const ROOT = new URL("../../", import.meta.url).pathname;
 export const BENCH_DIR = new URL("./", import.meta.url).pathname;
 const RESULTS_DIR = join(BENCH_DIR, "results");
 
-export type PeerName = "ours" | "apollo" | "hive" | "floor";
+export type PeerName = "ours" | "ours-traced" | "apollo" | "hive" | "floor";
 
 export const PEER_LABELS: Record<PeerName, string> = {
   ours: "MTD gateway",
+  "ours-traced": "MTD gateway, tracing on (always_on, OTLP/HTTP to a local sink)",
   apollo: "@apollo/gateway + @apollo/server (stock)",
   hive: "Hive Gateway 2.15 (--jit)",
   floor: "bare ws broadcast (floor)",
@@ -83,6 +86,7 @@ export async function startPeer(name: PeerName, options: PeerOptions): Promise<R
   let args: string[];
   switch (name) {
     case "ours":
+    case "ours-traced":
       Object.assign(env, {
         NODE_ENV: "production",
         LOG_LEVEL: "warn",
@@ -108,7 +112,7 @@ export async function startPeer(name: PeerName, options: PeerOptions): Promise<R
       args = ["--import", "tsx", join(BENCH_DIR, "peers/floor.ts")];
       break;
   }
-  const nodeArgs = [...(options.nodeArgs ?? []), ...(name === "ours" && process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(" ") : [])];
+  const nodeArgs = [...(options.nodeArgs ?? []), ...(name.startsWith("ours") && process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(" ") : [])];
   const child = spawn(process.execPath, [...nodeArgs, ...args], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   const keep = (chunk: Buffer) => void (output = (output + String(chunk)).slice(-8000));
@@ -268,4 +272,33 @@ export interface AutocannonResult {
   errors: number;
   timeouts: number;
   duration: number;
+}
+
+/**
+ * An OTLP/HTTP sink for "ours-traced": accepts every export and drops it.
+ * `env` points a peer's exporter at it, with an always-on sampler unless
+ * `BENCH_OTEL_SAMPLER` says otherwise.
+ */
+export async function startTraceSink(): Promise<{ env: Record<string, string>; exports(): number; close(): Promise<void> }> {
+  let exports = 0;
+  const server = createServer((request, response) => {
+    request.resume();
+    request.on("end", () => {
+      exports++;
+      response.writeHead(200, { "content-type": "application/x-protobuf" }).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    env: {
+      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`,
+      OTEL_EXPORTER_OTLP_PROTOCOL: "http/protobuf",
+      // `BENCH_OTEL_SAMPLER=traceidratio BENCH_OTEL_SAMPLER_ARG=0.1` measures a sampled setup instead.
+      OTEL_TRACES_SAMPLER: process.env.BENCH_OTEL_SAMPLER ?? "always_on",
+      OTEL_TRACES_SAMPLER_ARG: process.env.BENCH_OTEL_SAMPLER_ARG ?? "1",
+    },
+    exports: () => exports,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 }

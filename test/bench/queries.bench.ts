@@ -2,7 +2,9 @@
  * `npm run bench -- queries`: query throughput and p99 through three gateways
  * on the same running subgraphs (startGraph: every subgraph in this process,
  * SQLite, a small tenant), each gateway its own process: ours, the stock
- * `@apollo/gateway` + `@apollo/server`, Hive Gateway (`--jit`). Load: autocannon
+ * `@apollo/gateway` + `@apollo/server`, Hive Gateway (`--jit`), and ours again
+ * with OpenTelemetry tracing on (always-on sampler, OTLP/HTTP protobuf to a
+ * sink in this process; the subgraphs are not traced in either run). Load: autocannon
  * in its own process, CONNECTIONS connections for SECONDS s per measurement
  * after a warm-up; peers interleaved (A B C A B C …) for ROUNDS rounds; the
  * table shows the median and range of requests/s and of p99.
@@ -11,10 +13,10 @@ import type { SubgraphName } from "../../lib/config.js";
 import { startGraph, type TestGraph } from "../support/graph.js";
 import { waitFor } from "../support/wait.js";
 import { DeviceStateEntity } from "../../subgraphs/threats/data/entities.js";
-import { autocannon, cpuMsOf, interleaved, PEER_LABELS, ratio, showSpread, spread, startPeer, writeResults, type PeerName, type RunningPeer, type Spread } from "./peers.js";
+import { autocannon, cpuMsOf, interleaved, PEER_LABELS, ratio, showSpread, spread, startPeer, startTraceSink, writeResults, type PeerName, type RunningPeer, type Spread } from "./peers.js";
 import { printTable } from "./table.js";
 
-const PEERS = (process.env.BENCH_PEERS ?? "ours,apollo,hive").split(",") as PeerName[];
+const PEERS = (process.env.BENCH_PEERS ?? "ours,ours-traced,apollo,hive").split(",") as PeerName[];
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -39,10 +41,11 @@ export const needsPeers = true;
 export async function run(): Promise<void> {
   const graph = await startGraph({ env: { MTD_RATE_LIMIT_TENANT_PER_SECOND: "0", MTD_RATE_LIMIT_PARTNER_PER_SECOND: "0" } });
   const peers: RunningPeer[] = [];
+  const sink = await startTraceSink();
   try {
     const analyst = await prepare(graph);
     const subgraphUrls = Object.fromEntries(Object.entries(graph.subgraphs).map(([name, subgraph]) => [name, subgraph.url])) as Record<SubgraphName, string>;
-    for (const name of PEERS) peers.push(await startPeer(name, { subgraphUrls, secret: graph.config.auth.secret! }));
+    for (const name of PEERS) peers.push(await startPeer(name, { subgraphUrls, secret: graph.config.auth.secret!, env: name === "ours-traced" ? sink.env : undefined }));
 
     // Every peer answers every query with the same data before anything is measured.
     for (const { name, query } of QUERIES) {
@@ -97,9 +100,10 @@ export async function run(): Promise<void> {
     }
     printTable(["query", "gateway", "requests/s median (range)", "p99 ms median (range)", "gateway CPU ms/request", "subgraphs CPU ms/request", "ours ÷ peer, req/s", "peer ÷ ours, p99", "peer ÷ ours, CPU/request"], rows);
     const file = writeResults("queries", { connections: CONNECTIONS, seconds: SECONDS, rounds: ROUNDS, results });
-    console.log(`\nwritten ${file}`);
+    console.log(`\nwritten ${file}${PEERS.includes("ours-traced") ? `; the traced gateway sent ${sink.exports()} OTLP exports` : ""}`);
   } finally {
     for (const peer of peers) await peer.stop();
+    await sink.close();
     await graph.stop();
   }
 }
