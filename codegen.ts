@@ -16,6 +16,8 @@ const MAPPERS: Record<string, Record<string, string>> = {
     AccessDecision: "../data/entities.js#AccessDecisionRecord",
     CompliancePolicy: "../data/entities.js#CompliancePolicyRecord",
     ConditionalAccessPolicy: "../data/entities.js#ConditionalAccessPolicyRecord",
+    PolicyImpact: "../context.js#PolicyImpactReference",
+    AccessException: "../data/entities.js#AccessExceptionRecord",
     SsfReceiver: "../ssf/data/entities.js#ReceiverRecord",
     SsfStream: "../ssf/data/entities.js#StreamRecord",
     SsfDeadLetter: "../ssf/data/entities.js#DeliveryRecord",

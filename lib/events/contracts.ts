@@ -7,6 +7,7 @@ import type { MtdPartner } from "../auth.js";
 export type Platform = "IOS" | "ANDROID" | "WINDOWS" | "MACOS";
 export type Ownership = "CORPORATE" | "PERSONAL";
 export type ThreatLevel = "SECURED" | "LOW" | "MEDIUM" | "HIGH";
+export type ComplianceStateName = "COMPLIANT" | "IN_GRACE_PERIOD" | "NONCOMPLIANT";
 
 /** Topic `devices`: `device.enrolled`, `device.updated`, `device.retired`; aggregate = device id, versioned per device. */
 export interface DeviceEventPayload {
@@ -72,13 +73,27 @@ export interface AccessChangedPayload {
   at: string;
 }
 
-/** Topic `policies`: `compliance.changed`; aggregate = device id. Feeds the Shared Signals transmitter. */
+/**
+ * Topic `policies`: `compliance.changed`, one per change of a device's
+ * compliance state; aggregate = device id. Feeds the Shared Signals
+ * transmitter, which reports a flip of `previous` → `current` (and nothing
+ * for an event where they are equal: a grace period starting or ending
+ * without the device becoming NONCOMPLIANT).
+ */
 export interface ComplianceChangedPayload {
   changeId: string;
   deviceId: string;
   userPrincipalName: string | null;
+  /** The enforced state before (IN_GRACE_PERIOD counts as COMPLIANT: access unchanged); null when policies first sees the device. */
   previous: "COMPLIANT" | "NONCOMPLIANT" | null;
+  /** The enforced state now: NONCOMPLIANT only once access is revoked (after any grace period). */
   current: "COMPLIANT" | "NONCOMPLIANT";
+  /** The state before, grace included; null when policies first sees the device. Absent from older events. */
+  previousState?: ComplianceStateName | null;
+  /** The state now, grace included. Absent from older events. */
+  state?: ComplianceStateName;
+  /** While IN_GRACE_PERIOD: when the device turns NONCOMPLIANT unless resolved. Absent from older events. */
+  complianceDeadline?: string | null;
   reason: string;
   at: string;
   /** The device's platform. Added for the Shared Signals transmitter; absent from older events. */

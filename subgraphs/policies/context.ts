@@ -1,7 +1,9 @@
 import DataLoader from "dataloader";
 import type { RequestContext } from "../runtime.js";
 import type { AccessChangeStream } from "./access-stream.js";
-import type { AccessDecisionRecord, PolicyDeviceRecord } from "./data/entities.js";
+import type { AccessDecisionRecord, AccessExceptionRecord, PolicyDeviceRecord } from "./data/entities.js";
+import type { ExceptionRepository } from "./data/exceptions.js";
+import type { ImpactReader } from "./data/impact.js";
 import type { PolicyRepository } from "./data/repository.js";
 import type { SsfAdmin } from "./ssf/admin.js";
 
@@ -9,20 +11,35 @@ export interface DeviceReference {
   id: string;
 }
 
-export interface Context extends RequestContext {
+/** What `ConditionalAccessPolicy.impact` resolves to: its fields read the stored impact. */
+export interface PolicyImpactReference {
+  policyId: string;
+}
+
+/** The parts of the policies subgraph resolvers use besides the policy repository. */
+export interface PolicyServices {
+  exceptions: ExceptionRepository;
+  impact: ImpactReader;
+  /** The subgraph's clock, epoch ms. */
+  now: () => number;
+}
+
+export interface Context extends RequestContext, PolicyServices {
   policies: PolicyRepository;
   accessStream: AccessChangeStream;
   /** Per request (and per subscription event): one SQL statement per batch of devices. */
   deviceState: DataLoader<string, PolicyDeviceRecord | null>;
   decisions: DataLoader<string, AccessDecisionRecord[]>;
+  accessExceptions: DataLoader<string, AccessExceptionRecord[]>;
   /** The Shared Signals transmitter's admin side; undefined when the transmitter is off. */
   ssf?: SsfAdmin;
 }
 
-export function createContext(base: RequestContext, policies: PolicyRepository, accessStream: AccessChangeStream, ssf?: SsfAdmin): Context {
+export function createContext(base: RequestContext, policies: PolicyRepository, services: PolicyServices, accessStream: AccessChangeStream, ssf?: SsfAdmin): Context {
   const tenantId = base.identity.tenantId;
   return {
     ...base,
+    ...services,
     policies,
     accessStream,
     ssf,
@@ -35,6 +52,10 @@ export function createContext(base: RequestContext, policies: PolicyRepository, 
       for (const decision of await policies.decisions(tenantId, ids)) {
         byDevice.set(decision.deviceId, [...(byDevice.get(decision.deviceId) ?? []), decision]);
       }
+      return ids.map((id) => byDevice.get(id) ?? []);
+    }),
+    accessExceptions: new DataLoader(async (ids) => {
+      const byDevice = await services.exceptions.inForce(tenantId, ids);
       return ids.map((id) => byDevice.get(id) ?? []);
     }),
   };

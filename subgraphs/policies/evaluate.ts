@@ -1,18 +1,33 @@
 /**
- * Compliance and conditional access, as pure functions of what policies knows
- * about a device. Reasons are written for a help desk.
+ * Compliance (with its grace period), conditional access (with exceptions and
+ * report-only policies), as pure functions of what policies knows about a
+ * device. Reasons are written for a help desk: they name the partner, the
+ * grace deadline, the exception.
  */
-import type { Platform, ThreatLevel } from "../../lib/events/contracts.js";
-import type { CompliancePolicyRecord, ConditionalAccessPolicyRecord, PolicyDeviceRecord } from "./data/entities.js";
+import type { ComplianceStateName, Platform, ThreatLevel } from "../../lib/events/contracts.js";
+
+export type { ComplianceStateName };
+import type { AccessExceptionRecord, CompliancePolicyRecord, ConditionalAccessPolicyRecord, PolicyDeviceRecord } from "./data/entities.js";
 
 const LEVEL_ORDER: Record<ThreatLevel, number> = { SECURED: 0, LOW: 1, MEDIUM: 2, HIGH: 3 };
 
 export type DeviceFacts = Pick<PolicyDeviceRecord, "platform" | "retired" | "level" | "dataStatus" | "blockOnMissing" | "partner" | "unresponsiveSince">;
 
+/** The device against its platform's threshold, before any grace period. */
 export interface Compliance {
   compliant: boolean;
   reason: string;
 }
+
+/** The compliance that decides access: the state, its grace deadline (IN_GRACE_PERIOD only) and why. */
+export interface ComplianceStatus {
+  state: ComplianceStateName;
+  deadline: Date | null;
+  reason: string;
+}
+
+/** An exception in force: the device is allowed on `resources` whatever its compliance. */
+export type ActiveException = Pick<AccessExceptionRecord, "id" | "resources" | "reason" | "expiresAt" | "grantedBy">;
 
 export interface Decision {
   allowed: boolean;
@@ -26,9 +41,10 @@ export function evaluateCompliance(device: DeviceFacts, policy: CompliancePolicy
   switch (device.dataStatus) {
     case "REPORTED": {
       const level = device.level ?? "SECURED";
+      const from = device.partner === null ? "" : ` from ${device.partner}`;
       return LEVEL_ORDER[level] <= LEVEL_ORDER[policy.maxThreatLevel]
-        ? { compliant: true, reason: `risk ${level} within ${device.platform} policy maximum ${policy.maxThreatLevel}` }
-        : { compliant: false, reason: `risk ${level} exceeds ${device.platform} policy maximum ${policy.maxThreatLevel}` };
+        ? { compliant: true, reason: `risk ${level}${from} within ${device.platform} policy maximum ${policy.maxThreatLevel}` }
+        : { compliant: false, reason: `risk ${level}${from} exceeds ${device.platform} policy maximum ${policy.maxThreatLevel}` };
     }
     case "MISSING":
       return device.blockOnMissing
@@ -44,31 +60,101 @@ export function evaluateCompliance(device: DeviceFacts, policy: CompliancePolicy
   }
 }
 
+/** The stored state of a device: NONCOMPLIANT when not compliant, IN_GRACE_PERIOD while a deadline runs. */
+export function stateOf(device: Pick<PolicyDeviceRecord, "compliant" | "graceDeadline">): ComplianceStateName {
+  if (!device.compliant) return "NONCOMPLIANT";
+  return device.graceDeadline === null ? "COMPLIANT" : "IN_GRACE_PERIOD";
+}
+
 /**
- * One decision per resource of every enabled conditional-access policy that
- * covers the device's platform. A retired device is covered by nothing and
- * keeps only revocations of what it had (see `diffDecisions`).
+ * The grace period on top of `compliance`. A device that crosses the
+ * threshold while COMPLIANT is IN_GRACE_PERIOD for the policy's
+ * `gracePeriodMinutes` (NONCOMPLIANT at once with 0, or when retired); a
+ * device already in grace keeps its deadline whatever else changes (a higher
+ * level does not restart the clock) and is NONCOMPLIANT once it has passed;
+ * NONCOMPLIANT stays so until the device is compliant again.
+ */
+export function withGrace(
+  compliance: Compliance,
+  previous: Pick<PolicyDeviceRecord, "compliant" | "graceDeadline" | "retired">,
+  policy: Pick<CompliancePolicyRecord, "gracePeriodMinutes"> | undefined,
+  now: Date,
+): ComplianceStatus {
+  if (compliance.compliant) return { state: "COMPLIANT", deadline: null, reason: compliance.reason };
+  const noncompliant = (reason: string): ComplianceStatus => ({ state: "NONCOMPLIANT", deadline: null, reason });
+  if (previous.retired) return noncompliant(compliance.reason);
+  switch (stateOf(previous)) {
+    case "NONCOMPLIANT":
+      return noncompliant(compliance.reason);
+    case "IN_GRACE_PERIOD": {
+      const deadline = previous.graceDeadline!;
+      if (deadline.getTime() <= now.getTime()) return noncompliant(`${compliance.reason}; grace period ended ${deadline.toISOString()}`);
+      return { state: "IN_GRACE_PERIOD", deadline, reason: compliance.reason };
+    }
+    case "COMPLIANT": {
+      const minutes = policy?.gracePeriodMinutes ?? 0;
+      if (minutes === 0) return noncompliant(compliance.reason);
+      return { state: "IN_GRACE_PERIOD", deadline: new Date(now.getTime() + minutes * 60_000), reason: compliance.reason };
+    }
+  }
+}
+
+/**
+ * One decision per resource of every enabled ENFORCED conditional-access
+ * policy that covers the device's platform (REPORT_ONLY policies decide
+ * nothing; see `blockingPolicies`). A retired device is covered by nothing
+ * and keeps only revocations of what it had (see `diffDecisions`).
  */
 export function evaluateAccess(
   device: DeviceFacts,
-  compliance: Compliance,
+  status: ComplianceStatus,
   policies: readonly ConditionalAccessPolicyRecord[],
+  exceptions: readonly ActiveException[] = [],
 ): Map<string, Decision> {
   const decisions = new Map<string, Decision>();
   for (const policy of coveringPolicies(device.platform, policies)) {
+    if (policy.mode !== "ENFORCED") continue;
     for (const resource of policy.resources) {
-      if (decisions.has(resource)) continue;
-      decisions.set(resource, {
-        allowed: compliance.compliant,
-        reason: compliance.compliant
-          ? `compliant: ${compliance.reason}`
-          : `noncompliant: ${compliance.reason} (required by conditional-access policy "${policy.name}")`,
-      });
+      if (!decisions.has(resource)) decisions.set(resource, decide(resource, status, policy, exceptions));
     }
   }
   return decisions;
 }
 
+/**
+ * The enabled policies, of either mode, that would block the device on at
+ * least one of their resources now: what `ConditionalAccessPolicy.impact`
+ * counts. A retired device counts for none.
+ */
+export function blockingPolicies(
+  device: DeviceFacts,
+  status: ComplianceStatus,
+  policies: readonly ConditionalAccessPolicyRecord[],
+  exceptions: readonly ActiveException[] = [],
+): string[] {
+  if (device.retired) return [];
+  return coveringPolicies(device.platform, policies)
+    .filter((policy) => policy.resources.some((resource) => !decide(resource, status, policy, exceptions).allowed))
+    .map((policy) => policy.id);
+}
+
+function decide(resource: string, status: ComplianceStatus, policy: ConditionalAccessPolicyRecord, exceptions: readonly ActiveException[]): Decision {
+  const exception = exceptions.find((candidate) => candidate.resources.includes(resource));
+  if (exception !== undefined) {
+    const until = exception.expiresAt.toISOString();
+    return { allowed: true, reason: `exception: ${exception.reason} (exception ${exception.id} granted by ${exception.grantedBy}, until ${until}; device ${status.state}: ${status.reason})` };
+  }
+  switch (status.state) {
+    case "COMPLIANT":
+      return { allowed: true, reason: `compliant: ${status.reason}` };
+    case "IN_GRACE_PERIOD":
+      return { allowed: true, reason: `in grace period until ${status.deadline!.toISOString()}: ${status.reason} (conditional-access policy "${policy.name}" revokes then unless resolved)` };
+    case "NONCOMPLIANT":
+      return { allowed: false, reason: `noncompliant: ${status.reason} (required by conditional-access policy "${policy.name}")` };
+  }
+}
+
+/** Enabled policies of either mode covering `platform`, in id order. */
 export function coveringPolicies(platform: Platform, policies: readonly ConditionalAccessPolicyRecord[]) {
   return policies.filter((policy) => policy.enabled && policy.platforms.includes(platform)).sort((a, b) => a.id.localeCompare(b.id));
 }

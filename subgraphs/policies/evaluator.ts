@@ -29,7 +29,9 @@ import {
   type PolicyDeviceRecord,
 } from "./data/entities.js";
 import type { PolicyChangedPayload, PolicyRepository } from "./data/repository.js";
-import { diffDecisions, evaluateAccess, evaluateCompliance, type Decision } from "./evaluate.js";
+import { exceptionsInForce } from "./data/exceptions.js";
+import { syncImpacts } from "./data/impact.js";
+import { blockingPolicies, diffDecisions, evaluateAccess, evaluateCompliance, stateOf, withGrace, type ComplianceStateName, type ComplianceStatus, type Decision } from "./evaluate.js";
 
 /** Devices re-evaluated per transaction after a policy change. */
 export const REEVALUATION_BATCH = 200;
@@ -39,7 +41,23 @@ export class Evaluator {
     private readonly dataSource: DataSource,
     private readonly outbox: Outbox,
     private readonly repository: PolicyRepository,
+    /** Epoch ms: the clock decisions, grace deadlines and exception expiry are judged by (tests move it). */
+    private readonly now: () => number = Date.now,
   ) {}
+
+  /**
+   * One step under the tenant's lock for the deadline poll and exceptions:
+   * `work` writes what it must and names the devices to evaluate, which are
+   * then evaluated in the same transaction.
+   */
+  async within(tenantId: string, work: (manager: EntityManager) => Promise<string[]>): Promise<void> {
+    await this.step(tenantId, undefined, undefined, async (manager, lastSequence) => {
+      const ids = await work(manager);
+      if (ids.length === 0) return;
+      const devices = await manager.getRepository(PolicyDeviceEntity).find({ where: { tenantId, deviceId: In(ids) } });
+      await this.evaluate(manager, tenantId, lastSequence, devices.map((device) => ({ device, previous: device })));
+    });
+  }
 
   /** Handles one event of the `devices`, `threats` or `policies` topic for consumer group `group`. */
   async handle(group: string, event: LoggedEvent): Promise<void> {
@@ -131,10 +149,13 @@ export class Evaluator {
   /** Evaluates devices, stores their state and changed decisions, and records access changes with their events. */
   private async evaluate(manager: EntityManager, tenantId: string, lastSequence: number, items: { device: PolicyDeviceRecord; previous: PolicyDeviceRecord | null }[]) {
     if (items.length === 0) return;
-    const [compliancePolicies, accessPolicies, storedDecisions] = await Promise.all([
+    const now = new Date(this.now());
+    const deviceIds = items.map((item) => item.device.deviceId);
+    const [compliancePolicies, accessPolicies, storedDecisions, exceptions] = await Promise.all([
       manager.getRepository(CompliancePolicyEntity).find({ where: { tenantId } }),
       manager.getRepository(ConditionalAccessPolicyEntity).find({ where: { tenantId } }),
-      manager.getRepository(AccessDecisionEntity).find({ where: { tenantId, deviceId: In(items.map((item) => item.device.deviceId)) } }),
+      manager.getRepository(AccessDecisionEntity).find({ where: { tenantId, deviceId: In(deviceIds) } }),
+      exceptionsInForce(manager, tenantId, deviceIds, now),
     ]);
     const policyByPlatform = new Map(compliancePolicies.map((policy) => [policy.platform, policy]));
     const storedByDevice = new Map<string, Map<string, Decision>>();
@@ -144,31 +165,32 @@ export class Evaluator {
       storedByDevice.set(decision.deviceId, map);
     }
 
-    const now = new Date();
     const devices: PolicyDeviceRecord[] = [];
+    const blocking = new Map<string, string[]>();
     const upserts: { deviceId: string; resource: string; decision: Decision }[] = [];
     const deletions: { deviceId: string; resource: string }[] = [];
     const changes: { deviceId: string; resource: string; decision: Decision }[] = [];
     const complianceEvents: NewEvent<ComplianceChangedPayload>[] = [];
 
     for (const { device, previous } of items) {
-      const compliance = evaluateCompliance(device, policyByPlatform.get(device.platform));
-      const next = evaluateAccess(device, compliance, accessPolicies);
+      const policy = policyByPlatform.get(device.platform);
+      const status = withGrace(evaluateCompliance(device, policy), previous ?? device, policy, now);
+      const excepted = exceptions.get(device.deviceId) ?? [];
+      const next = evaluateAccess(device, status, accessPolicies, excepted);
+      blocking.set(device.deviceId, blockingPolicies(device, status, accessPolicies, excepted));
       for (const change of diffDecisions(device.retired, storedByDevice.get(device.deviceId) ?? new Map(), next)) {
         if (change.decision === null) deletions.push({ deviceId: device.deviceId, resource: change.resource });
         else upserts.push({ deviceId: device.deviceId, resource: change.resource, decision: change.decision });
         if (change.accessChange) changes.push({ deviceId: device.deviceId, resource: change.resource, decision: change.accessChange });
       }
-      // A device seen for the first time was implicitly compliant: only a first NONCOMPLIANT is a change.
-      const wasCompliant = previous?.compliant ?? null;
-      if (wasCompliant !== compliance.compliant && !(wasCompliant === null && compliance.compliant)) {
-        const policy = policyByPlatform.get(device.platform) ?? null;
-        complianceEvents.push(complianceChanged(tenantId, device, policy, wasCompliant, compliance.compliant, compliance.reason, now));
-      }
-      devices.push({ ...device, compliant: compliance.compliant, complianceReason: compliance.reason, evaluatedAt: now });
+      // A device seen for the first time was implicitly compliant: only a first IN_GRACE_PERIOD or NONCOMPLIANT is a change.
+      const was = stateOf(previous ?? { compliant: true, graceDeadline: null });
+      if (was !== status.state) complianceEvents.push(complianceChanged(tenantId, device, policy ?? null, previous === null ? null : was, status, now));
+      devices.push({ ...device, compliant: status.state !== "NONCOMPLIANT", graceDeadline: status.deadline, complianceReason: status.reason, evaluatedAt: now });
     }
 
     await manager.getRepository(PolicyDeviceEntity).upsert(devices, ["tenantId", "deviceId"]);
+    await syncImpacts(manager, tenantId, blocking);
     if (upserts.length > 0) {
       await manager.getRepository(AccessDecisionEntity).upsert(
         upserts.map(({ deviceId, resource, decision }) => ({ tenantId, deviceId, resource, ...decision, decidedAt: now })),
@@ -236,6 +258,7 @@ function unknownDevice(tenantId: string, deviceId: string, platform: Platform): 
     partner: null,
     unresponsiveSince: null,
     compliant: true,
+    graceDeadline: null,
     complianceReason: "not evaluated yet",
     evaluatedAt: new Date(0),
   };
@@ -261,16 +284,22 @@ function accessChanged(record: AccessChangeRecord): NewEvent<AccessChangedPayloa
   };
 }
 
+/**
+ * `compliance.changed` for a change of the device's state. `previous` /
+ * `current` are the enforced states (IN_GRACE_PERIOD counts as COMPLIANT:
+ * access is unchanged), so they flip only when the device actually becomes,
+ * or stops being, NONCOMPLIANT — what the Shared Signals transmitter reports.
+ * `previousState` / `state` / `complianceDeadline` carry the grace period.
+ */
 function complianceChanged(
   tenantId: string,
   device: PolicyDeviceRecord,
   policy: CompliancePolicyRecord | null,
-  previous: boolean | null,
-  current: boolean,
-  reason: string,
+  previous: ComplianceStateName | null,
+  status: ComplianceStatus,
   at: Date,
 ): NewEvent<ComplianceChangedPayload> {
-  const state = (compliant: boolean) => (compliant ? "COMPLIANT" : "NONCOMPLIANT");
+  const enforced = (state: ComplianceStateName) => (state === "NONCOMPLIANT" ? "NONCOMPLIANT" : "COMPLIANT");
   const changeId = randomUUID();
   return {
     id: changeId,
@@ -282,9 +311,12 @@ function complianceChanged(
       changeId,
       deviceId: device.deviceId,
       userPrincipalName: device.userPrincipalName,
-      previous: previous === null ? null : state(previous),
-      current: state(current),
-      reason,
+      previous: previous === null ? null : enforced(previous),
+      current: enforced(status.state),
+      previousState: previous,
+      state: status.state,
+      complianceDeadline: status.deadline?.toISOString() ?? null,
+      reason: status.reason,
       at: at.toISOString(),
       platform: device.platform,
       partner: device.partner,

@@ -5,12 +5,16 @@
  */
 import { randomUUID } from "node:crypto";
 import { TopicFeed } from "../../lib/events/feed.js";
-import { runSubgraph, type SubgraphDeps } from "../runtime.js";
+import { runSubgraph, type RunningSubgraph, type SubgraphDeps } from "../runtime.js";
 import { AccessChangeStream } from "./access-stream.js";
 import { createContext } from "./context.js";
 import { POLICY_ENTITIES } from "./data/entities.js";
 import { Policies0001 } from "./data/migrations/0001-policies.js";
+import { Policies0002 } from "./data/migrations/0002-grace-exceptions.js";
+import { ExceptionRepository } from "./data/exceptions.js";
+import { ImpactReader } from "./data/impact.js";
 import { PolicyRepository } from "./data/repository.js";
+import { Deadlines } from "./deadlines.js";
 import { Evaluator } from "./evaluator.js";
 import { resolvers } from "./resolvers/index.js";
 import { createTransmitter, SSF_ENTITIES, Ssf0001, type Transmitter } from "./ssf/index.js";
@@ -19,17 +23,34 @@ import { ssfResolvers } from "./ssf/resolvers.js";
 /** The consumer group of each topic the evaluator follows. */
 const GROUPS = { devices: "policies.devices", threats: "policies.assessments", policies: "policies.policy-changes" } as const;
 
-export async function start(deps: SubgraphDeps) {
+export interface PoliciesOptions {
+  /** The subgraph's clock, epoch ms. Default `Date.now` (tests run one ahead of it). */
+  now?: () => number;
+  /** Period of the deadline poll (grace periods ending, exceptions expiring). Default 1000 ms. */
+  deadlinePollMs?: number;
+}
+
+export interface RunningPolicies extends RunningSubgraph {
+  /** Runs one deadline poll now (what the timer runs). */
+  fireDeadlines(): Promise<void>;
+}
+
+export async function start(deps: SubgraphDeps, options: PoliciesOptions = {}): Promise<RunningPolicies> {
+  let deadlines: Deadlines | undefined;
   // The Shared Signals transmitter (`ssf/`): its own tables, consumer group and HTTP routes, on this service.
   let transmitter: Transmitter | undefined;
   const running = await runSubgraph(deps, {
     name: "policies",
     entities: [...POLICY_ENTITIES, ...SSF_ENTITIES],
-    migrations: [Policies0001, Ssf0001],
+    migrations: [Policies0001, Policies0002, Ssf0001],
     setup: ({ config, database, outbox, events, logger, audit }) => {
       transmitter = createTransmitter({ config, dataSource: database.dataSource, events, logger, audit: { trail: audit, outbox } });
       const repository = new PolicyRepository(database.dataSource, outbox, audit);
-      const evaluator = new Evaluator(database.dataSource, outbox, repository);
+      const now = options.now ?? Date.now;
+      const evaluator = new Evaluator(database.dataSource, outbox, repository, now);
+      const services = { exceptions: new ExceptionRepository(database.dataSource, evaluator, audit, now), impact: new ImpactReader(database.dataSource), now };
+      deadlines = new Deadlines(database.dataSource, evaluator, now, logger);
+      deadlines.start(options.deadlinePollMs);
       const consumer = `policies-${randomUUID()}`;
       const consumers = Object.entries(GROUPS).map(([topic, group]) =>
         events.consume(topic, { group, consumer }, async (event) => {
@@ -52,8 +73,9 @@ export async function start(deps: SubgraphDeps) {
         },
         subscriptions: true,
         routes: transmitter?.routes,
-        context: (base) => createContext(base, repository, accessStream, transmitter?.admin),
+        context: (base) => createContext(base, repository, services, accessStream, transmitter?.admin),
         dispose: async () => {
+          await deadlines?.dispose();
           await transmitter?.dispose();
           await Promise.all(consumers.map((c) => c.dispose()));
           await feed.dispose();
@@ -67,5 +89,5 @@ export async function start(deps: SubgraphDeps) {
     await running.dispose();
     throw error;
   }
-  return running;
+  return { ...running, fireDeadlines: () => deadlines!.poll() };
 }

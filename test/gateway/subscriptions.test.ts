@@ -64,7 +64,7 @@ for (const engine of engines()) {
           position: expect.any(String),
           resource: "exchange",
           allowed: false,
-          reason: expect.stringMatching(/^noncompliant: risk HIGH exceeds IOS policy maximum LOW/),
+          reason: expect.stringMatching(/^noncompliant: risk HIGH from LOOKOUT exceeds IOS policy maximum LOW/),
           device: { id: "ipad-1", name: "Ada's iPad", platform: "IOS", riskLevel: "HIGH", complianceState: "NONCOMPLIANT" },
         },
         expect.objectContaining({ resource: "sharepoint", allowed: false, device: expect.objectContaining({ riskLevel: "HIGH" }) }),

@@ -127,7 +127,7 @@ for (const engine of engines()) {
           expect(receiver.rejected).toEqual([]);
         }
         const reason = first.receiver.sets[0]!.event.reason_admin as { en: string };
-        expect(reason.en).toMatch(/^Device a-(phone|tablet) is not compliant: risk HIGH exceeds IOS policy maximum LOW\. MTD partner: LOOKOUT; risk: HIGH; compliance policy: "iOS baseline" \(IOS, maximum LOW\)\.$/);
+        expect(reason.en).toMatch(/^Device a-(phone|tablet) is not compliant: risk HIGH from LOOKOUT exceeds IOS policy maximum LOW\. MTD partner: LOOKOUT; risk: HIGH; compliance policy: "iOS baseline" \(IOS, maximum LOW\)\.$/);
         expect(first.receiver.sets[0]!.claims.sub_id).toMatchObject({ format: "complex", user: { format: "email", email: expect.stringMatching(/^a-(phone|tablet)@example\.com$/) } });
         expect(second.receiver.attempts.every((attempt) => attempt.authorization === "Bearer a2")).toBe(true);
 

@@ -133,15 +133,15 @@ for (const engine of engines()) {
           ["exchange", false, "e2e-1"],
           ["sharepoint", false, "e2e-1"],
         ]);
-        expect(revoked[0]!.reason).toBe('noncompliant: risk HIGH exceeds IOS policy maximum LOW (required by conditional-access policy "Mail and files")');
+        expect(revoked[0]!.reason).toBe('noncompliant: risk HIGH from LOOKOUT exceeds IOS policy maximum LOW (required by conditional-access policy "Mail and files")');
         const device = (await graph.query(admin, `query { device(id: "e2e-1") { name riskLevel complianceState access { resource allowed reason } } }`)).data!.device;
         expect(device).toMatchObject({ name: "phone e2e-1", riskLevel: "HIGH", complianceState: "NONCOMPLIANT" });
 
         await report(partner, "e2e-1", [{ externalId: "mal-1", severity: "HIGH", status: "RESOLVED" }]);
         const all = await untilChanges(admin, 4);
         expect(all.slice(2).map((c) => [c.resource, c.allowed, c.reason])).toEqual([
-          ["exchange", true, "compliant: risk SECURED within IOS policy maximum LOW"],
-          ["sharepoint", true, "compliant: risk SECURED within IOS policy maximum LOW"],
+          ["exchange", true, "compliant: risk SECURED from LOOKOUT within IOS policy maximum LOW"],
+          ["sharepoint", true, "compliant: risk SECURED from LOOKOUT within IOS policy maximum LOW"],
         ]);
       });
 
@@ -187,7 +187,7 @@ for (const engine of engines()) {
         [1, "exchange", false],
         [2, "sharepoint", false],
       ]);
-      expect(revoked[0]!.reason).toBe('noncompliant: risk HIGH exceeds IOS policy maximum LOW (required by conditional-access policy "Mail and files")');
+      expect(revoked[0]!.reason).toBe('noncompliant: risk HIGH from LOOKOUT exceeds IOS policy maximum LOW (required by conditional-access policy "Mail and files")');
       const device = (await graph.query(admin, ACCESS, { id: "ios-1" })).data!.device;
       expect(device.complianceState).toBe("NONCOMPLIANT");
       expect(device.access.map((d: { allowed: boolean }) => d.allowed)).toEqual([false, false]);
@@ -198,7 +198,7 @@ for (const engine of engines()) {
         [3, "exchange", true],
         [4, "sharepoint", true],
       ]);
-      expect(all[2]!.reason).toBe("compliant: risk SECURED within IOS policy maximum LOW");
+      expect(all[2]!.reason).toBe("compliant: risk SECURED from LOOKOUT within IOS policy maximum LOW");
     });
 
     it("blocks on missing partner data only where configured, and ignores an unresponsive partner", async () => {
@@ -216,7 +216,7 @@ for (const engine of engines()) {
       expect(blocked[0]!.reason).toMatch(/no data from LOOKOUT for this device; IOS requires partner data/);
 
       await assess(tenantId, "m-1", "HIGH", "REPORTED");
-      await waitFor(async () => /risk HIGH exceeds/.test((await graph.query(admin, ACCESS, { id: "m-1" })).data!.device.access[0].reason), 10_000, "HIGH reason");
+      await waitFor(async () => /risk HIGH from LOOKOUT exceeds/.test((await graph.query(admin, ACCESS, { id: "m-1" })).data!.device.access[0].reason), 10_000, "HIGH reason");
       expect(await changes(admin)).toHaveLength(2); // still revoked: no new change
 
       const since = "2026-11-29T10:00:00.000Z";
@@ -294,7 +294,7 @@ for (const engine of engines()) {
       })();
       expect(all).toHaveLength(devices * 2);
       expect(all.map((c) => c.sequence)).toEqual(Array.from({ length: devices * 2 }, (_, i) => i + 1));
-      expect(all.every((c) => !c.allowed && /risk MEDIUM exceeds IOS policy maximum LOW/.test(c.reason))).toBe(true);
+      expect(all.every((c) => !c.allowed && /risk MEDIUM from LOOKOUT exceeds IOS policy maximum LOW/.test(c.reason))).toBe(true);
       expect(new Set(all.map((c) => `${c.device.id}/${c.resource}`)).size).toBe(devices * 2);
       expect((await changes(admin, "exchange")).length).toBe(devices);
     }, 300_000);

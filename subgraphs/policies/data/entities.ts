@@ -19,7 +19,10 @@ export interface PolicyDeviceRecord {
   blockOnMissing: boolean;
   partner: MtdPartner | null;
   unresponsiveSince: Date | null;
+  /** False only while NONCOMPLIANT (access revoked); true while COMPLIANT or IN_GRACE_PERIOD. */
   compliant: boolean;
+  /** Set while IN_GRACE_PERIOD: when the device turns NONCOMPLIANT unless it recovers first. The durable deadline `Deadlines` polls. */
+  graceDeadline: Date | null;
   complianceReason: string;
   evaluatedAt: Date;
 }
@@ -30,8 +33,12 @@ export interface CompliancePolicyRecord {
   platform: Platform;
   name: string;
   maxThreatLevel: ThreatLevel;
+  /** 0: a device over the threshold is NONCOMPLIANT at once; otherwise IN_GRACE_PERIOD for this long first. */
+  gracePeriodMinutes: number;
   updatedAt: Date;
 }
+
+export type ConditionalAccessMode = "ENFORCED" | "REPORT_ONLY";
 
 export interface ConditionalAccessPolicyRecord {
   tenantId: string;
@@ -40,7 +47,32 @@ export interface ConditionalAccessPolicyRecord {
   resources: string[];
   platforms: Platform[];
   enabled: boolean;
+  /** REPORT_ONLY: never decides access; only its impact (the devices it would block) is kept. */
+  mode: ConditionalAccessMode;
   updatedAt: Date;
+}
+
+/** An enabled policy would block (REPORT_ONLY) or blocks (ENFORCED) the device now. Kept current by the evaluator. */
+export interface PolicyImpactRecord {
+  tenantId: string;
+  policyId: string;
+  deviceId: string;
+}
+
+/** A time-boxed exception: the device is allowed on `resources` until `expiresAt`, whatever its compliance. */
+export interface AccessExceptionRecord {
+  tenantId: string;
+  id: string;
+  deviceId: string;
+  resources: string[];
+  reason: string;
+  expiresAt: Date;
+  /** The granting admin's `sub`. */
+  grantedBy: string;
+  grantedAt: Date;
+  revokedAt: Date | null;
+  /** Set once the expiry has been evaluated (the deadline poll claims it exactly once). */
+  expiryEvaluated: boolean;
 }
 
 export interface AccessDecisionRecord {
@@ -97,6 +129,7 @@ export const PolicyDeviceEntity = new EntitySchema<PolicyDeviceRecord>({
     partner: { type: "varchar", length: 64, nullable: true },
     unresponsiveSince: timestampColumn({ name: "unresponsive_since", nullable: true }),
     compliant: { type: "boolean" },
+    graceDeadline: timestampColumn({ name: "grace_deadline", nullable: true }),
     complianceReason: { type: "varchar", length: 512, name: "compliance_reason" },
     evaluatedAt: timestampColumn({ name: "evaluated_at" }),
   },
@@ -111,6 +144,7 @@ export const CompliancePolicyEntity = new EntitySchema<CompliancePolicyRecord>({
     platform: { type: "varchar", length: 16 },
     name: { type: "varchar", length: 256 },
     maxThreatLevel: { type: "varchar", length: 16, name: "max_threat_level" },
+    gracePeriodMinutes: integerColumn({ name: "grace_period_minutes", default: 0 }),
     updatedAt: timestampColumn({ name: "updated_at" }),
   },
 });
@@ -125,7 +159,35 @@ export const ConditionalAccessPolicyEntity = new EntitySchema<ConditionalAccessP
     resources: { type: "text", transformer: json<string[]>() },
     platforms: { type: "varchar", length: 128, transformer: json<Platform[]>() },
     enabled: { type: "boolean" },
+    mode: { type: "varchar", length: 16, default: "ENFORCED" },
     updatedAt: timestampColumn({ name: "updated_at" }),
+  },
+});
+
+export const PolicyImpactEntity = new EntitySchema<PolicyImpactRecord>({
+  name: "PolicyImpact",
+  tableName: "policy_impacts",
+  columns: {
+    tenantId: { type: "varchar", length: 64, primary: true, name: "tenant_id" },
+    policyId: { type: "varchar", length: 64, primary: true, name: "policy_id" },
+    deviceId: { type: "varchar", length: 128, primary: true, name: "device_id" },
+  },
+});
+
+export const AccessExceptionEntity = new EntitySchema<AccessExceptionRecord>({
+  name: "AccessException",
+  tableName: "access_exceptions",
+  columns: {
+    tenantId: { type: "varchar", length: 64, primary: true, name: "tenant_id" },
+    id: { type: "varchar", length: 36, primary: true },
+    deviceId: { type: "varchar", length: 128, name: "device_id" },
+    resources: { type: "text", transformer: json<string[]>() },
+    reason: { type: "varchar", length: 512 },
+    expiresAt: timestampColumn({ name: "expires_at" }),
+    grantedBy: { type: "varchar", length: 256, name: "granted_by" },
+    grantedAt: timestampColumn({ name: "granted_at" }),
+    revokedAt: timestampColumn({ name: "revoked_at", nullable: true }),
+    expiryEvaluated: { type: "boolean", name: "expiry_evaluated" },
   },
 });
 
@@ -183,4 +245,6 @@ export const POLICY_ENTITIES = [
   AccessChangeEntity,
   TenantSequenceEntity,
   ProcessedEventEntity,
+  PolicyImpactEntity,
+  AccessExceptionEntity,
 ];

@@ -14,6 +14,7 @@ import {
   TenantSequenceEntity,
   type AccessChangeRecord,
   type AccessDecisionRecord,
+  type ConditionalAccessMode,
   type CompliancePolicyRecord,
   type ConditionalAccessPolicyRecord,
   type PolicyDeviceRecord,
@@ -27,13 +28,13 @@ export interface PolicyChangedPayload {
 }
 
 /** What the audit trail keeps of a compliance policy. */
-function auditedCompliance({ id, platform, name, maxThreatLevel }: CompliancePolicyRecord) {
-  return { id, platform, name, maxThreatLevel };
+function auditedCompliance({ id, platform, name, maxThreatLevel, gracePeriodMinutes }: CompliancePolicyRecord) {
+  return { id, platform, name, maxThreatLevel, gracePeriodMinutes };
 }
 
 /** What the audit trail keeps of a conditional-access policy. */
-function auditedConditionalAccess({ id, name, resources, platforms, enabled }: ConditionalAccessPolicyRecord) {
-  return { id, name, resources, platforms, enabled };
+function auditedConditionalAccess({ id, name, resources, platforms, enabled, mode }: ConditionalAccessPolicyRecord) {
+  return { id, name, resources, platforms, enabled, mode };
 }
 
 export class PolicyRepository {
@@ -52,7 +53,7 @@ export class PolicyRepository {
   }
 
   /** Creates or replaces the tenant's policy for `platform`; re-evaluation follows through `policy.changed`. */
-  async setCompliancePolicy(tenantId: string, values: { platform: Platform; name: string; maxThreatLevel: ThreatLevel }, actor: Actor): Promise<CompliancePolicyRecord> {
+  async setCompliancePolicy(tenantId: string, values: { platform: Platform; name: string; maxThreatLevel: ThreatLevel; gracePeriodMinutes: number }, actor: Actor): Promise<CompliancePolicyRecord> {
     const record = await this.dataSource.transaction(async (manager) => {
       const repository = manager.getRepository(CompliancePolicyEntity);
       const existing = await repository.findOne({ where: { tenantId, platform: values.platform } });
@@ -76,7 +77,7 @@ export class PolicyRepository {
   /** Creates (no id) or updates a conditional-access policy; null when `id` names no policy of the tenant. */
   async setConditionalAccessPolicy(
     tenantId: string,
-    values: { id?: string; name: string; resources: string[]; platforms: Platform[]; enabled: boolean },
+    values: { id?: string; name: string; resources: string[]; platforms: Platform[]; enabled: boolean; mode: ConditionalAccessMode },
     actor: Actor,
   ): Promise<ConditionalAccessPolicyRecord | null> {
     const record = await this.dataSource.transaction(async (manager) => {

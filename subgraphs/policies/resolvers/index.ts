@@ -4,25 +4,11 @@ import { requireRole } from "../../../lib/auth.js";
 import { badUserInput, notFound } from "../../../lib/errors.js";
 import { decodeCursor, encodeCursor, pageSize, toPage } from "../../../lib/paging.js";
 import { identifier, text } from "../../../lib/validation.js";
+import { exceptionGrant, gracePeriodMinutes, resourceList } from "../input.js";
 import type { Context } from "../context.js";
 import type { AccessChangeRecord } from "../data/entities.js";
+import { stateOf } from "../evaluate.js";
 import type { Resolvers } from "../generated/graphql.js";
-
-const MAX_RESOURCES = 50;
-const RESOURCE_NAME = /^[A-Za-z0-9._:/-]{1,128}$/;
-
-/** Resource names: 1-128 characters of `[A-Za-z0-9._:/-]`, distinct, at most 50. */
-function resourceList(field: string, resources: readonly string[], allowEmpty = false): string[] {
-  if (!allowEmpty && resources.length === 0) throw badUserInput(field, "expected at least one resource");
-  if (resources.length > MAX_RESOURCES) throw badUserInput(field, `expected at most ${MAX_RESOURCES} resources; got ${resources.length}`);
-  const seen = new Set<string>();
-  resources.forEach((resource, index) => {
-    if (!RESOURCE_NAME.test(resource)) throw badUserInput(`${field}[${index}]`, `expected 1-128 characters of [A-Za-z0-9._:/-]; got ${JSON.stringify(resource.slice(0, 40))}`);
-    if (seen.has(resource)) throw badUserInput(`${field}[${index}]`, `duplicate resource "${resource}"`);
-    seen.add(resource);
-  });
-  return [...seen];
-}
 
 function sequenceOf(field: string, cursor: string): number {
   const [sequence] = decodeCursor(field, cursor, ["number"] as const);
@@ -62,6 +48,7 @@ export const resolvers: Resolvers = {
         platform: input.platform,
         name: text("input.name", input.name, { max: 256 }),
         maxThreatLevel: input.maxThreatLevel,
+        gracePeriodMinutes: gracePeriodMinutes("input.gracePeriodMinutes", input.gracePeriodMinutes),
       }, actorOf(context));
     },
 
@@ -76,9 +63,38 @@ export const resolvers: Resolvers = {
         resources: resourceList("input.resources", input.resources),
         platforms,
         enabled: input.enabled,
+        mode: input.mode ?? "ENFORCED",
       }, actorOf(context));
       if (policy === null) throw notFound("ConditionalAccessPolicy", input.id!);
       return policy;
+    },
+
+    grantAccessException: (_, { input }, context) => {
+      const { tenantId } = requireRole(context.identity, "admin");
+      return context.exceptions.grant(tenantId, exceptionGrant(input, context.now()), actorOf(context));
+    },
+
+    revokeAccessException: (_, { id }, context) => {
+      const { tenantId } = requireRole(context.identity, "admin");
+      return context.exceptions.revoke(tenantId, identifier("id", id), actorOf(context));
+    },
+  },
+
+  ConditionalAccessPolicy: {
+    impact: (policy, _, context) => {
+      requireRole(context.identity, "admin", "analyst");
+      return { policyId: policy.id };
+    },
+  },
+
+  PolicyImpact: {
+    wouldBlock: (impact, _, context) => context.impact.count(context.identity.tenantId, impact.policyId),
+    devices: async (impact, args, context) => {
+      const first = pageSize(args.first, 50);
+      const after = args.after == null ? "" : decodeCursor("after", args.after, ["string"] as const)[0];
+      const tenantId = context.identity.tenantId;
+      const [ids, totalCount] = await Promise.all([context.impact.devices(tenantId, impact.policyId, after, first + 1), context.impact.count(tenantId, impact.policyId)]);
+      return toPage(ids.map((id) => ({ id })), first, totalCount, (device) => encodeCursor([device.id]));
     },
   },
 
@@ -112,7 +128,14 @@ export const resolvers: Resolvers = {
     complianceState: async (device, _, context) => {
       const state = await context.deviceState.load(device.id);
       // A device policies has not heard of yet has no policy-relevant facts: nothing makes it noncompliant.
-      return state === null || state.compliant ? "COMPLIANT" : "NONCOMPLIANT";
+      return state === null ? "COMPLIANT" : stateOf(state);
+    },
+
+    complianceDeadline: async (device, _, context) => (await context.deviceState.load(device.id))?.graceDeadline ?? null,
+
+    accessExceptions: (device, _, context) => {
+      requireRole(context.identity, "admin", "analyst", "enforcement");
+      return context.accessExceptions.load(device.id);
     },
 
     access: (device, _, context) => {

@@ -42,6 +42,8 @@ export class Fanout {
   async handle(event: LoggedEvent): Promise<void> {
     if (event.type !== "compliance.changed") return;
     const change = event.payload as ComplianceChangedPayload;
+    // A grace period starting or ending without access changing: no flip, nothing to signal (CAEP only when the device is actually noncompliant).
+    if ((change.previous ?? "COMPLIANT") === change.current) return;
     const woken: string[] = [];
     await this.context.repository.dataSource.transaction(async (manager) => {
       try {
