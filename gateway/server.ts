@@ -20,6 +20,7 @@ import { protection } from "../lib/protection.js";
 import { inSpan, SpanKind } from "../lib/tracing.js";
 import { createTokenBuckets } from "../lib/rate-limit/index.js";
 import { header, serve, type Served } from "../lib/server.js";
+import { consoleRoutes } from "./console.js";
 import { rateLimitPlugin } from "./rate-limit.js";
 import { SHAREABLE_HEADER, subgraphFetcher } from "./subgraph-http.js";
 import { useFederatedSubscriptions } from "./subscriptions/server.js";
@@ -126,6 +127,7 @@ export async function start({ config, logger: parentLogger, supergraphSdl }: Gat
     host: config.host,
     maxBodyBytes: config.maxBodyBytes,
     logger,
+    routes: consoleRoutes(),
     websocket: (wss) => {
       const subscriptions = useFederatedSubscriptions({
         wss,

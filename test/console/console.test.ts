@@ -1,0 +1,217 @@
+/**
+ * The admin console end to end: the built app served by a real gateway (whole
+ * graph on port 0, SQLite, in-process event log), driven in Debian's Chromium.
+ * Screenshots of every page go to .ci/out/console/.
+ */
+import { execFileSync } from "node:child_process";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CONTENT_SECURITY_POLICY } from "../../gateway/console.js";
+import { startGraph, type TestGraph } from "../support/graph.js";
+import { waitFor } from "../support/wait.js";
+import { chromiumAvailable, cutSockets, installSocketSwitch, launch, openPage, releaseSockets, screenshot, type WatchedPage } from "./browser.js";
+import { seedTenant, type Tenant } from "./seed.js";
+
+const WAIT = { timeout: 20_000 };
+
+describe.skipIf(!chromiumAvailable())("admin console in Chromium", () => {
+  let graph: TestGraph;
+  let tenant: Tenant;
+  let browser: Browser;
+  let origin: string;
+  let admin: WatchedPage;
+
+  beforeAll(async () => {
+    execFileSync("npx", ["tsx", "bin/build-console.ts"], { stdio: "inherit" });
+    graph = await startGraph();
+    origin = new URL(graph.gatewayUrl).origin;
+    [tenant, browser] = await Promise.all([seedTenant(graph), launch()]);
+    admin = await openPage(browser);
+    await installSocketSwitch(admin.page);
+    await signIn(admin.page, tenant.admin);
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+    await graph?.stop();
+  });
+
+  async function signIn(page: Page, token: string) {
+    await page.goto(`${origin}/console/`);
+    await page.getByLabel("Access token").fill(token);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("navigation", { name: "Console" }).waitFor(WAIT);
+  }
+
+  const go = async (page: Page, link: string) => {
+    await page.getByRole("navigation", { name: "Console" }).getByRole("link", { name: link, exact: true }).click();
+    await page.getByRole("heading", { level: 1, name: link }).waitFor(WAIT);
+  };
+
+  it("serves the app with a strict Content-Security-Policy, deep links included, and nothing outside its build", async () => {
+    for (const path of ["/console/", "/console/devices/alice-iphone"]) {
+      const response = await fetch(`${origin}${path}`);
+      expect(response.status).toBe(200);
+      expect(response.headers.get("content-security-policy")).toBe(CONTENT_SECURITY_POLICY);
+      expect(await response.text()).toContain('<div id="root">');
+    }
+    expect(CONTENT_SECURITY_POLICY).not.toMatch(/unsafe-inline|unsafe-eval/);
+    expect((await fetch(`${origin}/console/assets/%2e%2e/%2e%2e/package.json`)).status).toBe(404);
+    expect((await fetch(`${origin}/console/`, { method: "POST" })).status).toBe(405);
+    // The token never travels in a URL: the app keeps it in this tab's sessionStorage only.
+    expect(admin.page.url()).not.toContain(tenant.admin);
+    expect(await admin.page.evaluate(() => Object.keys(localStorage).length)).toBe(0);
+  });
+
+  it("signs an admin in to an overview of risk and compliance, and finds a device by name", async () => {
+    const { page } = admin;
+    await page.getByRole("heading", { name: "Devices by risk" }).waitFor(WAIT);
+    await page.getByRole("img", { name: /access changes since/ }).waitFor(WAIT);
+    await screenshot(page, "overview");
+
+    await go(page, "Devices");
+    await page.getByRole("row", { name: /Bob Pixel/ }).waitFor(WAIT);
+    await page.getByLabel("Search").fill("alice");
+    await expect.poll(() => page.getByRole("row", { name: /iPhone|iPad|Pixel/ }).count()).toBe(1);
+    expect(await page.getByRole("row", { name: /Alice iPhone/ }).innerText()).toMatch(/iOS\s+No data\s+Compliant/);
+    await page.getByLabel("Search").fill("");
+    await page.getByLabel("Compliance").selectOption("NONCOMPLIANT");
+    await expect.poll(() => page.getByRole("row", { name: /iPhone|iPad|Pixel/ }).count()).toBe(1);
+    await page.getByRole("row", { name: /Bob Pixel/ }).waitFor(WAIT);
+    await page.getByLabel("Compliance").selectOption("");
+    await page.getByLabel("Platform").selectOption("IOS");
+    await expect.poll(() => page.getByRole("row", { name: /iPhone|iPad|Pixel/ }).count()).toBe(2);
+    await screenshot(page, "devices");
+
+    await page.getByRole("link", { name: "Alice iPhone" }).click();
+    await page.getByRole("heading", { level: 1, name: "Alice iPhone" }).waitFor(WAIT);
+    await page.getByRole("region", { name: "App inventory" }).getByText("Outlook").waitFor(WAIT);
+    expect(await page.getByRole("region", { name: "Access decisions" }).innerText()).toMatch(/exchange\s+Allowed/);
+    await screenshot(page, "device");
+    expect(admin.errors).toEqual([]);
+  });
+
+  it("changes a policy, and shows the graph's own words when it refuses one", async () => {
+    const { page } = admin;
+    await go(page, "Policies");
+    await page.getByLabel("iOS highest allowed risk").selectOption("MEDIUM");
+    await page.getByRole("button", { name: "Save iOS compliance policy" }).click();
+    await page.getByRole("status").filter({ hasText: "Saved" }).waitFor(WAIT);
+    const stored = await graph.query(tenant.admin, `{ compliancePolicies { platform maxThreatLevel } }`);
+    expect(stored.data!.compliancePolicies).toContainEqual({ platform: "IOS", maxThreatLevel: "MEDIUM" });
+
+    await page.getByRole("button", { name: "New conditional-access policy" }).click();
+    await page.getByLabel("Name", { exact: true }).fill("Files");
+    await page.getByLabel("Resources (comma-separated)").fill("sharepoint");
+    await page.getByRole("button", { name: "Create policy" }).click();
+    // No platform chosen: the graph refuses, and its message is shown as it wrote it.
+    await page.getByRole("alert").filter({ hasText: "input.platforms: expected at least one platform" }).waitFor(WAIT);
+    await page.getByRole("group", { name: "Platforms" }).getByLabel("iOS").check();
+    await page.getByRole("button", { name: "Create policy" }).click();
+    await page.getByRole("row", { name: /Files\s+sharepoint/ }).waitFor(WAIT);
+    await page.getByRole("button", { name: "Disable Files" }).click();
+    await page.getByRole("row", { name: /Files.*Disabled/ }).waitFor(WAIT);
+    await screenshot(page, "policies");
+    expect(admin.errors).toEqual([]);
+  });
+
+  it("shows a partner's report revoking access live, and resumes after a reconnect without a gap or a duplicate", async () => {
+    const { page } = admin;
+    await go(page, "Access changes");
+    await page.getByRole("status").filter({ hasText: /^Live$/ }).waitFor(WAIT);
+    const rows = page.getByRole("region", { name: /Access changes/ }).getByRole("row");
+    await page.getByRole("row", { name: /Bob Pixel\s+exchange\s+Revoked/ }).waitFor(WAIT);
+
+    // HIGH is above iOS's MEDIUM: noncompliant, exchange revoked.
+    await tenant.report("alice-iphone", "HIGH", "ACTIVE");
+    await page.getByRole("row", { name: /Alice iPhone\s+exchange\s+Revoked/ }).waitFor(WAIT);
+    expect(await rows.nth(1).innerText()).toMatch(/Alice iPhone/); // newest first, under the header row
+
+    // The connection drops; the restoration happens while the console is away.
+    const stored = await tenant.changeCount();
+    await cutSockets(page);
+    await page.getByRole("status").filter({ hasText: "Reconnecting…" }).waitFor(WAIT);
+    await tenant.report("alice-iphone", "HIGH", "RESOLVED");
+    await waitFor(async () => (await tenant.changeCount()) > stored, 20_000, "Alice's restoration stored");
+    await releaseSockets(page);
+    await page.getByRole("row", { name: /Alice iPhone\s+exchange\s+Restored/ }).waitFor(WAIT);
+    await page.getByRole("status").filter({ hasText: /^Live$/ }).waitFor(WAIT);
+
+    expect(await page.getByRole("row", { name: /Alice iPhone\s+exchange\s+Revoked/ }).count()).toBe(1);
+    expect(await page.getByRole("row", { name: /Alice iPhone\s+exchange\s+Restored/ }).count()).toBe(1);
+    expect(await rows.count()).toBe(1 + (await tenant.changeCount()));
+    await screenshot(page, "access-changes");
+    expect(admin.errors).toEqual([]);
+  });
+
+  it("manages the partner connector, inventory sharing and app versions; lists the audit trail", async () => {
+    const { page } = admin;
+    await go(page, "Partners");
+    expect(await page.getByRole("region", { name: "Lookout" }).innerText()).toMatch(/Enabled[\s\S]*iOS, Android, Windows[\s\S]*Windows[\s\S]*60 minutes/);
+    await screenshot(page, "partners");
+
+    await go(page, "Inventory");
+    await page.getByLabel("iOS app sync").check();
+    await waitFor(async () => (await graph.query(tenant.admin, `{ appInventorySettings { iosAppSyncEnabled } }`)).data!.appInventorySettings.iosAppSyncEnabled, 20_000, "sharing saved");
+    await page.getByLabel("App name contains").fill("outlook");
+    await page.getByRole("button", { name: "Search apps" }).click();
+    await page.getByRole("status").filter({ hasText: "2 installations" }).waitFor(WAIT);
+    await page.getByLabel("Version below").fill("4.2400");
+    await page.getByRole("button", { name: "Search apps" }).click();
+    await page.getByRole("status").filter({ hasText: "1 installations" }).waitFor(WAIT);
+    await page.getByRole("button", { name: "Version counts of Outlook" }).click();
+    await page.getByRole("region", { name: /Devices per version/ }).getByRole("row", { name: /4\.2410\.1\s+1/ }).waitFor(WAIT);
+    await screenshot(page, "inventory");
+
+    await go(page, "Audit log");
+    await page.getByRole("row", { name: /inventorySettings\.updated/ }).waitFor(WAIT);
+    await page.getByRole("row", { name: /conditionalAccessPolicy\.created/ }).first().waitFor(WAIT);
+    await screenshot(page, "audit-log");
+    expect(admin.errors).toEqual([]);
+  });
+
+  it("gives an analyst every page and no edit control; refuses a partner's token", async () => {
+    const analyst = await openPage(browser);
+    const { page } = analyst;
+    await signIn(page, tenant.analyst);
+    const loaded: Record<string, () => Promise<void>> = {
+      Devices: () => page.getByRole("row", { name: /Alice iPhone/ }).waitFor(WAIT),
+      "Access changes": () => page.getByRole("row", { name: /Bob Pixel/ }).waitFor(WAIT),
+      Policies: () => page.getByRole("cell", { name: "Mail", exact: true }).waitFor(WAIT),
+      Partners: () => page.getByRole("region", { name: "Lookout" }).waitFor(WAIT),
+      Inventory: () => page.getByRole("region", { name: "Sharing with the partner" }).getByText("On").first().waitFor(WAIT),
+      "Audit log": () => page.getByRole("row", { name: /device\.enrolled/ }).first().waitFor(WAIT),
+    };
+    for (const [link, ready] of Object.entries(loaded)) {
+      await go(page, link);
+      await ready();
+      expect(await page.getByRole("button", { name: /Save|Edit|Enable|Disable|New|Create|Retire/ }).count(), link).toBe(0);
+      expect(await page.getByRole("checkbox").count(), link).toBe(0);
+    }
+    await screenshot(page, "analyst-policies");
+    expect(analyst.errors).toEqual([]);
+
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByLabel("Access token").fill(tenant.partner);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("alert").filter({ hasText: "This console is for admins and analysts; the token's role is partner." }).waitFor(WAIT);
+    await analyst.context.close();
+  });
+
+  it("works from the keyboard and at phone width", async () => {
+    const phone = await openPage(browser, { width: 390, height: 844 });
+    const { page } = phone;
+    await signIn(page, tenant.admin);
+    await page.getByRole("link", { name: "Devices", exact: true }).focus();
+    await page.keyboard.press("Enter");
+    await page.getByRole("heading", { level: 1, name: "Devices" }).waitFor(WAIT);
+    await page.getByRole("row", { name: /Alice iPhone/ }).waitFor(WAIT);
+    for (const link of ["Devices", "Access changes", "Policies"]) {
+      await go(page, link);
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      expect(overflow, link).toBeLessThanOrEqual(0);
+    }
+    await screenshot(page, "phone-policies");
+    expect(phone.errors).toEqual([]);
+    await phone.context.close();
+  });
+});
