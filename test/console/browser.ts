@@ -37,6 +37,7 @@ export interface WatchedPage {
 
 export async function openPage(browser: Browser, viewport = { width: 1280, height: 860 }): Promise<WatchedPage> {
   const context = await browser.newContext({ viewport });
+  context.setDefaultTimeout(10_000); // a failing step names its locator before the test times out
   const page = await context.newPage();
   const errors: string[] = [];
   page.on("console", (message) => {

@@ -12,7 +12,7 @@ import { waitFor } from "../support/wait.js";
 import { chromiumAvailable, cutSockets, installSocketSwitch, launch, openPage, releaseSockets, screenshot, type WatchedPage } from "./browser.js";
 import { seedTenant, type Tenant } from "./seed.js";
 
-const WAIT = { timeout: 20_000 };
+const WAIT = { timeout: 10_000 };
 
 describe.skipIf(!chromiumAvailable())("admin console in Chromium", () => {
   let graph: TestGraph;
@@ -143,11 +143,26 @@ describe.skipIf(!chromiumAvailable())("admin console in Chromium", () => {
     expect(admin.errors).toEqual([]);
   });
 
-  it("manages the partner connector, inventory sharing and app versions; lists the audit trail", async () => {
+  it("manages the partner connectors, inventory sharing and app versions; lists the audit trail", async () => {
     const { page } = admin;
     await go(page, "Partners");
     expect(await page.getByRole("region", { name: "Lookout" }).innerText()).toMatch(/Enabled[\s\S]*iOS, Android, Windows[\s\S]*Windows[\s\S]*60 minutes/);
+    // A second partner on a platform Lookout covers: refused, in the graph's words.
+    const overlap = { partner: "ZIMPERIUM", enabledPlatforms: ["IOS"], blockOnMissingPartnerData: [], unresponsiveAfterMinutes: 1440 };
+    const refused = await graph.query(tenant.admin, `mutation($input: EnableMtdConnectorInput!) { enableMtdConnector(input: $input) { state } }`, { input: overlap });
+    expect(refused.errors?.[0]?.extensions?.code).toBe("CONFLICT");
+    await page.getByRole("combobox", { name: /^Partner/ }).selectOption("ZIMPERIUM");
+    const platforms = page.getByRole("group", { name: "Platforms whose partner data counts" });
+    await platforms.getByLabel("iOS").check();
+    await page.getByRole("button", { name: "Enable connector" }).click();
+    await page.getByRole("alert").filter({ hasText: refused.errors![0]!.message }).waitFor(WAIT);
+    await platforms.getByLabel("iOS").uncheck();
+    await platforms.getByLabel("macOS").check();
+    await page.getByRole("button", { name: "Enable connector" }).click();
+    await page.getByRole("region", { name: "Zimperium" }).getByText("Enabled").waitFor(WAIT);
     await screenshot(page, "partners");
+    await page.getByRole("button", { name: "Disable Zimperium" }).click();
+    await page.getByRole("region", { name: "Zimperium" }).getByText("Disabled").waitFor(WAIT);
 
     await go(page, "Inventory");
     await page.getByLabel("iOS app sync").check();

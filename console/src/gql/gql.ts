@@ -24,9 +24,9 @@ type Documents = {
     "\n  mutation ConsoleSetInventorySettings($input: SetAppInventorySettingsInput!) {\n    setAppInventorySettings(input: $input) { iosAppSyncEnabled includePersonalDevices }\n  }\n": typeof types.ConsoleSetInventorySettingsDocument,
     "\n  query ConsoleApps($filter: AppFilter, $first: Int!) {\n    apps(filter: $filter, first: $first) {\n      totalCount\n      edges { node { appId name version managed validated reportedAt device { id name } } }\n    }\n  }\n": typeof types.ConsoleAppsDocument,
     "\n  query ConsoleAppVersionCounts($appId: String!) {\n    appVersionCounts(appId: $appId) { version devices }\n  }\n": typeof types.ConsoleAppVersionCountsDocument,
-    "\n  query ConsoleConnector {\n    mtdConnector { partner state enabledPlatforms blockOnMissingPartnerData unresponsiveAfterMinutes lastHeartbeatAt }\n  }\n": typeof types.ConsoleConnectorDocument,
+    "\n  query ConsoleConnectors {\n    mtdConnectors { partner state enabledPlatforms blockOnMissingPartnerData unresponsiveAfterMinutes lastHeartbeatAt }\n  }\n": typeof types.ConsoleConnectorsDocument,
     "\n  mutation ConsoleEnableConnector($input: EnableMtdConnectorInput!) {\n    enableMtdConnector(input: $input) { partner state enabledPlatforms blockOnMissingPartnerData unresponsiveAfterMinutes lastHeartbeatAt }\n  }\n": typeof types.ConsoleEnableConnectorDocument,
-    "\n  mutation ConsoleDisableConnector {\n    disableMtdConnector { partner state enabledPlatforms blockOnMissingPartnerData unresponsiveAfterMinutes lastHeartbeatAt }\n  }\n": typeof types.ConsoleDisableConnectorDocument,
+    "\n  mutation ConsoleDisableConnector($partner: MtdPartner) {\n    disableMtdConnector(partner: $partner) { partner state }\n  }\n": typeof types.ConsoleDisableConnectorDocument,
     "\n  query ConsolePolicies {\n    compliancePolicies { id name platform maxThreatLevel }\n    conditionalAccessPolicies { id name resources platforms enabled }\n  }\n": typeof types.ConsolePoliciesDocument,
     "\n  mutation ConsoleSetCompliancePolicy($input: SetCompliancePolicyInput!) {\n    setCompliancePolicy(input: $input) { id name platform maxThreatLevel }\n  }\n": typeof types.ConsoleSetCompliancePolicyDocument,
     "\n  mutation ConsoleSetConditionalAccessPolicy($input: SetConditionalAccessPolicyInput!) {\n    setConditionalAccessPolicy(input: $input) { id name resources platforms enabled }\n  }\n": typeof types.ConsoleSetConditionalAccessPolicyDocument,
@@ -42,9 +42,9 @@ const documents: Documents = {
     "\n  mutation ConsoleSetInventorySettings($input: SetAppInventorySettingsInput!) {\n    setAppInventorySettings(input: $input) { iosAppSyncEnabled includePersonalDevices }\n  }\n": types.ConsoleSetInventorySettingsDocument,
     "\n  query ConsoleApps($filter: AppFilter, $first: Int!) {\n    apps(filter: $filter, first: $first) {\n      totalCount\n      edges { node { appId name version managed validated reportedAt device { id name } } }\n    }\n  }\n": types.ConsoleAppsDocument,
     "\n  query ConsoleAppVersionCounts($appId: String!) {\n    appVersionCounts(appId: $appId) { version devices }\n  }\n": types.ConsoleAppVersionCountsDocument,
-    "\n  query ConsoleConnector {\n    mtdConnector { partner state enabledPlatforms blockOnMissingPartnerData unresponsiveAfterMinutes lastHeartbeatAt }\n  }\n": types.ConsoleConnectorDocument,
+    "\n  query ConsoleConnectors {\n    mtdConnectors { partner state enabledPlatforms blockOnMissingPartnerData unresponsiveAfterMinutes lastHeartbeatAt }\n  }\n": types.ConsoleConnectorsDocument,
     "\n  mutation ConsoleEnableConnector($input: EnableMtdConnectorInput!) {\n    enableMtdConnector(input: $input) { partner state enabledPlatforms blockOnMissingPartnerData unresponsiveAfterMinutes lastHeartbeatAt }\n  }\n": types.ConsoleEnableConnectorDocument,
-    "\n  mutation ConsoleDisableConnector {\n    disableMtdConnector { partner state enabledPlatforms blockOnMissingPartnerData unresponsiveAfterMinutes lastHeartbeatAt }\n  }\n": types.ConsoleDisableConnectorDocument,
+    "\n  mutation ConsoleDisableConnector($partner: MtdPartner) {\n    disableMtdConnector(partner: $partner) { partner state }\n  }\n": types.ConsoleDisableConnectorDocument,
     "\n  query ConsolePolicies {\n    compliancePolicies { id name platform maxThreatLevel }\n    conditionalAccessPolicies { id name resources platforms enabled }\n  }\n": types.ConsolePoliciesDocument,
     "\n  mutation ConsoleSetCompliancePolicy($input: SetCompliancePolicyInput!) {\n    setCompliancePolicy(input: $input) { id name platform maxThreatLevel }\n  }\n": types.ConsoleSetCompliancePolicyDocument,
     "\n  mutation ConsoleSetConditionalAccessPolicy($input: SetConditionalAccessPolicyInput!) {\n    setConditionalAccessPolicy(input: $input) { id name resources platforms enabled }\n  }\n": types.ConsoleSetConditionalAccessPolicyDocument,
@@ -107,7 +107,7 @@ export function graphql(source: "\n  query ConsoleAppVersionCounts($appId: Strin
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  query ConsoleConnector {\n    mtdConnector { partner state enabledPlatforms blockOnMissingPartnerData unresponsiveAfterMinutes lastHeartbeatAt }\n  }\n"): (typeof documents)["\n  query ConsoleConnector {\n    mtdConnector { partner state enabledPlatforms blockOnMissingPartnerData unresponsiveAfterMinutes lastHeartbeatAt }\n  }\n"];
+export function graphql(source: "\n  query ConsoleConnectors {\n    mtdConnectors { partner state enabledPlatforms blockOnMissingPartnerData unresponsiveAfterMinutes lastHeartbeatAt }\n  }\n"): (typeof documents)["\n  query ConsoleConnectors {\n    mtdConnectors { partner state enabledPlatforms blockOnMissingPartnerData unresponsiveAfterMinutes lastHeartbeatAt }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
@@ -115,7 +115,7 @@ export function graphql(source: "\n  mutation ConsoleEnableConnector($input: Ena
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  mutation ConsoleDisableConnector {\n    disableMtdConnector { partner state enabledPlatforms blockOnMissingPartnerData unresponsiveAfterMinutes lastHeartbeatAt }\n  }\n"): (typeof documents)["\n  mutation ConsoleDisableConnector {\n    disableMtdConnector { partner state enabledPlatforms blockOnMissingPartnerData unresponsiveAfterMinutes lastHeartbeatAt }\n  }\n"];
+export function graphql(source: "\n  mutation ConsoleDisableConnector($partner: MtdPartner) {\n    disableMtdConnector(partner: $partner) { partner state }\n  }\n"): (typeof documents)["\n  mutation ConsoleDisableConnector($partner: MtdPartner) {\n    disableMtdConnector(partner: $partner) { partner state }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

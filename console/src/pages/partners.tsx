@@ -1,4 +1,4 @@
-/** The tenant's MTD partner connector: state, platforms, fail-closed platforms, heartbeat; admins enable or disable it. */
+/** The tenant's MTD partner connectors (one partner per platform): state, platforms, fail-closed platforms, heartbeat; admins enable, update or disable them. */
 import { useState, type FormEvent } from "react";
 import { useMutation, useQuery } from "urql";
 import { useConsole } from "../app";
@@ -7,9 +7,9 @@ import type { MtdPartner, Platform } from "../gql/graphql";
 import { Badge, ErrorNote, Loading, platformName, Time, words } from "../ui";
 import { PlatformChoice } from "./platform-choice";
 
-const ConnectorQuery = graphql(`
-  query ConsoleConnector {
-    mtdConnector { partner state enabledPlatforms blockOnMissingPartnerData unresponsiveAfterMinutes lastHeartbeatAt }
+const ConnectorsQuery = graphql(`
+  query ConsoleConnectors {
+    mtdConnectors { partner state enabledPlatforms blockOnMissingPartnerData unresponsiveAfterMinutes lastHeartbeatAt }
   }
 `);
 
@@ -20,8 +20,8 @@ const EnableConnector = graphql(`
 `);
 
 const DisableConnector = graphql(`
-  mutation ConsoleDisableConnector {
-    disableMtdConnector { partner state enabledPlatforms blockOnMissingPartnerData unresponsiveAfterMinutes lastHeartbeatAt }
+  mutation ConsoleDisableConnector($partner: MtdPartner) {
+    disableMtdConnector(partner: $partner) { partner state }
   }
 `);
 
@@ -29,39 +29,46 @@ const PARTNERS: MtdPartner[] = ["LOOKOUT", "SYMANTEC_ENDPOINT_PROTECTION_MOBILE"
 
 export function Partners() {
   const { editable } = useConsole();
-  const [{ data, error, fetching }, refetch] = useQuery({ query: ConnectorQuery });
-  const [disabled, disable] = useMutation(DisableConnector);
+  const [{ data, error, fetching }, refetch] = useQuery({ query: ConnectorsQuery });
   const reload = () => refetch({ requestPolicy: "network-only" });
-  if (fetching && !data) return <Loading what="the partner connector" />;
-  const connector = data?.mtdConnector;
-  const active = connector != null && connector.state !== "DISABLED";
+  if (fetching && !data) return <Loading what="partner connectors" />;
+  const connectors = data?.mtdConnectors ?? [];
 
   return (
     <>
       <h1>Partners</h1>
       <ErrorNote error={error} />
-      <section className="card" aria-labelledby="connector">
-        <h2 id="connector">{connector ? words(connector.partner) : "No partner connector"}</h2>
-        {connector ? (
-          <dl className="facts">
-            <div><dt>State</dt><dd><Badge tone={connector.state === "ENABLED" ? "good" : connector.state === "UNRESPONSIVE" ? "bad" : "none"}>{words(connector.state)}</Badge></dd></div>
-            <div><dt>Platforms</dt><dd>{connector.enabledPlatforms.map(platformName).join(", ") || "none"}</dd></div>
-            <div><dt>Blocks on missing data</dt><dd>{connector.blockOnMissingPartnerData.map(platformName).join(", ") || "none"}</dd></div>
-            <div><dt>Unresponsive after</dt><dd>{connector.unresponsiveAfterMinutes} minutes without a heartbeat</dd></div>
-            <div><dt>Last heartbeat</dt><dd><Time at={connector.lastHeartbeatAt} /></dd></div>
-          </dl>
-        ) : (
-          <p className="muted">No partner reports threats for this tenant yet.</p>
-        )}
-        {editable && active && (
-          <button type="button" className="danger" disabled={disabled.fetching} onClick={async () => !(await disable({})).error && reload()}>
-            Disable connector
-          </button>
-        )}
-        <ErrorNote error={disabled.error} />
-      </section>
-      {editable && <ConnectorForm key={JSON.stringify(connector)} current={connector ?? undefined} onSaved={reload} />}
+      {connectors.length === 0 && <p className="muted">No partner reports threats for this tenant yet.</p>}
+      <div className="cards">
+        {connectors.map((connector) => (
+          <ConnectorCard key={connector.partner} connector={connector} editable={editable} onChanged={reload} />
+        ))}
+      </div>
+      {editable && <ConnectorForm connectors={connectors} onSaved={reload} />}
     </>
+  );
+}
+
+function ConnectorCard({ connector, editable, onChanged }: { connector: Connector & { state: string; lastHeartbeatAt?: string | null }; editable: boolean; onChanged(): void }) {
+  const [result, disable] = useMutation(DisableConnector);
+  const name = words(connector.partner);
+  return (
+    <section className="card" aria-label={name}>
+      <h2>{name}</h2>
+      <dl className="facts">
+        <div><dt>State</dt><dd><Badge tone={connector.state === "ENABLED" ? "good" : connector.state === "UNRESPONSIVE" ? "bad" : "none"}>{words(connector.state)}</Badge></dd></div>
+        <div><dt>Platforms</dt><dd>{connector.enabledPlatforms.map(platformName).join(", ") || "none"}</dd></div>
+        <div><dt>Blocks on missing data</dt><dd>{connector.blockOnMissingPartnerData.map(platformName).join(", ") || "none"}</dd></div>
+        <div><dt>Unresponsive after</dt><dd>{connector.unresponsiveAfterMinutes} minutes without a heartbeat</dd></div>
+        <div><dt>Last heartbeat</dt><dd><Time at={connector.lastHeartbeatAt} /></dd></div>
+      </dl>
+      {editable && connector.state !== "DISABLED" && (
+        <button type="button" className="danger" disabled={result.fetching} onClick={async () => !(await disable({ partner: connector.partner })).error && onChanged()}>
+          Disable {name}
+        </button>
+      )}
+      <ErrorNote error={result.error} />
+    </section>
   );
 }
 
@@ -72,9 +79,14 @@ interface Connector {
   unresponsiveAfterMinutes: number;
 }
 
-function ConnectorForm({ current, onSaved }: { current?: Connector; onSaved(): void }) {
-  const [partner, setPartner] = useState<MtdPartner>(current?.partner ?? "LOOKOUT");
-  const [platforms, setPlatforms] = useState<Platform[]>(current?.enabledPlatforms ?? ["IOS", "ANDROID"]);
+function ConnectorForm({ connectors, onSaved }: { connectors: readonly Connector[]; onSaved(): void }) {
+  const [partner, setPartner] = useState<MtdPartner>(connectors[0]?.partner ?? "LOOKOUT");
+  const current = connectors.find((c) => c.partner === partner);
+  return <ConnectorSettings key={`${partner} ${JSON.stringify(current)}`} partner={partner} onPartner={setPartner} current={current} onSaved={onSaved} />;
+}
+
+function ConnectorSettings({ partner, onPartner, current, onSaved }: { partner: MtdPartner; onPartner(partner: MtdPartner): void; current?: Connector; onSaved(): void }) {
+  const [platforms, setPlatforms] = useState<Platform[]>(current?.enabledPlatforms ?? []);
   const [blocking, setBlocking] = useState<Platform[]>(current?.blockOnMissingPartnerData ?? []);
   const [minutes, setMinutes] = useState(String(current?.unresponsiveAfterMinutes ?? 1440));
   const [result, enable] = useMutation(EnableConnector);
@@ -85,10 +97,10 @@ function ConnectorForm({ current, onSaved }: { current?: Connector; onSaved(): v
   };
   return (
     <form className="panel" onSubmit={submit} aria-labelledby="enable-title">
-      <h2 id="enable-title">Enable a connector</h2>
+      <h2 id="enable-title">Enable or update a connector</h2>
       <label>
         Partner
-        <select value={partner} onChange={(e) => setPartner(e.target.value as MtdPartner)}>
+        <select value={partner} onChange={(e) => onPartner(e.target.value as MtdPartner)}>
           {PARTNERS.map((p) => (
             <option key={p} value={p}>
               {words(p)}
