@@ -82,3 +82,16 @@ export function Empty({ columns, children }: { columns: number; children: ReactN
     </tr>
   );
 }
+
+/** The `<option>`s of a select over one of the graph's enums. */
+export function Options({ values, name }: { values: readonly string[]; name(value: string): string }) {
+  return (
+    <>
+      {values.map((value) => (
+        <option key={value} value={value}>
+          {name(value)}
+        </option>
+      ))}
+    </>
+  );
+}

@@ -7,7 +7,7 @@ import { useMemo, useState } from "react";
 import { FleetQuery } from "../graph/operations";
 import { PAGE_SIZE, useAllPages } from "../graph/pages";
 import { Link } from "../router";
-import { ComplianceBadge, Empty, ErrorNote, Loading, PLATFORMS, platformName, RiskBadge, Table } from "../ui";
+import { ComplianceBadge, Empty, ErrorNote, Loading, PLATFORMS, platformName, RiskBadge, Table, Options } from "../ui";
 import type { Platform } from "../gql/graphql";
 
 const ROWS = 25;
@@ -46,11 +46,7 @@ export function Devices() {
           Platform
           <select value={platform} onChange={(e) => filter((v) => setPlatform(v as Platform | ""))(e.target.value)}>
             <option value="">All platforms</option>
-            {PLATFORMS.map((p) => (
-              <option key={p} value={p}>
-                {platformName(p)}
-              </option>
-            ))}
+            <Options values={PLATFORMS} name={platformName} />
           </select>
         </label>
         <label>

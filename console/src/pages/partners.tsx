@@ -4,7 +4,7 @@ import { useMutation, useQuery } from "urql";
 import { useConsole } from "../app";
 import { graphql } from "../gql";
 import type { MtdPartner, Platform } from "../gql/graphql";
-import { Badge, ErrorNote, Loading, platformName, Time, words } from "../ui";
+import { Badge, ErrorNote, Loading, platformName, Time, words, Options } from "../ui";
 import { PlatformChoice } from "./platform-choice";
 
 const ConnectorsQuery = graphql(`
@@ -101,11 +101,7 @@ function ConnectorSettings({ partner, onPartner, current, onSaved }: { partner: 
       <label>
         Partner
         <select value={partner} onChange={(e) => onPartner(e.target.value as MtdPartner)}>
-          {PARTNERS.map((p) => (
-            <option key={p} value={p}>
-              {words(p)}
-            </option>
-          ))}
+          <Options values={PARTNERS} name={words} />
         </select>
       </label>
       <PlatformChoice legend="Platforms whose partner data counts" value={platforms} onChange={setPlatforms} />

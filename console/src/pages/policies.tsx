@@ -4,7 +4,7 @@ import { useMutation, useQuery } from "urql";
 import { useConsole } from "../app";
 import { graphql } from "../gql";
 import type { Platform, ThreatLevel } from "../gql/graphql";
-import { Badge, Empty, ErrorNote, Loading, PLATFORMS, platformName, Table, THREAT_LEVELS, words } from "../ui";
+import { Badge, Empty, ErrorNote, Loading, PLATFORMS, platformName, Table, THREAT_LEVELS, words, Options } from "../ui";
 import { PlatformChoice } from "./platform-choice";
 
 const PoliciesQuery = graphql(`
@@ -100,11 +100,7 @@ function ComplianceRow({ platform, policy, editable, onSaved }: { platform: Plat
       </td>
       <td>
         <select form={formId} aria-label={`${platformName(platform)} highest allowed risk`} value={level} onChange={(e) => setLevel(e.target.value as ThreatLevel)}>
-          {THREAT_LEVELS.map((l) => (
-            <option key={l} value={l}>
-              {words(l)}
-            </option>
-          ))}
+          <Options values={THREAT_LEVELS} name={words} />
         </select>
       </td>
       <td>
