@@ -38,7 +38,14 @@ export type AppFilter = {
 
 export type ComplianceState =
   | 'COMPLIANT'
+  /** Over the threshold, access unchanged until `Device.complianceDeadline`; then NONCOMPLIANT unless resolved first. */
+  | 'IN_GRACE_PERIOD'
   | 'NONCOMPLIANT';
+
+/** ENFORCED decides access. REPORT_ONLY never changes access: it only shows whom it would block (`impact`). */
+export type ConditionalAccessMode =
+  | 'ENFORCED'
+  | 'REPORT_ONLY';
 
 export type ConnectorState =
   | 'DISABLED'
@@ -82,6 +89,8 @@ export type SetAppInventorySettingsInput = {
 };
 
 export type SetCompliancePolicyInput = {
+  /** 0-43200 (30 days). Default 0: NONCOMPLIANT at once. A change applies to devices entering grace afterwards. */
+  gracePeriodMinutes?: number | null | undefined;
   maxThreatLevel: ThreatLevel;
   /** 1-256 characters. */
   name: string;
@@ -92,6 +101,8 @@ export type SetConditionalAccessPolicyInput = {
   enabled: boolean;
   /** Omitted: a new policy. Given: updates that policy (NOT_FOUND if it does not exist). */
   id?: string | number | null | undefined;
+  /** Default ENFORCED. */
+  mode?: ConditionalAccessMode | null | undefined;
   /** 1-256 characters. */
   name: string;
   /** At least one, distinct. */
