@@ -13,7 +13,9 @@
  *   resolved (`reportThreats`), with heartbeats;
  * - the enforcement service holds `accessChanged` over graphql-ws and prints
  *   every revocation and restoration as it arrives, with the latency from the
- *   partner's report to the change reaching it.
+ *   partner's report to the change reaching it;
+ * - a second partner for Windows with a grace period, and a help-desk
+ *   exception restoring one revoked device's mail (`demo-helpdesk.ts`).
  *
  * It ends with a summary (counts, latency percentiles) and exits 0, or 1 when
  * an expected change never arrived.
@@ -25,7 +27,8 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { createClient } from "graphql-ws";
 import WebSocket from "ws";
-import { signToken, type Role } from "../lib/auth.js";
+import { signToken, type MtdPartner, type Role } from "../lib/auth.js";
+import { helpdesk } from "./demo-helpdesk.js";
 import { loadConfig, type SubgraphName } from "../lib/config.js";
 import { createEventLog } from "../lib/events/index.js";
 import { createLogger } from "../lib/logger.js";
@@ -138,8 +141,8 @@ async function main() {
   running.push(gateway);
   say(dim(`graph up: gateway ${gateway.url}, subgraphs ${Object.values(config.subgraphUrls).join(" ")}`));
 
-  const token = (role: Role) => signToken(secret, { tenantId: TENANT, role, subject: `${role}@${TENANT}`, partner: role === "partner" ? "LOOKOUT" : undefined });
-  const [admin, partner, enforcement] = await Promise.all([token("admin"), token("partner"), token("enforcement")]);
+  const token = (role: Role, partner: MtdPartner = "LOOKOUT") => signToken(secret, { tenantId: TENANT, role, subject: `${role}@${TENANT}`, partner: role === "partner" ? partner : undefined });
+  const [admin, partner, enforcement, defender] = await Promise.all([token("admin"), token("partner"), token("enforcement"), token("partner", "MICROSOFT_DEFENDER")]);
 
   /** POSTs to the gateway; waits and retries when rate limited, as a good client does. */
   const graphql = async <T = any>(bearer: string, query: string, variables?: Record<string, unknown>): Promise<T> => {
@@ -316,6 +319,9 @@ async function main() {
     }
     clearInterval(heartbeat);
     await Promise.all(inFlight);
+    await helpdesk({ graphql, admin, lookout: partner, defender, say, bold, expectChange: (deviceId, allowed, resources) => {
+      expected.set(deviceId, [...(expected.get(deviceId) ?? []), { allowed, sentAt: Date.now(), pending: new Set(resources) }]);
+    } });
 
     // Let the last changes arrive: until none is expected, or nothing came for 3 s.
     const missing = () => [...expected.values()].reduce((sum, queue) => sum + queue.reduce((n, e) => n + e.pending.size, 0), 0);

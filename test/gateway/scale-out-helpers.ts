@@ -96,6 +96,8 @@ export class ScaleOutStack {
   readonly subgraphs = {} as Record<SubgraphName, Service>;
   gateways: Service[] = [];
   readonly subscribers: ResumingSubscriber[] = [];
+  /** The environment every process of the stack runs with (set by `start`): for more replicas of a service. */
+  env: Record<string, string> = {};
   private readonly dataDir = mkdtempSync(join(tmpdir(), "mtd-scale-out-"));
   private drop: (() => Promise<void>) | undefined;
   private turn = 0;
@@ -121,6 +123,7 @@ export class ScaleOutStack {
       MTD_WS_UPSTREAM_RETRY_MAX_MS: "500",
       ...this.extraEnv,
     };
+    this.env = env;
     for (const name of SUBGRAPH_NAMES) this.subgraphs[name] = new Service(name, ["subgraph", name], env);
     // All at once: each subgraph migrates its own tables.
     await Promise.all(SUBGRAPH_NAMES.map((name) => this.subgraphs[name].start()));
