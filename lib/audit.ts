@@ -16,6 +16,7 @@ import type { Identity } from "./auth.js";
 import { integerColumn, isMysql } from "./db.js";
 import type { Outbox } from "./events/outbox.js";
 import type { NewEvent } from "./events/types.js";
+import type { Transaction } from "./unit-of-work.js";
 
 /** The topic of `audit.recorded` events. */
 export const AUDIT_TOPIC = "audit";
@@ -136,6 +137,13 @@ export function auditMigration(table: string, timestamp = 1_000_000_000_001): ne
 /** Entries per multi-row INSERT. */
 const AUDIT_INSERT_BATCH = 500;
 
+/**
+ * Where an entry is written: the unit of work's transaction (its event is
+ * queued with the transaction's others), or a bare transactional
+ * EntityManager (the event is enqueued at once; the caller flushes).
+ */
+export type AuditScope = Pick<Transaction, "manager" | "emitTo"> | EntityManager;
+
 /** A service's audit trail: `record` inside the repository's transaction. */
 export class AuditTrail {
   private readonly entity: EntitySchema<AuditRecord>;
@@ -149,16 +157,17 @@ export class AuditTrail {
   }
 
   /**
-   * Stores the entry and enqueues its `audit.recorded` event, in the caller's
-   * transaction (pass its EntityManager). Nothing when `before` and `after`
-   * are the same. Returns the entry, or null.
+   * Stores the entry and its `audit.recorded` event in the caller's
+   * transaction. Nothing when `before` and `after` are the same. Returns the
+   * entry, or null.
    */
-  async record(manager: EntityManager, tenantId: string, actor: Actor, change: Change): Promise<AuditRecord | null> {
-    return (await this.recordMany(manager, tenantId, actor, [change]))[0] ?? null;
+  async record(scope: AuditScope, tenantId: string, actor: Actor, change: Change): Promise<AuditRecord | null> {
+    return (await this.recordMany(scope, tenantId, actor, [change]))[0] ?? null;
   }
 
   /** `record` for several changes: one multi-row insert and one outbox write. Returns the entries stored. */
-  async recordMany(manager: EntityManager, tenantId: string, actor: Actor, changes: readonly Change[]): Promise<AuditRecord[]> {
+  async recordMany(scope: AuditScope, tenantId: string, actor: Actor, changes: readonly Change[]): Promise<AuditRecord[]> {
+    const manager = "emitTo" in scope ? scope.manager : scope;
     const entries: AuditRecord[] = [];
     for (const change of changes) {
       const before = change.before === null || change.before === undefined ? null : JSON.stringify(change.before);
@@ -191,7 +200,8 @@ export class AuditTrail {
       occurredAt: new Date(entry.at).toISOString(),
       payload: entry,
     }));
-    await this.outbox.enqueue(manager, AUDIT_TOPIC, events);
+    if ("emitTo" in scope) scope.emitTo(AUDIT_TOPIC, ...events);
+    else await this.outbox.enqueue(manager, AUDIT_TOPIC, events);
     return entries;
   }
 }

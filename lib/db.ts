@@ -155,9 +155,14 @@ export function integerColumn(options: { name: string; nullable?: boolean; big?:
   };
 }
 
+/** The engine behind a data source: where the few dialect differences (locks, column types) are decided. */
+export function engineOf(dataSource: DataSource): "mysql" | "sqlite" {
+  return dataSource.options.type === "mysql" ? "mysql" : "sqlite";
+}
+
 /** True when the query runner talks to MySQL/MariaDB (for the few dialect differences in migrations). */
 export function isMysql(queryRunner: QueryRunner): boolean {
-  return queryRunner.connection.options.type === "mysql";
+  return engineOf(queryRunner.connection) === "mysql";
 }
 
 /** The driver's error code (`ER_DUP_ENTRY`, `SQLITE_CONSTRAINT_UNIQUE`, …), through TypeORM's wrapper or not. */

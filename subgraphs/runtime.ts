@@ -24,6 +24,7 @@ import { openDatabase, type Database } from "../lib/db.js";
 import type { EventLog } from "../lib/events/types.js";
 import { Outbox, outboxEntity, outboxMigration } from "../lib/events/outbox.js";
 import { auditEntity, auditMigration, auditTable, AuditTrail } from "../lib/audit.js";
+import { processedEventsEntity, processedEventsMigration, UnitOfWork } from "../lib/unit-of-work.js";
 import type { EntitySchema, MigrationInterface } from "typeorm";
 
 /** What every subgraph resolver can rely on: a verified caller. */
@@ -49,8 +50,10 @@ export interface SubgraphResources extends SubgraphDeps {
   database: Database;
   /** This subgraph's transactional outbox to topic `<name>`; relay and sweep already running. */
   outbox: Outbox;
-  /** This subgraph's audit trail (`<name>_audit`): `audit.record(manager, …)` in each configuration change's transaction. */
+  /** This subgraph's audit trail (`<name>_audit`): `audit.record(tx, …)` in each configuration change's transaction. */
   audit: AuditTrail;
+  /** This subgraph's unit of work: transactions whose events go to topic `<name>` through the outbox. */
+  work: UnitOfWork;
 }
 
 /** What a subgraph contributes: its resolvers, its per-request context, and optional subscriptions and background work. */
@@ -70,6 +73,8 @@ export interface SubgraphDefinition<TContext extends RequestContext> {
   name: SubgraphName;
   entities: EntitySchema[];
   migrations: (new () => MigrationInterface)[];
+  /** The subgraph's clock for its unit of work, epoch ms. Default `Date.now`. */
+  now?: () => number;
   setup: (resources: SubgraphResources) => Promise<SubgraphParts<TContext>> | SubgraphParts<TContext>;
 }
 
@@ -82,12 +87,13 @@ export async function runSubgraph<TContext extends RequestContext>(deps: Subgrap
   const { config, logger: parentLogger, events } = deps;
   const { name } = definition;
   const logger = parentLogger.child({ subgraph: name });
+  const processedEvents = processedEventsEntity(name);
   const database = await openDatabase({
     name,
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
-    entities: [...definition.entities, outboxEntity(name), auditEntity(auditTable(name))],
-    migrations: [...definition.migrations, outboxMigration(name), auditMigration(auditTable(name))],
+    entities: [...definition.entities, outboxEntity(name), auditEntity(auditTable(name)), processedEvents],
+    migrations: [...definition.migrations, outboxMigration(name), auditMigration(auditTable(name)), processedEventsMigration(name)],
   });
   const outbox = new Outbox({ dataSource: database.dataSource, log: events, service: name, logger });
   outbox.start();
@@ -102,7 +108,8 @@ export async function runSubgraph<TContext extends RequestContext>(deps: Subgrap
     await database.close();
   };
   try {
-    parts = await definition.setup({ config, logger, events, database, outbox, audit: new AuditTrail(name, outbox) });
+    const work = new UnitOfWork({ dataSource: database.dataSource, outbox, topic: name, processedEvents, now: definition.now });
+    parts = await definition.setup({ config, logger, events, database, outbox, audit: new AuditTrail(name, outbox), work });
     const served = await serveSubgraph(name, config, logger, parts, async () => {
       await database.ping();
       await events.ping();

@@ -24,7 +24,7 @@ import {
   type MigrationInterface,
   type QueryRunner,
 } from "typeorm";
-import { integerColumn, isMysql } from "../db.js";
+import { engineOf, integerColumn, isMysql } from "../db.js";
 import { currentTraceparent } from "../tracing.js";
 import type { EventLog, NewEvent, Topic } from "./types.js";
 
@@ -132,7 +132,7 @@ export class Outbox {
 
   constructor(private readonly options: OutboxOptions) {
     this.entity = outboxEntity(options.service);
-    this.mysql = options.dataSource.options.type === "mysql";
+    this.mysql = engineOf(options.dataSource) === "mysql";
   }
 
   /** Writes `events` for `topic` inside the caller's transaction: pass its transactional EntityManager. */

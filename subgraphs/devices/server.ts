@@ -17,8 +17,8 @@ export function start(deps: SubgraphDeps) {
     name: "devices",
     entities: [DeviceEntity, AuditLogEntity],
     migrations: [Devices0001, auditMigration(AUDIT_LOG_TABLE, 1_000_000_000_002)],
-    setup: ({ database, outbox, audit, events, logger }) => {
-      const devices = new DeviceRepository(database.dataSource, outbox, audit);
+    setup: ({ database, work, audit, events, logger }) => {
+      const devices = new DeviceRepository(work, audit);
       const auditLog = new AuditLogRepository(database.dataSource);
       const consumer = consumeAuditTrail(events, auditLog, logger);
       return { resolvers, context: (base) => createContext(base, devices, auditLog), dispose: () => consumer.dispose() };

@@ -12,8 +12,8 @@ export function start(deps: SubgraphDeps) {
     name: "inventory",
     entities: ENTITIES,
     migrations: [Inventory0001_1767225600000],
-    setup: ({ database, outbox, events, logger, audit }) => {
-      const inventory = new InventoryRepository(database.dataSource, outbox, audit);
+    setup: ({ work, events, logger, audit }) => {
+      const inventory = new InventoryRepository(work, audit);
       const consumer = consumeDeviceEvents(events, inventory, logger);
       return { resolvers, context: (base) => createContext(base, inventory), dispose: () => consumer.dispose() };
     },

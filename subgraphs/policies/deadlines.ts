@@ -75,7 +75,7 @@ export class Deadlines {
   private async claim(tenantId: string, now: Date): Promise<void> {
     for (;;) {
       let claimed = 0;
-      await this.evaluator.within(tenantId, async (manager) => {
+      await this.evaluator.within(tenantId, async ({ manager }) => {
         const devices = await manager.getRepository(PolicyDeviceEntity).find({ where: { tenantId, graceDeadline: LessThanOrEqual(now) }, take: CLAIM_BATCH });
         const exceptions = await manager.getRepository(AccessExceptionEntity).find({ where: { tenantId, expiryEvaluated: false, expiresAt: LessThanOrEqual(now) }, take: CLAIM_BATCH });
         if (exceptions.length > 0) {

@@ -10,19 +10,17 @@
  * keep a stale event from overriding a newer one.
  */
 import { randomUUID } from "node:crypto";
-import { In, type DataSource, type EntityManager } from "typeorm";
-import { isUniqueViolation } from "../../lib/db.js";
+import { In } from "typeorm";
 import type { AccessChangedPayload, AssessmentChangedPayload, ComplianceChangedPayload, DeviceEventPayload, Platform } from "../../lib/events/contracts.js";
-import type { Outbox } from "../../lib/events/outbox.js";
 import type { LoggedEvent, NewEvent } from "../../lib/events/types.js";
 import { encodeCursor } from "../../lib/paging.js";
+import type { Transaction, UnitOfWork } from "../../lib/unit-of-work.js";
 import {
   AccessChangeEntity,
   AccessDecisionEntity,
   CompliancePolicyEntity,
   ConditionalAccessPolicyEntity,
   PolicyDeviceEntity,
-  ProcessedEventEntity,
   TenantSequenceEntity,
   type AccessChangeRecord,
   type CompliancePolicyRecord,
@@ -38,8 +36,7 @@ export const REEVALUATION_BATCH = 200;
 
 export class Evaluator {
   constructor(
-    private readonly dataSource: DataSource,
-    private readonly outbox: Outbox,
+    private readonly work: UnitOfWork,
     private readonly repository: PolicyRepository,
     /** Epoch ms: the clock decisions, grace deadlines and exception expiry are judged by (tests move it). */
     private readonly now: () => number = Date.now,
@@ -50,12 +47,12 @@ export class Evaluator {
    * `work` writes what it must and names the devices to evaluate, which are
    * then evaluated in the same transaction.
    */
-  async within(tenantId: string, work: (manager: EntityManager) => Promise<string[]>): Promise<void> {
-    await this.step(tenantId, undefined, undefined, async (manager, lastSequence) => {
-      const ids = await work(manager);
+  async within(tenantId: string, work: (tx: Transaction) => Promise<string[]>): Promise<void> {
+    await this.step(tenantId, undefined, undefined, async (tx, lastSequence) => {
+      const ids = await work(tx);
       if (ids.length === 0) return;
-      const devices = await manager.getRepository(PolicyDeviceEntity).find({ where: { tenantId, deviceId: In(ids) } });
-      await this.evaluate(manager, tenantId, lastSequence, devices.map((device) => ({ device, previous: device })));
+      const devices = await tx.manager.getRepository(PolicyDeviceEntity).find({ where: { tenantId, deviceId: In(ids) } });
+      await this.evaluate(tx, tenantId, lastSequence, devices.map((device) => ({ device, previous: device })));
     });
   }
 
@@ -77,8 +74,8 @@ export class Evaluator {
 
   private async applyDeviceEvent(group: string, event: LoggedEvent<DeviceEventPayload>) {
     const { payload } = event;
-    await this.step(event.tenantId, group, event.id, async (manager, lastSequence) => {
-      const existing = await manager.getRepository(PolicyDeviceEntity).findOne({ where: { tenantId: event.tenantId, deviceId: payload.id } });
+    await this.step(event.tenantId, group, event.id, async (tx, lastSequence) => {
+      const existing = await tx.manager.getRepository(PolicyDeviceEntity).findOne({ where: { tenantId: event.tenantId, deviceId: payload.id } });
       if (existing !== null && existing.deviceVersion >= (event.version ?? 0)) return;
       const device: PolicyDeviceRecord = {
         ...(existing ?? unknownDevice(event.tenantId, payload.id, payload.platform)),
@@ -87,14 +84,14 @@ export class Evaluator {
         retired: payload.retiredAt !== null,
         deviceVersion: event.version ?? 0,
       };
-      await this.evaluate(manager, event.tenantId, lastSequence, [{ device, previous: existing }]);
+      await this.evaluate(tx, event.tenantId, lastSequence, [{ device, previous: existing }]);
     });
   }
 
   private async applyAssessment(group: string, event: LoggedEvent<AssessmentChangedPayload>) {
     const { payload } = event;
-    await this.step(event.tenantId, group, event.id, async (manager, lastSequence) => {
-      const existing = await manager.getRepository(PolicyDeviceEntity).findOne({ where: { tenantId: event.tenantId, deviceId: payload.deviceId } });
+    await this.step(event.tenantId, group, event.id, async (tx, lastSequence) => {
+      const existing = await tx.manager.getRepository(PolicyDeviceEntity).findOne({ where: { tenantId: event.tenantId, deviceId: payload.deviceId } });
       if (existing !== null && existing.assessmentVersion >= (event.version ?? 0)) return;
       const device: PolicyDeviceRecord = {
         ...(existing ?? unknownDevice(event.tenantId, payload.deviceId, payload.platform)),
@@ -105,7 +102,7 @@ export class Evaluator {
         partner: payload.partner,
         unresponsiveSince: payload.unresponsiveSince === null ? null : new Date(payload.unresponsiveSince),
       };
-      await this.evaluate(manager, event.tenantId, lastSequence, [{ device, previous: existing }]);
+      await this.evaluate(tx, event.tenantId, lastSequence, [{ device, previous: existing }]);
     });
   }
 
@@ -114,10 +111,10 @@ export class Evaluator {
     let after = "";
     for (;;) {
       let last: string | undefined;
-      await this.step(event.tenantId, undefined, undefined, async (manager, lastSequence) => {
-        const batch = await this.repository.devicePage(manager, event.tenantId, event.payload.platforms, after, REEVALUATION_BATCH);
+      await this.step(event.tenantId, undefined, undefined, async (tx, lastSequence) => {
+        const batch = await this.repository.devicePage(tx.manager, event.tenantId, event.payload.platforms, after, REEVALUATION_BATCH);
         last = batch.at(-1)?.deviceId;
-        await this.evaluate(manager, event.tenantId, lastSequence, batch.map((device) => ({ device, previous: device })));
+        await this.evaluate(tx, event.tenantId, lastSequence, batch.map((device) => ({ device, previous: device })));
       });
       if (last === undefined) break;
       after = last;
@@ -130,25 +127,18 @@ export class Evaluator {
    * is applied at most once: a redelivery finds it recorded and does nothing.
    * `work` gets the tenant's last access-change sequence, read with the lock.
    */
-  private async step(tenantId: string, group: string | undefined, eventId: string | undefined, work: (manager: EntityManager, lastSequence: number) => Promise<void>) {
-    await this.dataSource.transaction(async (manager) => {
-      const lastSequence = await lockTenant(manager, tenantId);
-      if (group !== undefined && eventId !== undefined) {
-        try {
-          await manager.getRepository(ProcessedEventEntity).insert({ consumerGroup: group, eventId, processedAt: new Date() });
-        } catch (error) {
-          if (isUniqueViolation(error)) return;
-          throw error;
-        }
-      }
-      await work(manager, lastSequence);
+  private async step(tenantId: string, group: string | undefined, eventId: string | undefined, work: (tx: Transaction, lastSequence: number) => Promise<void>) {
+    await this.work.transaction(async (tx) => {
+      const { lastSequence } = await tx.lock(TenantSequenceEntity, { tenantId }, { tenantId, lastSequence: 0 });
+      if (group !== undefined && eventId !== undefined && !(await tx.markProcessed(group, eventId))) return;
+      await work(tx, lastSequence);
     });
-    void this.outbox.flush();
   }
 
   /** Evaluates devices, stores their state and changed decisions, and records access changes with their events. */
-  private async evaluate(manager: EntityManager, tenantId: string, lastSequence: number, items: { device: PolicyDeviceRecord; previous: PolicyDeviceRecord | null }[]) {
+  private async evaluate(tx: Transaction, tenantId: string, lastSequence: number, items: { device: PolicyDeviceRecord; previous: PolicyDeviceRecord | null }[]) {
     if (items.length === 0) return;
+    const { manager } = tx;
     const now = new Date(this.now());
     const deviceIds = items.map((item) => item.device.deviceId);
     const [compliancePolicies, accessPolicies, storedDecisions, exceptions] = await Promise.all([
@@ -216,31 +206,8 @@ export class Evaluator {
       await manager.getRepository(AccessChangeEntity).insert(records);
       events.push(...records.map(accessChanged));
     }
-    if (events.length > 0) await this.outbox.enqueue(manager, "policies", events);
+    tx.emit(...events);
   }
-}
-
-/**
- * Takes the tenant's lock for the rest of the transaction: on MySQL a row lock
- * on its sequence row (created on first use); on SQLite transactions are
- * already serialized (see lib/db.ts). Returns the tenant's last sequence, as
- * locked (no one else moves it before the commit).
- */
-async function lockTenant(manager: EntityManager, tenantId: string): Promise<number> {
-  const repository = manager.getRepository(TenantSequenceEntity);
-  const mysql = manager.connection.options.type === "mysql";
-  const locked = () => {
-    const query = repository.createQueryBuilder("s").where("s.tenant_id = :tenantId", { tenantId });
-    return (mysql ? query.setLock("pessimistic_write") : query).getOne();
-  };
-  const row = await locked();
-  if (row !== null) return row.lastSequence;
-  try {
-    await repository.insert({ tenantId, lastSequence: 0 });
-  } catch (error) {
-    if (!isUniqueViolation(error)) throw error;
-  }
-  return (await locked())?.lastSequence ?? 0;
 }
 
 function unknownDevice(tenantId: string, deviceId: string, platform: Platform): PolicyDeviceRecord {

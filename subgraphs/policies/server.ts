@@ -43,11 +43,11 @@ export async function start(deps: SubgraphDeps, options: PoliciesOptions = {}): 
     name: "policies",
     entities: [...POLICY_ENTITIES, ...SSF_ENTITIES],
     migrations: [Policies0001, Policies0002, Ssf0001],
-    setup: ({ config, database, outbox, events, logger, audit }) => {
+    setup: ({ config, database, outbox, events, logger, audit, work }) => {
       transmitter = createTransmitter({ config, dataSource: database.dataSource, events, logger, audit: { trail: audit, outbox } });
-      const repository = new PolicyRepository(database.dataSource, outbox, audit);
+      const repository = new PolicyRepository(work, audit);
       const now = options.now ?? Date.now;
-      const evaluator = new Evaluator(database.dataSource, outbox, repository, now);
+      const evaluator = new Evaluator(work, repository, now);
       const services = { exceptions: new ExceptionRepository(database.dataSource, evaluator, audit, now), impact: new ImpactReader(database.dataSource), now };
       deadlines = new Deadlines(database.dataSource, evaluator, now, logger);
       deadlines.start(options.deadlinePollMs);

@@ -13,7 +13,6 @@ import { ConnectorRepository } from "./data/connectors.js";
 import { ENTITIES } from "./data/entities.js";
 import { Threats0001 } from "./data/migrations/0001-threats.js";
 import { ReportRepository } from "./data/reports.js";
-import { Store } from "./data/store.js";
 import { resolvers } from "./resolvers/index.js";
 import { RiskFeed } from "./risk-feed.js";
 
@@ -41,9 +40,9 @@ export async function start(deps: SubgraphDeps, options: ThreatsOptions = {}): P
     name: "threats",
     entities: ENTITIES,
     migrations: [Threats0001],
-    setup: async ({ database, outbox, events, logger, audit }) => {
-      const now = options.now ?? Date.now;
-      const store = new Store(database.dataSource, outbox, now);
+    now: options.now,
+    setup: async ({ work: store, events, logger, audit }) => {
+      const now = store.now;
       const assessments = new AssessmentRepository(store, logger);
       const connectors = new ConnectorRepository(store, assessments, logger, audit);
       const riskFeed = new RiskFeed(events);

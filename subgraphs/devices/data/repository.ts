@@ -1,11 +1,11 @@
 /** Devices' tables: the only code that touches them. */
 import { randomUUID } from "node:crypto";
-import { In, type DataSource, type EntityManager } from "typeorm";
+import { In, type DataSource } from "typeorm";
 import type { Actor, AuditTrail, Change } from "../../../lib/audit.js";
-import { isUniqueViolation, retrying } from "../../../lib/db.js";
+import { isUniqueViolation } from "../../../lib/db.js";
 import type { DeviceEventPayload } from "../../../lib/events/contracts.js";
 import type { NewEvent } from "../../../lib/events/types.js";
-import type { Outbox } from "../../../lib/events/outbox.js";
+import type { UnitOfWork } from "../../../lib/unit-of-work.js";
 import { DeviceEntity, type DeviceRecord } from "./entities.js";
 import type { Ownership, Platform } from "../generated/graphql.js";
 
@@ -25,16 +25,18 @@ export interface ListOptions {
   includeRetired: boolean;
 }
 
-
 /** Rows per multi-row upsert of `enrollMany`. */
 const UPSERT_BATCH = 500;
 
 export class DeviceRepository {
+  private readonly dataSource: DataSource;
+
   constructor(
-    private readonly dataSource: DataSource,
-    private readonly outbox: Outbox,
+    private readonly work: UnitOfWork,
     private readonly audit: AuditTrail,
-  ) {}
+  ) {
+    this.dataSource = work.dataSource;
+  }
 
   /** One statement for the whole batch, whatever its size. */
   async findByIds(tenantId: string, ids: readonly string[]): Promise<DeviceRecord[]> {
@@ -56,24 +58,22 @@ export class DeviceRepository {
   }
 
   /** Creates or updates the device; writes `device.enrolled` / `device.updated` when something changed. */
-  async enroll(tenantId: string, values: EnrollValues, actor: Actor): Promise<DeviceRecord> {
+  enroll(tenantId: string, values: EnrollValues, actor: Actor): Promise<DeviceRecord> {
     // A concurrent enrollment of the same id may insert first: the second attempt is an update.
-    return retrying(2, isUniqueViolation, () => this.enrollOnce(tenantId, values, actor));
-  }
-
-  private async enrollOnce(tenantId: string, values: EnrollValues, actor: Actor): Promise<DeviceRecord> {
-    const { record, events } = await this.transaction(async (manager) => {
-      const repository = manager.getRepository(DeviceEntity);
-      const existing = await repository.findOne({ where: { tenantId, id: values.id } });
-      const change = enrolment(tenantId, existing, values, new Date());
-      if (change === null) return { record: existing!, events: [] };
-      if (existing === null) await repository.insert(change.record);
-      else await repository.update({ tenantId, id: values.id }, change.record);
-      await this.audit.record(manager, tenantId, actor, change.audit);
-      return { record: change.record, events: [event(change.action, change.record)] };
-    });
-    if (events.length > 0) void this.outbox.flush();
-    return record;
+    return this.work.transaction(
+      async (tx) => {
+        const repository = tx.manager.getRepository(DeviceEntity);
+        const existing = await repository.findOne({ where: { tenantId, id: values.id } });
+        const change = enrolment(tenantId, existing, values, new Date());
+        if (change === null) return existing!;
+        if (existing === null) await repository.insert(change.record);
+        else await repository.update({ tenantId, id: values.id }, change.record);
+        await this.audit.record(tx, tenantId, actor, change.audit);
+        tx.emit(event(change.action, change.record));
+        return change.record;
+      },
+      { retryOn: isUniqueViolation },
+    );
   }
 
   /**
@@ -84,55 +84,43 @@ export class DeviceRepository {
    */
   async enrollMany(tenantId: string, items: readonly EnrollValues[], actor: Actor): Promise<DeviceRecord[]> {
     if (items.length === 0) return [];
-    const { records, events } = await retrying(2, isUniqueViolation, () =>
-      this.transaction(async (manager) => {
-        const repository = manager.getRepository(DeviceEntity);
+    return this.work.transaction(
+      async (tx) => {
+        const repository = tx.manager.getRepository(DeviceEntity);
         const current = new Map((await repository.find({ where: { tenantId, id: In(items.map((item) => item.id)) } })).map((d) => [d.id, d]));
         const now = new Date();
         const changed = new Map<string, DeviceRecord>();
         const audits: Change[] = [];
-        const events: NewEvent[] = [];
         const records = items.map((values) => {
           const change = enrolment(tenantId, current.get(values.id) ?? null, values, now);
           if (change === null) return current.get(values.id)!;
           current.set(values.id, change.record);
           changed.set(values.id, change.record);
           audits.push(change.audit);
-          events.push(event(change.action, change.record));
+          tx.emit(event(change.action, change.record));
           return change.record;
         });
         const rows = [...changed.values()];
         for (let start = 0; start < rows.length; start += UPSERT_BATCH) await repository.upsert(rows.slice(start, start + UPSERT_BATCH), ["tenantId", "id"]);
-        await this.audit.recordMany(manager, tenantId, actor, audits);
-        return { records, events };
-      }),
+        await this.audit.recordMany(tx, tenantId, actor, audits);
+        return records;
+      },
+      { retryOn: isUniqueViolation },
     );
-    if (events.length > 0) void this.outbox.flush();
-    return records;
   }
 
   /** Marks the device retired (`device.retired`); null when it does not exist. Retiring twice changes nothing. */
-  async retire(tenantId: string, id: string, actor: Actor): Promise<DeviceRecord | null> {
-    const result = await this.transaction(async (manager) => {
-      const repository = manager.getRepository(DeviceEntity);
+  retire(tenantId: string, id: string, actor: Actor): Promise<DeviceRecord | null> {
+    return this.work.transaction(async (tx) => {
+      const repository = tx.manager.getRepository(DeviceEntity);
       const existing = await repository.findOne({ where: { tenantId, id } });
-      if (existing === null || existing.retiredAt !== null) return { record: existing, events: [] };
+      if (existing === null || existing.retiredAt !== null) return existing;
       const now = new Date();
       const record: DeviceRecord = { ...existing, retiredAt: now, updatedAt: now, version: existing.version + 1 };
       await repository.update({ tenantId, id }, { retiredAt: now, updatedAt: now, version: record.version });
-      await this.audit.record(manager, tenantId, actor, { action: "device.retired", targetType: "Device", targetId: id, before: audited(existing), after: audited(record) });
-      return { record, events: [event("device.retired", record)] };
-    });
-    if (result.events.length > 0) void this.outbox.flush();
-    return result.record;
-  }
-
-  /** Runs `work` in a transaction and enqueues the events it returns in the same transaction. */
-  private async transaction<T extends { events: NewEvent[] }>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    return this.dataSource.transaction(async (manager) => {
-      const result = await work(manager);
-      if (result.events.length > 0) await this.outbox.enqueue(manager, "devices", result.events);
-      return result;
+      await this.audit.record(tx, tenantId, actor, { action: "device.retired", targetType: "Device", targetId: id, before: audited(existing), after: audited(record) });
+      tx.emit(event("device.retired", record));
+      return record;
     });
   }
 }

@@ -7,11 +7,11 @@
 import { randomUUID } from "node:crypto";
 import type { DataSource, EntityManager, SelectQueryBuilder } from "typeorm";
 import type { Actor, AuditTrail } from "../../../lib/audit.js";
-import { isDeadlock, isUniqueViolation, retrying } from "../../../lib/db.js";
+import { isUniqueViolation } from "../../../lib/db.js";
 import { encodeCursor } from "../../../lib/paging.js";
 import type { DeviceEventPayload } from "../../../lib/events/contracts.js";
-import type { Outbox } from "../../../lib/events/outbox.js";
 import type { NewEvent } from "../../../lib/events/types.js";
+import type { UnitOfWork } from "../../../lib/unit-of-work.js";
 import type { Ownership, Platform } from "../generated/graphql.js";
 import {
   AppNameEntity,
@@ -90,20 +90,20 @@ const INSERT_CHUNK = 500;
 /** `LIKE … ESCAPE '!'`: `!` is ordinary on both engines (a backslash is an escape in MySQL string literals, not in SQLite's). */
 const LIKE_ESCAPE = "!";
 
-/** Attempts of a unit of work that lost a race (duplicate key, moved version, deadlock). */
-const MAX_ATTEMPTS = 3;
-
 /** A settings update found the version moved on: another admin changed them first. */
 class LostRace extends Error {}
 
 export const DEFAULT_SETTINGS: SharingSettings = { iosAppSyncEnabled: false, includePersonalDevices: false };
 
 export class InventoryRepository {
+  private readonly dataSource: DataSource;
+
   constructor(
-    private readonly dataSource: DataSource,
-    private readonly outbox: Outbox,
+    private readonly work: UnitOfWork,
     private readonly audit: AuditTrail,
-  ) {}
+  ) {
+    this.dataSource = work.dataSource;
+  }
 
   // ---- settings ----------------------------------------------------------
 
@@ -116,19 +116,12 @@ export class InventoryRepository {
   async setSettings(tenantId: string, values: SharingSettings, changedBy: string, actor: Actor): Promise<SharingSettings> {
     // Another admin changing them concurrently makes this attempt lose (a duplicate first
     // row, or a version that moved on): it is tried again on top of theirs.
-    return retrying(MAX_ATTEMPTS, (error) => isUniqueViolation(error) || error instanceof LostRace || isDeadlock(error), () =>
-      this.setSettingsOnce(tenantId, values, changedBy, actor),
-    );
-  }
-
-  private async setSettingsOnce(tenantId: string, values: SharingSettings, changedBy: string, actor: Actor): Promise<SharingSettings> {
-    const changed = await this.dataSource.transaction(async (manager) => {
-      const repository = manager.getRepository(SettingsEntity);
+    const lostRace = (error: unknown) => isUniqueViolation(error) || error instanceof LostRace;
+    await this.work.transaction(async (tx) => {
+      const repository = tx.manager.getRepository(SettingsEntity);
       const existing = await repository.findOne({ where: { tenantId } });
       const previous = existing === null ? DEFAULT_SETTINGS : pickSettings(existing);
-      if (previous.iosAppSyncEnabled === values.iosAppSyncEnabled && previous.includePersonalDevices === values.includePersonalDevices) {
-        return false;
-      }
+      if (previous.iosAppSyncEnabled === values.iosAppSyncEnabled && previous.includePersonalDevices === values.includePersonalDevices) return;
       const record: SettingsRecord = { tenantId, ...values, updatedAt: new Date(), version: (existing?.version ?? 0) + 1 };
       if (existing === null) await repository.insert(record);
       else if ((await repository.update({ tenantId, version: existing.version }, record)).affected === 0) throw new LostRace();
@@ -141,11 +134,9 @@ export class InventoryRepository {
         occurredAt: record.updatedAt.toISOString(),
         payload: { ...values, previous, changedBy },
       };
-      await this.outbox.enqueue(manager, "inventory", [event]);
-      await this.audit.record(manager, tenantId, actor, { action: "inventorySettings.updated", targetType: "AppInventorySettings", targetId: tenantId, before: previous, after: { ...values } });
-      return true;
-    });
-    if (changed) void this.outbox.flush();
+      tx.emit(event);
+      await this.audit.record(tx, tenantId, actor, { action: "inventorySettings.updated", targetType: "AppInventorySettings", targetId: tenantId, before: previous, after: { ...values } });
+    }, { retryOn: lostRace });
     return { ...values };
   }
 
@@ -157,14 +148,10 @@ export class InventoryRepository {
    * at or below the stored version changes nothing. Retirement drops the
    * device's snapshot; a new platform or ownership is copied to its app rows.
    */
-  async applyDeviceEvent(tenantId: string, version: number, device: DeviceEventPayload): Promise<DeviceEventOutcome> {
-    // A concurrent consumer may insert the device first: the second attempt is an update (or stale).
-    return retrying(2, isUniqueViolation, () => this.applyDeviceEventOnce(tenantId, version, device));
-  }
-
-  private applyDeviceEventOnce(tenantId: string, version: number, device: DeviceEventPayload): Promise<DeviceEventOutcome> {
+  applyDeviceEvent(tenantId: string, version: number, device: DeviceEventPayload): Promise<DeviceEventOutcome> {
     const retiredAt = device.retiredAt === null ? null : new Date(device.retiredAt);
-    return this.dataSource.transaction(async (manager) => {
+    // A concurrent consumer may insert the device first: the second attempt is an update (or stale).
+    return this.work.transaction(async ({ manager }) => {
       const values = { platform: device.platform, ownership: device.ownership, retiredAt, version };
       const updated = await manager
         .createQueryBuilder()
@@ -192,7 +179,7 @@ export class InventoryRepository {
       }
       if (retiredAt !== null) await manager.getRepository(InstalledAppEntity).delete({ tenantId, deviceId: device.id });
       return "applied";
-    });
+    }, { retryOn: isUniqueViolation });
   }
 
   // ---- snapshots --------------------------------------------------------------
@@ -203,13 +190,9 @@ export class InventoryRepository {
    * conditional UPDATE, which also serialises concurrent syncs of one device on
    * MySQL (row lock until commit).
    */
-  async sync(tenantId: string, deviceId: string, capturedAt: Date, apps: readonly AppValues[]): Promise<SyncOutcome> {
-    // InnoDB's gap locks can deadlock two syncs of neighbouring devices; the loser is rolled back and tried again.
-    return retrying(MAX_ATTEMPTS, isDeadlock, () => this.syncOnce(tenantId, deviceId, capturedAt, apps));
-  }
-
-  private syncOnce(tenantId: string, deviceId: string, capturedAt: Date, apps: readonly AppValues[]): Promise<SyncOutcome> {
-    return this.dataSource.transaction(async (manager): Promise<SyncOutcome> => {
+  sync(tenantId: string, deviceId: string, capturedAt: Date, apps: readonly AppValues[]): Promise<SyncOutcome> {
+    // A deadlock victim (InnoDB's locks on neighbouring devices' rows) is rolled back and tried again by the unit of work.
+    return this.work.transaction(async ({ manager }): Promise<SyncOutcome> => {
       const claimed = await manager
         .createQueryBuilder()
         .update(InventoryDeviceEntity)

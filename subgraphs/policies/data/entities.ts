@@ -100,13 +100,6 @@ export interface TenantSequenceRecord {
   lastSequence: number;
 }
 
-/** Events already applied, per consumer group: redelivered events are skipped. */
-export interface ProcessedEventRecord {
-  consumerGroup: string;
-  eventId: string;
-  processedAt: Date;
-}
-
 const json = <T>() => ({
   to: (value: T) => JSON.stringify(value),
   from: (value: string) => JSON.parse(value) as T,
@@ -227,16 +220,6 @@ export const TenantSequenceEntity = new EntitySchema<TenantSequenceRecord>({
   },
 });
 
-export const ProcessedEventEntity = new EntitySchema<ProcessedEventRecord>({
-  name: "ProcessedEvent",
-  tableName: "policies_processed_events",
-  columns: {
-    consumerGroup: { type: "varchar", length: 64, primary: true, name: "consumer_group" },
-    eventId: { type: "varchar", length: 64, primary: true, name: "event_id" },
-    processedAt: timestampColumn({ name: "processed_at" }),
-  },
-});
-
 export const POLICY_ENTITIES = [
   PolicyDeviceEntity,
   CompliancePolicyEntity,
@@ -244,7 +227,6 @@ export const POLICY_ENTITIES = [
   AccessDecisionEntity,
   AccessChangeEntity,
   TenantSequenceEntity,
-  ProcessedEventEntity,
   PolicyImpactEntity,
   AccessExceptionEntity,
 ];

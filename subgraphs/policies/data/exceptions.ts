@@ -49,12 +49,13 @@ export class ExceptionRepository {
   /** Grants an exception and re-evaluates the device. NOT_FOUND for a device policies does not know in the tenant. */
   async grant(tenantId: string, grant: ExceptionGrant, actor: Actor): Promise<AccessExceptionRecord> {
     let granted: AccessExceptionRecord | undefined;
-    await this.evaluator.within(tenantId, async (manager) => {
+    await this.evaluator.within(tenantId, async (tx) => {
+      const { manager } = tx;
       const device = await manager.getRepository(PolicyDeviceEntity).findOne({ where: { tenantId, deviceId: grant.deviceId } });
       if (device === null || device.retired) throw notFound("Device", grant.deviceId);
       granted = { tenantId, id: randomUUID(), ...grant, grantedBy: actor.subject, grantedAt: new Date(this.now()), revokedAt: null, expiryEvaluated: false };
       await manager.getRepository(AccessExceptionEntity).insert(granted);
-      await this.audit.record(manager, tenantId, actor, { action: "accessException.granted", targetType: "AccessException", targetId: granted.id, before: null, after: audited(granted) });
+      await this.audit.record(tx, tenantId, actor, { action: "accessException.granted", targetType: "AccessException", targetId: granted.id, before: null, after: audited(granted) });
       return [grant.deviceId];
     });
     return granted!;
@@ -63,7 +64,8 @@ export class ExceptionRepository {
   /** Revokes an exception (again: unchanged) and re-evaluates the device. NOT_FOUND for an id the tenant does not have. */
   async revoke(tenantId: string, id: string, actor: Actor): Promise<AccessExceptionRecord> {
     let revoked: AccessExceptionRecord | undefined;
-    await this.evaluator.within(tenantId, async (manager) => {
+    await this.evaluator.within(tenantId, async (tx) => {
+      const { manager } = tx;
       const repository = manager.getRepository(AccessExceptionEntity);
       const existing = await repository.findOne({ where: { tenantId, id } });
       if (existing === null) throw notFound("AccessException", id);
@@ -73,7 +75,7 @@ export class ExceptionRepository {
       }
       revoked = { ...existing, revokedAt: new Date(this.now()), expiryEvaluated: true };
       await repository.update({ tenantId, id }, { revokedAt: revoked.revokedAt, expiryEvaluated: true });
-      await this.audit.record(manager, tenantId, actor, { action: "accessException.revoked", targetType: "AccessException", targetId: id, before: audited(existing), after: audited(revoked) });
+      await this.audit.record(tx, tenantId, actor, { action: "accessException.revoked", targetType: "AccessException", targetId: id, before: audited(existing), after: audited(revoked) });
       return [existing.deviceId];
     });
     return revoked!;

@@ -4,7 +4,7 @@ import { In, MoreThan, type DataSource, type EntityManager } from "typeorm";
 import type { Actor, AuditTrail } from "../../../lib/audit.js";
 import type { Platform, ThreatLevel } from "../../../lib/events/contracts.js";
 import type { NewEvent } from "../../../lib/events/types.js";
-import type { Outbox } from "../../../lib/events/outbox.js";
+import type { Transaction, UnitOfWork } from "../../../lib/unit-of-work.js";
 import {
   AccessChangeEntity,
   AccessDecisionEntity,
@@ -38,11 +38,14 @@ function auditedConditionalAccess({ id, name, resources, platforms, enabled, mod
 }
 
 export class PolicyRepository {
+  private readonly dataSource: DataSource;
+
   constructor(
-    private readonly dataSource: DataSource,
-    private readonly outbox: Outbox,
+    private readonly work: UnitOfWork,
     private readonly audit: AuditTrail,
-  ) {}
+  ) {
+    this.dataSource = work.dataSource;
+  }
 
   compliancePolicies(tenantId: string): Promise<CompliancePolicyRecord[]> {
     return this.dataSource.getRepository(CompliancePolicyEntity).find({ where: { tenantId }, order: { platform: "ASC" } });
@@ -54,14 +57,14 @@ export class PolicyRepository {
 
   /** Creates or replaces the tenant's policy for `platform`; re-evaluation follows through `policy.changed`. */
   async setCompliancePolicy(tenantId: string, values: { platform: Platform; name: string; maxThreatLevel: ThreatLevel; gracePeriodMinutes: number }, actor: Actor): Promise<CompliancePolicyRecord> {
-    const record = await this.dataSource.transaction(async (manager) => {
-      const repository = manager.getRepository(CompliancePolicyEntity);
+    return this.work.transaction(async (tx) => {
+      const repository = tx.manager.getRepository(CompliancePolicyEntity);
       const existing = await repository.findOne({ where: { tenantId, platform: values.platform } });
       const record: CompliancePolicyRecord = { tenantId, id: existing?.id ?? randomUUID(), ...values, updatedAt: new Date() };
       if (existing === null) await repository.insert(record);
       else await repository.update({ tenantId, id: record.id }, record);
-      await this.policyChanged(manager, tenantId, { kind: "compliance", policyId: record.id, platforms: [values.platform] });
-      await this.audit.record(manager, tenantId, actor, {
+      policyChanged(tx, tenantId, { kind: "compliance", policyId: record.id, platforms: [values.platform] });
+      await this.audit.record(tx, tenantId, actor, {
         action: existing === null ? "compliancePolicy.created" : "compliancePolicy.updated",
         targetType: "CompliancePolicy",
         targetId: record.id,
@@ -70,8 +73,6 @@ export class PolicyRepository {
       });
       return record;
     });
-    void this.outbox.flush();
-    return record;
   }
 
   /** Creates (no id) or updates a conditional-access policy; null when `id` names no policy of the tenant. */
@@ -80,16 +81,16 @@ export class PolicyRepository {
     values: { id?: string; name: string; resources: string[]; platforms: Platform[]; enabled: boolean; mode: ConditionalAccessMode },
     actor: Actor,
   ): Promise<ConditionalAccessPolicyRecord | null> {
-    const record = await this.dataSource.transaction(async (manager) => {
-      const repository = manager.getRepository(ConditionalAccessPolicyEntity);
+    return this.work.transaction(async (tx) => {
+      const repository = tx.manager.getRepository(ConditionalAccessPolicyEntity);
       const existing = values.id === undefined ? null : await repository.findOne({ where: { tenantId, id: values.id } });
       if (values.id !== undefined && existing === null) return null;
       const record: ConditionalAccessPolicyRecord = { tenantId, ...values, id: values.id ?? randomUUID(), updatedAt: new Date() };
       if (existing === null) await repository.insert(record);
       else await repository.update({ tenantId, id: record.id }, record);
       const platforms = [...new Set([...(existing?.platforms ?? []), ...values.platforms])];
-      await this.policyChanged(manager, tenantId, { kind: "conditional-access", policyId: record.id, platforms });
-      await this.audit.record(manager, tenantId, actor, {
+      policyChanged(tx, tenantId, { kind: "conditional-access", policyId: record.id, platforms });
+      await this.audit.record(tx, tenantId, actor, {
         action: existing === null ? "conditionalAccessPolicy.created" : "conditionalAccessPolicy.updated",
         targetType: "ConditionalAccessPolicy",
         targetId: record.id,
@@ -98,8 +99,6 @@ export class PolicyRepository {
       });
       return record;
     });
-    void this.outbox.flush();
-    return record;
   }
 
   /** One statement for a batch of devices. */
@@ -147,15 +146,16 @@ export class PolicyRepository {
     });
   }
 
-  private policyChanged(manager: EntityManager, tenantId: string, payload: PolicyChangedPayload) {
-    const event: NewEvent<PolicyChangedPayload> = {
-      id: randomUUID(),
-      type: "policy.changed",
-      tenantId,
-      aggregateId: payload.policyId,
-      occurredAt: new Date().toISOString(),
-      payload,
-    };
-    return this.outbox.enqueue(manager, "policies", [event]);
-  }
+}
+
+function policyChanged(tx: Transaction, tenantId: string, payload: PolicyChangedPayload): void {
+  const event: NewEvent<PolicyChangedPayload> = {
+    id: randomUUID(),
+    type: "policy.changed",
+    tenantId,
+    aggregateId: payload.policyId,
+    occurredAt: new Date().toISOString(),
+    payload,
+  };
+  tx.emit(event);
 }

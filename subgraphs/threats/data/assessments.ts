@@ -10,7 +10,7 @@ import type { LoggedEvent } from "../../../lib/events/types.js";
 import { assess, assessmentChanged, coveringConnector, sameAssessment, type PartnerData } from "../domain.js";
 import type { Platform, ThreatLevel } from "../generated/graphql.js";
 import { ConnectorEntity, DeviceStateEntity, ReportEntity, TenantEntity, ThreatEntity, type ConnectorRecord, type DeviceStateRecord, type ThreatRecord } from "./entities.js";
-import type { Store, Transaction } from "./store.js";
+import type { Transaction, UnitOfWork } from "../../../lib/unit-of-work.js";
 
 /** Devices reassessed per transaction when a connector changes: a 50,000-device tenant is never loaded at once. */
 export const REASSESS_BATCH_SIZE = 500;
@@ -48,7 +48,7 @@ export class AssessmentRepository {
   private readonly republishing = new Map<string, { running: Promise<void>; again: Set<Platform> | null | undefined }>();
 
   constructor(
-    private readonly store: Store,
+    private readonly store: UnitOfWork,
     private readonly logger: Logger,
   ) {}
 

@@ -14,7 +14,7 @@ import { connectorStateChanged, deadlineOf, effectiveState, isActive } from "../
 import type { ConnectorState, Platform } from "../generated/graphql.js";
 import { activeConnectors, type AssessmentRepository } from "./assessments.js";
 import { ConnectorEntity, TenantEntity, type ConnectorRecord, type TenantRecord } from "./entities.js";
-import type { Store, Transaction } from "./store.js";
+import type { Transaction, UnitOfWork } from "../../../lib/unit-of-work.js";
 
 export interface ConnectorSettings {
   partner: MtdPartner;
@@ -43,7 +43,7 @@ export function authorizePartner(connectors: readonly ConnectorRecord[], partner
 
 export class ConnectorRepository {
   constructor(
-    private readonly store: Store,
+    private readonly store: UnitOfWork,
     private readonly assessments: AssessmentRepository,
     private readonly logger: Logger,
     private readonly audit: AuditTrail,
@@ -110,7 +110,7 @@ export class ConnectorRepository {
       await tx.manager.getRepository(ConnectorEntity).save(next);
       await this.changed(tx, tenant, next, existing?.state ?? null, next.state, now);
       const action = existing !== undefined && isActive(existing) ? "connector.updated" : "connector.enabled";
-      await this.audit.record(tx.manager, tenantId, actor, { action, targetType: "MtdConnector", targetId: settings.partner, before: existing === undefined ? null : audited(existing), after: audited(next) });
+      await this.audit.record(tx, tenantId, actor, { action, targetType: "MtdConnector", targetId: settings.partner, before: existing === undefined ? null : audited(existing), after: audited(next) });
       const platforms = new Set([...(existing !== undefined && isActive(existing) ? existing.enabledPlatforms : []), ...next.enabledPlatforms]);
       return { connector: next, changed: [...platforms] };
     });
@@ -136,7 +136,7 @@ export class ConnectorRepository {
       const next: ConnectorRecord = { ...active, state: "DISABLED", deadlineAt: null, unresponsiveSince: null, updatedAt: now };
       await tx.manager.getRepository(ConnectorEntity).save(next);
       await this.changed(tx, tenant, next, active.state, "DISABLED", now);
-      await this.audit.record(tx.manager, tenantId, actor, { action: "connector.disabled", targetType: "MtdConnector", targetId: active.partner, before: audited(active), after: audited(next) });
+      await this.audit.record(tx, tenantId, actor, { action: "connector.disabled", targetType: "MtdConnector", targetId: active.partner, before: audited(active), after: audited(next) });
       return next;
     });
     if (connector !== null) this.republish(tenantId, connector.enabledPlatforms);
@@ -219,8 +219,6 @@ export class ConnectorRepository {
 }
 
 /** The tenant's row (created on first use), locked until the commit on MySQL: connector changes of one tenant take turns. */
-async function lockTenant(tx: Transaction, tenantId: string): Promise<TenantRecord> {
-  await tx.manager.createQueryBuilder().insert().into(TenantEntity).values({ tenantId, connectorVersion: 0, assessedVersion: 0 }).orIgnore().updateEntity(false).execute();
-  const query = tx.manager.getRepository(TenantEntity).createQueryBuilder("t").where("t.tenant_id = :tenantId", { tenantId });
-  return (await tx.forUpdate(query).getOne())!;
+function lockTenant(tx: Transaction, tenantId: string): Promise<TenantRecord> {
+  return tx.lock(TenantEntity, { tenantId }, { tenantId, connectorVersion: 0, assessedVersion: 0 });
 }

@@ -16,14 +16,14 @@ import { randomUUID } from "node:crypto";
 import { GraphQLError } from "graphql";
 import { In, type FindOptionsWhere } from "typeorm";
 import type { MtdPartner } from "../../../lib/auth.js";
-import { isUniqueViolation, retrying } from "../../../lib/db.js";
+import { isUniqueViolation } from "../../../lib/db.js";
 import { forbidden, notFound } from "../../../lib/errors.js";
 import { coveringConnector, type PartnerData } from "../domain.js";
 import type { ThreatCategory, ThreatLevel, ThreatStatus } from "../generated/graphql.js";
 import { activeConnectors, lockDevices, type AssessmentRepository } from "./assessments.js";
 import { authorizePartner } from "./connectors.js";
 import { ReportEntity, ThreatEntity, type ConnectorRecord, type DeviceStateRecord, type ReportRecord, type ThreatRecord } from "./entities.js";
-import type { Store, Transaction } from "./store.js";
+import type { Transaction, UnitOfWork } from "../../../lib/unit-of-work.js";
 
 /** A validated report (see `input.ts`). */
 export interface Report {
@@ -46,12 +46,10 @@ export type ReportOutcome = { duplicate: boolean } | { error: GraphQLError };
 
 /** Rows per multi-row INSERT / upsert. */
 const INSERT_BATCH_SIZE = 500;
-/** Attempts when a concurrent request accepted one of the batch's report ids first (the retry sees it as a replay). */
-const RACE_ATTEMPTS = 3;
 
 export class ReportRepository {
   constructor(
-    private readonly store: Store,
+    private readonly store: UnitOfWork,
     private readonly assessments: AssessmentRepository,
   ) {}
 
@@ -70,7 +68,7 @@ export class ReportRepository {
   /** Applies `reports` in one transaction, in order; one outcome per report. FORBIDDEN (thrown) for a partner that is not an active connector. */
   async reportMany(tenantId: string, partner: MtdPartner | undefined, reports: readonly Report[]): Promise<ReportOutcome[]> {
     if (reports.length === 0) return [];
-    return retrying(RACE_ATTEMPTS, isUniqueViolation, () => this.store.transaction((tx) => this.apply(tx, tenantId, partner, reports)));
+    return this.store.transaction((tx) => this.apply(tx, tenantId, partner, reports), { retryOn: isUniqueViolation });
   }
 
   private async apply(tx: Transaction, tenantId: string, partner: MtdPartner | undefined, reports: readonly Report[]): Promise<ReportOutcome[]> {

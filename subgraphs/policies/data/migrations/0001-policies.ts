@@ -91,20 +91,10 @@ export class Policies0001 implements MigrationInterface {
         columns: [tenant, { name: "last_sequence", type: "bigint" }],
       }),
     );
-    await queryRunner.createTable(
-      new Table({
-        name: "policies_processed_events",
-        columns: [
-          { name: "consumer_group", type: "varchar", length: "64", isPrimary: true },
-          { name: "event_id", type: "varchar", length: "64", isPrimary: true },
-          { name: "processed_at", type: "bigint" },
-        ],
-      }),
-    );
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
-    for (const table of ["policies_processed_events", "tenant_sequences", "access_changes", "access_decisions", "conditional_access_policies", "compliance_policies", "policy_devices"]) {
+    for (const table of ["tenant_sequences", "access_changes", "access_decisions", "conditional_access_policies", "compliance_policies", "policy_devices"]) {
       await queryRunner.dropTable(table);
     }
   }
