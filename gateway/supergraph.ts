@@ -1,12 +1,15 @@
 /**
  * The supergraph: composed from every `schema/<subgraph>.graphql` with Apollo's
  * composition, committed as `schema/supergraph.graphql` (`npm run compose`), and
- * loaded by the gateway at start.
+ * loaded by the gateway at start; or read from `MTD_SUPERGRAPH_PATH` and
+ * reloaded when that file changes.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, unwatchFile, watchFile } from "node:fs";
 import { composeServices } from "@apollo/composition";
 import { parse } from "graphql";
 import { DEFAULT_PORTS, SUBGRAPH_NAMES, type SubgraphName } from "../lib/config.js";
+import type { Logger } from "../lib/logger.js";
+import { PlannedSupergraph } from "./subscriptions/planner.js";
 
 const SCHEMA_DIR = new URL("../schema/", import.meta.url);
 export const SUPERGRAPH_FILE = new URL("supergraph.graphql", SCHEMA_DIR);
@@ -34,4 +37,49 @@ export function composeSupergraph(): string {
 
 export function loadSupergraph(): string {
   return readFileSync(SUPERGRAPH_FILE, "utf8");
+}
+
+/** Checks that `sdl` is a supergraph the gateway can serve (it builds, plans, and every subgraph has a URL); throws why not. */
+export function checkSupergraph(sdl: string, urlOf: (name: string, joinUrl: string | undefined) => string | undefined): void {
+  const planned = new PlannedSupergraph(sdl);
+  const missing = planned.subgraphNames.filter((name) => urlOf(name, planned.subgraphUrls.get(name)) === undefined);
+  if (missing.length > 0) throw new Error(`no URL for subgraph ${missing.join(", ")} (join__graph url is empty and no MTD_SUBGRAPH_<NAME>_URL is set)`);
+}
+
+/** How often the supergraph file is checked for changes (it may be replaced by a rename, or a symlink swap as in a Kubernetes ConfigMap). */
+const WATCH_INTERVAL_MS = 250;
+
+/**
+ * The supergraph for `ApolloGateway` from a file (`MTD_SUPERGRAPH_PATH`),
+ * watched: a changed file is checked (`check`) and, when it passes, handed to
+ * the gateway, which swaps its query plans and tells its listeners (the
+ * subscription engine); a file that fails is refused with a log line and the
+ * current supergraph stays.
+ */
+export function supergraphFromFile(path: string, logger: Logger, check: (sdl: string) => void) {
+  return async ({ update }: { update: (sdl: string) => void }) => {
+    let current = readFileSync(path, "utf8");
+    check(current);
+    const reload = () => {
+      let sdl: string;
+      try {
+        sdl = readFileSync(path, "utf8");
+      } catch (error) {
+        logger.error({ path, err: error }, "supergraph file unreadable: keeping the current supergraph");
+        return;
+      }
+      if (sdl === current) return;
+      try {
+        check(sdl);
+        update(sdl);
+        current = sdl;
+        logger.info({ path }, "supergraph reloaded");
+      } catch (error) {
+        current = sdl; // refused once: not again until the file changes
+        logger.error({ path, reason: error instanceof Error ? error.message : String(error) }, "supergraph file refused: keeping the current supergraph");
+      }
+    };
+    watchFile(path, { interval: WATCH_INTERVAL_MS, persistent: false }, reload);
+    return { supergraphSdl: current, cleanup: async () => unwatchFile(path, reload) };
+  };
 }

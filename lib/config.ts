@@ -40,8 +40,18 @@ export interface Config {
   redisPrefix: string;
   /** `MTD_JWT_SECRET` (HS256) or `MTD_JWKS_URL` (asymmetric). Default: a development secret under `dataDir`. */
   auth: { secret?: string; jwksUrl?: string; issuer?: string; audience?: string };
-  /** `MTD_SUBGRAPH_<NAME>_URL`: where the gateway finds each subgraph. */
+  /** `MTD_SUBGRAPH_<NAME>_URL`: where the gateway finds each subgraph (unset: `http://127.0.0.1:<default port>/graphql`). */
   subgraphUrls: Record<SubgraphName, string>;
+  /** The `MTD_SUBGRAPH_<NAME>_URL` variables that are set: with `MTD_SUPERGRAPH_PATH` they win over the supergraph's `join__graph` URLs. */
+  subgraphUrlOverrides: Partial<Record<SubgraphName, string>>;
+  /**
+   * `MTD_SUPERGRAPH_PATH`: the gateway reads the supergraph from this file, watches it and reloads it
+   * on change (subgraph URLs from its `join__graph` unless overridden). Unset: the committed
+   * `schema/supergraph.graphql` with `subgraphUrls`, read once.
+   */
+  supergraphPath?: string;
+  /** `MTD_CORS_ORIGINS`: comma-separated origins (`https://admin.example.com`) allowed cross-origin access to the gateway. Default none. */
+  corsOrigins: readonly string[];
   /** `MTD_MAX_BODY_BYTES`: largest accepted HTTP request body. Default 1 MiB. */
   maxBodyBytes: number;
   /** Operation limits checked before execution, at the gateway and in every subgraph (`lib/protection.ts`). */
@@ -242,11 +252,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
 
   const subgraphUrls = {} as Record<SubgraphName, string>;
+  const subgraphUrlOverrides: Partial<Record<SubgraphName, string>> = {};
   for (const name of SUBGRAPH_NAMES) {
     const variable = `MTD_SUBGRAPH_${name.toUpperCase()}_URL`;
-    const url = read(variable) ?? `http://127.0.0.1:${DEFAULT_PORTS[name]}/graphql`;
+    const set = read(variable);
+    const url = set ?? `http://127.0.0.1:${DEFAULT_PORTS[name]}/graphql`;
     checkUrl(url, variable, ["http:", "https:"], problems);
     subgraphUrls[name] = url;
+    if (set !== undefined) subgraphUrlOverrides[name] = set;
+  }
+  const corsOrigins = (read("MTD_CORS_ORIGINS") ?? "").split(",").map((origin) => origin.trim()).filter((origin) => origin !== "");
+  for (const origin of corsOrigins) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = undefined;
+    }
+    if (parsed === undefined || !["http:", "https:"].includes(parsed.protocol) || parsed.origin !== origin) {
+      problems.push(`MTD_CORS_ORIGINS: expected origins like https://admin.example.com (scheme, host, optional port; no path, no trailing slash); got "${origin}"`);
+    }
   }
 
   const ssf = ssfConfig(read, nodeEnv, problems);
@@ -274,6 +299,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisPrefix: read("MTD_REDIS_PREFIX") ?? "mtd",
     auth: { secret, jwksUrl, issuer: read("MTD_JWT_ISSUER"), audience: read("MTD_JWT_AUDIENCE") },
     subgraphUrls,
+    subgraphUrlOverrides,
+    supergraphPath: read("MTD_SUPERGRAPH_PATH") === undefined ? undefined : resolve(read("MTD_SUPERGRAPH_PATH")!),
+    corsOrigins,
     maxBodyBytes: maxBodyBytes ?? 1024 * 1024,
     limits,
     rateLimits,

@@ -14,6 +14,8 @@ export const ErrorCode = {
   OPERATION_LIMIT: "OPERATION_LIMIT",
   /** A token bucket is empty; `extensions.retryAfterSeconds` says when to try again (HTTP 429, `Retry-After`). */
   RATE_LIMITED: "RATE_LIMITED",
+  /** The operation cannot be served by this transport (a subscription as a plain HTTP request, a query over a subscription transport); the message names the ones that serve it. */
+  OPERATION_NOT_SUPPORTED: "OPERATION_NOT_SUPPORTED",
   INTERNAL_SERVER_ERROR: "INTERNAL_SERVER_ERROR",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

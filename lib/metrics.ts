@@ -40,7 +40,7 @@ export const metrics = {
     labelNames: ["service", "code"] as const,
     registers: [registry],
   }),
-  /** The gateway's fetches to subgraphs (queries and mutations; subscriptions have their own path). */
+  /** The gateway's fetches to subgraphs (queries, mutations and the entity fetches of subscription events). */
   subgraphFetchDuration: new Histogram({
     name: "mtd_gateway_subgraph_fetch_duration_seconds",
     help: "Latency of the gateway's fetches to each subgraph, by client operation name",
@@ -58,15 +58,22 @@ export const metrics = {
   /** Active subscriptions: `inc` when one starts, `dec` when it completes, errors or its socket closes. */
   subscriptions: new Gauge({
     name: "mtd_subscriptions_active",
-    help: "Active GraphQL subscriptions by service and root field",
-    labelNames: ["service", "field"] as const,
+    help: "Active GraphQL subscriptions by service, root field and (at the gateway) transport",
+    labelNames: ["service", "field", "transport"] as const,
     registers: [registry],
   }),
   /** Subscription events pushed to clients. */
   eventsDelivered: new Counter({
     name: "mtd_subscription_events_delivered_total",
-    help: "Subscription events delivered to clients by service and root field",
-    labelNames: ["service", "field"] as const,
+    help: "Subscription events delivered to clients by service, root field and (at the gateway) transport",
+    labelNames: ["service", "field", "transport"] as const,
+    registers: [registry],
+  }),
+  /** Subscriptions ended because their client fell too far behind (the gateway's bounded queues). */
+  slowConsumersClosed: new Counter({
+    name: "mtd_subscription_slow_consumers_closed_total",
+    help: "Subscriptions closed because the client could not keep up, by service and transport",
+    labelNames: ["service", "transport"] as const,
     registers: [registry],
   }),
   /** From the change's `occurredAt` / `at` to the moment it is pushed to a client (see `observeDelivery`). */

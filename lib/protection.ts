@@ -102,7 +102,7 @@ export function protection(config: Pick<Config, "limits" | "introspection" | "la
 }
 
 /** graphql-js: "Syntax Error: Document contains more that 2000 tokens. Parsing aborted." */
-const TOKEN_LIMIT_MESSAGE = /Document contains more th(?:at|an) \d+ tokens/;
+export const TOKEN_LIMIT_MESSAGE = /Document contains more th(?:at|an) \d+ tokens/;
 
 const PRIORITY = ["maxDepth", "maxAliases", "maxDirectives", "maxCost"];
 

@@ -27,6 +27,11 @@ export interface ServeOptions<TContext extends BaseContext> {
    * Shared Signals endpoints). A handler owns the response.
    */
   routes?: Record<string, (request: IncomingMessage, response: ServerResponse, url: URL) => Promise<void>>;
+  /**
+   * Runs first for every request (CORS, subscriptions over HTTP); returns true
+   * when it answered the request, false to let it go on to the routes and GraphQL.
+   */
+  before?: (request: IncomingMessage, response: ServerResponse, url: URL) => Promise<boolean> | boolean;
   /** Attaches graphql-ws (or anything) to the WebSocket server on `/graphql`; returns its disposer. */
   websocket?: (wss: WebSocketServer) => () => Promise<void>;
   port: number;
@@ -72,6 +77,7 @@ export async function serve<TContext extends BaseContext>(options: ServeOptions<
 
   async function handle(request: IncomingMessage, response: ServerResponse) {
     const url = new URL(request.url ?? "/", "http://localhost");
+    if (options.before !== undefined && (await options.before(request, response, url))) return;
     if (url.pathname === "/health/live" || url.pathname === "/health") {
       return send(response, 200, { status: "ok" });
     }

@@ -5,20 +5,16 @@
  */
 import { readFileSync } from "node:fs";
 import type { IncomingMessage } from "node:http";
-import { ApolloServer } from "@apollo/server";
-import { ApolloServerPluginInlineTraceDisabled } from "@apollo/server/plugin/disabled";
 import { buildSubgraphSchema } from "@apollo/subgraph";
 import type { GraphQLResolverMap } from "@apollo/subgraph/dist/schema-helper/index.js";
 import { parse } from "graphql";
 import { createTokenVerifier, type Identity, type TokenVerifier } from "../lib/auth.js";
 import { serveSubscriptions } from "./subscriptions.js";
 import { developmentSecret, type Config, type SubgraphName, DEFAULT_PORTS } from "../lib/config.js";
-import { formatError } from "../lib/errors.js";
 import type { Logger } from "../lib/logger.js";
 import { watchEventLog, watchOutbox } from "../lib/metrics.js";
-import { requestIdFrom, requestObserver } from "../lib/observability.js";
-import { documentStore } from "../lib/cache.js";
-import { protection } from "../lib/protection.js";
+import { createApolloServer } from "../lib/apollo.js";
+import { requestIdFrom } from "../lib/observability.js";
 import { header, serve, type Served, type ServeOptions } from "../lib/server.js";
 import { openDatabase, type Database } from "../lib/db.js";
 import type { EventLog } from "../lib/events/types.js";
@@ -145,26 +141,13 @@ async function serveSubgraph<TContext extends RequestContext>(
 ): Promise<Served> {
   const schema = buildSubgraphSchema({ typeDefs: loadTypeDefs(name), resolvers: parts.resolvers as GraphQLResolverMap<unknown> });
   const verify = tokenVerifier(config);
-  const guard = protection(config, name);
-  const apollo = new ApolloServer<TContext>({
+  const apollo = createApolloServer<TContext>({
+    config,
+    service: name,
+    logger,
     schema,
-    formatError: formatError(config.env === "production"),
-    includeStacktraceInErrorResponses: false,
-    // bin/start.ts drains on SIGTERM; Apollo's own handler would stop the server under it and re-raise the signal.
-    stopOnTerminationSignals: false,
-    documentStore: documentStore(config.caches, name),
-    ...guard,
-    plugins: [
-      // Federated tracing is for Apollo's cloud; it costs every request and we do not send traces there.
-      ApolloServerPluginInlineTraceDisabled(),
-      requestObserver<TContext>({
-        service: name,
-        logger,
-        requestIdOf: (context) => context.requestId,
-        callerOf: (context) => ({ tenantId: context.identity.tenantId, subject: context.identity.subject, role: context.identity.role }),
-      }),
-      ...guard.plugins,
-    ],
+    requestIdOf: (context) => context.requestId,
+    callerOf: (context) => ({ tenantId: context.identity.tenantId, subject: context.identity.subject, role: context.identity.role }),
   });
   await apollo.start();
   return serve({

@@ -1,30 +1,29 @@
 /**
- * graphql-ws on a subgraph's `/graphql`: the token comes in `connection_init`
- * as `{ authorization: "Bearer …" }` and is verified like an HTTP request's.
- * A missing or invalid token closes the socket with 4403; when the token
- * expires the socket is closed with 4403 "token expired".
- *
- * Operations get the same limits as over HTTP (`lib/protection.ts`), and the
+ * graphql-ws on a subgraph's `/graphql`, with the transport policy the
+ * gateway's graphql-ws server shares (lib/ws-policy.ts): the token comes in
+ * `connection_init` as `{ authorization: "Bearer …" }`; a missing or invalid
+ * one closes the socket with 4403; when it expires the socket is closed with
+ * 4403 "token expired". Operations are parsed, validated and checked against
+ * the same limits as over HTTP, with the same codes as at the gateway
+ * (OPERATION_LIMIT, GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED); the
  * open connections and active subscriptions are counted in the metrics.
  */
 import { randomUUID } from "node:crypto";
-import { CloseCode } from "graphql-ws";
-import { callAt } from "../lib/async.js";
 import { useServer } from "graphql-ws/use/ws";
-import { getOperationAST, GraphQLError, parse, validate, type DocumentNode, type GraphQLSchema } from "graphql";
+import { getOperationAST, type DocumentNode, type GraphQLSchema } from "graphql";
 import type { WebSocketServer } from "ws";
-import type { Identity, TokenVerifier } from "../lib/auth.js";
+import type { TokenVerifier } from "../lib/auth.js";
 import type { OperationLimits } from "../lib/config.js";
 import type { Logger } from "../lib/logger.js";
 import { metrics, observeDelivery } from "../lib/metrics.js";
 import { operationChecker } from "../lib/protection.js";
+import { admitConnection, admitOperation, FORBIDDEN_CLOSE_CODE, TOKEN_EXPIRED_REASON, type AdmittedConnection } from "../lib/ws-policy.js";
 import type { RequestContext } from "./runtime.js";
 import { tracingEnabled } from "../lib/tracing.js";
 import { tracedSubscribe } from "./traced-subscribe.js";
 
 type ConnectionExtra = {
-  identity?: Identity;
-  cancelExpiry?: () => void;
+  admitted?: AdmittedConnection;
   /** Active subscriptions of the connection, by id: their root field (metrics label) and its response key. */
   active?: Map<string, { field: string; key: string }>;
 };
@@ -50,19 +49,8 @@ export function serveSubscriptions<TContext extends RequestContext>(
       // With tracing on, each event continues the trace of the change it reports (traced-subscribe.ts).
       ...(tracingEnabled() ? { subscribe: tracedSubscribe } : {}),
       onSubscribe: (_ctx, _id, payload) => {
-        let document;
-        try {
-          document = parse(payload.query, { maxTokens: limits.maxTokens });
-        } catch (error) {
-          return [error instanceof GraphQLError ? error : new GraphQLError(String(error))];
-        }
-        const invalid = validate(schema, document);
-        if (invalid.length > 0) return invalid;
-        const refused = check(schema, document, payload.variables ?? {}, payload.operationName);
-        if (refused !== undefined) {
-          metrics.operationLimited.inc({ service, limit: String(refused.extensions.limit) });
-          return [refused];
-        }
+        const document = admitOperation(check, service, schema, payload, limits.maxTokens);
+        if (!("kind" in document)) return document;
         return { schema, document, variableValues: payload.variables, operationName: payload.operationName };
       },
       onOperation: (ctx, id, _payload, args) => {
@@ -84,23 +72,13 @@ export function serveSubscriptions<TContext extends RequestContext>(
         metrics.subscriptions.dec({ service, field: root.field });
       },
       onConnect: async (ctx) => {
-        const authorization = ctx.connectionParams?.authorization;
-        try {
-          const identity = await verify(typeof authorization === "string" ? authorization : undefined);
-          ctx.extra.identity = identity;
-          ctx.extra.cancelExpiry = callAt(identity.expiresAt * 1000, () => ctx.extra.socket.close(CloseCode.Forbidden, "token expired"));
-          metrics.websocketConnections.inc({ service });
-          return true;
-        } catch {
-          return false;
-        }
+        const socket = ctx.extra.socket;
+        ctx.extra.admitted = await admitConnection({ verify, service, socket, connectionParams: ctx.connectionParams, onExpire: () => socket.close(FORBIDDEN_CLOSE_CODE, TOKEN_EXPIRED_REASON) });
+        return ctx.extra.admitted !== undefined;
       },
-      onClose: (ctx) => {
-        ctx.extra.cancelExpiry?.();
-        if (ctx.extra.identity !== undefined) metrics.websocketConnections.dec({ service });
-      },
+      onClose: (ctx) => ctx.extra.admitted?.release(),
       context: (ctx) => {
-        const identity = ctx.extra.identity!;
+        const identity = ctx.extra.admitted!.identity;
         const requestId = randomUUID();
         return context({ identity, requestId, logger: logger.child({ requestId, tenantId: identity.tenantId }) });
       },

@@ -6,15 +6,16 @@
  * subgraph and plan step, whatever the number of entities) with the client's
  * token, and shapes the response (aliases, fragments, `__typename`).
  *
+ * Entity fetches go through the gateway's one data source (../data-source.ts).
  * A failed entity fetch puts an error on that event; the stream goes on.
  * Errors are always GraphQLErrors, formatted as on the HTTP path.
  */
-import { executeQueryPlan, RemoteGraphQLDataSource, type GraphQLDataSource, type GraphQLDataSourceProcessOptions, type ServiceMap } from "@apollo/gateway";
+import { executeQueryPlan, type GraphQLDataSource, type ServiceMap } from "@apollo/gateway";
 import type { ExecutionResult, GraphQLError } from "graphql";
 import type { Identity } from "../../lib/auth.js";
 import type { Logger } from "../../lib/logger.js";
 import { continueFrom } from "../../lib/tracing.js";
-import { subgraphFetcher } from "../subgraph-http.js";
+import { SubgraphDataSource } from "../data-source.js";
 import { CURSOR_ALIAS, RESUME_VARIABLE, type SubscriptionPlan } from "./planner.js";
 import { errorFormatter, toGraphQLError } from "./protocol.js";
 import { stableJson, type UpstreamEvent } from "./upstream.js";
@@ -29,14 +30,6 @@ export interface EventRequest extends EventContext {
   plan: SubscriptionPlan;
   /** The client's variables (plus the resume variable). */
   variables: Record<string, unknown>;
-}
-
-/** Sends entity fetches with the client's token and the request id. */
-class EntityDataSource extends RemoteGraphQLDataSource<EventContext> {
-  override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<EventContext>) {
-    request.http?.headers.set("authorization", context.identity.authorization);
-    request.http?.headers.set("x-request-id", context.requestId);
-  }
 }
 
 /** How long a result is shared with subscribers of the same scope that receive the same change through another upstream subscription. */
@@ -160,11 +153,14 @@ export class EventExecutor {
     return id;
   }
 
+  /** One data source per subgraph and URL (a new supergraph may move a subgraph). */
   private dataSource(name: string): GraphQLDataSource {
-    let source = this.dataSources.get(name);
+    const url = this.subgraphUrl(name);
+    const key = `${name}\u0000${url}`;
+    let source = this.dataSources.get(key);
     if (source === undefined) {
-      source = new EntityDataSource({ url: this.subgraphUrl(name), fetcher: subgraphFetcher });
-      this.dataSources.set(name, source);
+      source = new SubgraphDataSource(name, url);
+      this.dataSources.set(key, source);
     }
     return source;
   }

@@ -1,5 +1,5 @@
 /**
- * `next` frames, serialised once. Every subscriber of a group (same upstream
+ * `next` frames, serialised once (graphql-ws here; SSE and multipart share `payloadOf`). Every subscriber of a group (same upstream
  * subscription, same document and variables: see EventExecutor.bind) receives
  * the very same ExecutionResult object for an event, so its JSON is made once
  * per event and group, and the frame bytes once per message id (clients
@@ -9,10 +9,18 @@
  */
 import type { ExecutionResult } from "graphql";
 import { MessageType } from "graphql-ws";
+import type { ServerResponse } from "node:http";
 import type WebSocket from "ws";
 
 const payloads = new WeakMap<ExecutionResult, string>();
 const frames = new WeakMap<ExecutionResult, Map<string, Buffer>>();
+
+/** `result` as JSON, serialised once for every transport and subscriber that sends it. */
+export function payloadOf(result: ExecutionResult): string {
+  let payload = payloads.get(result);
+  if (payload === undefined) payloads.set(result, (payload = JSON.stringify(result)));
+  return payload;
+}
 
 /** The `next` frame carrying `result` for subscription `id`. */
 export function nextFrame(id: string, result: ExecutionResult): Buffer {
@@ -20,9 +28,7 @@ export function nextFrame(id: string, result: ExecutionResult): Buffer {
   if (byId === undefined) frames.set(result, (byId = new Map()));
   let frame = byId.get(id);
   if (frame === undefined) {
-    let payload = payloads.get(result);
-    if (payload === undefined) payloads.set(result, (payload = JSON.stringify(result)));
-    frame = Buffer.from(`{"id":${JSON.stringify(id)},"type":"${MessageType.Next}","payload":${payload}}`, "utf8");
+    frame = Buffer.from(`{"id":${JSON.stringify(id)},"type":"${MessageType.Next}","payload":${payloadOf(result)}}`, "utf8");
     byId.set(id, frame);
   }
   return frame;
@@ -49,4 +55,18 @@ export function writeFrame(socket: WebSocket, frame: Buffer): Promise<void> | un
     return undefined;
   }
   return new Promise((resolve, reject) => socket.send(frame, { binary: false }, (error) => (error ? reject(error) : resolve())));
+}
+
+/**
+ * Writes a chunk of a streamed HTTP response, paced like `writeFrame`: no
+ * promise while the response holds less than HIGH_WATER_BYTES unsent, else a
+ * promise that resolves once the chunk is flushed. A finished response takes nothing.
+ */
+export function writeChunk(response: ServerResponse, chunk: Buffer | string): Promise<void> | undefined {
+  if (response.writableEnded || response.destroyed) return undefined;
+  if (response.writableLength < HIGH_WATER_BYTES) {
+    response.write(chunk);
+    return undefined;
+  }
+  return new Promise((resolve) => response.write(chunk, () => resolve()));
 }

@@ -26,9 +26,7 @@ import {
   GraphQLError,
   isInputType,
   Kind,
-  parse,
   parseType,
-  validate,
   valueFromAST,
   visit,
   type DocumentNode,
@@ -41,7 +39,8 @@ import {
   type ValueNode,
 } from "graphql";
 import { BoundedCache } from "../../lib/cache.js";
-import { badUserInput, operationLimit } from "../../lib/errors.js";
+import { badUserInput } from "../../lib/errors.js";
+import { parseOperation, validateOperation } from "../../lib/ws-policy.js";
 import { operationNotSupported, SubscriptionErrorCode } from "./protocol.js";
 
 export type OperationContext = ReturnType<typeof buildOperationContext>;
@@ -111,6 +110,8 @@ export class PlannedSupergraph {
   /** Resumable Subscription fields by name, read from the supergraph. */
   readonly resumable: ReadonlyMap<string, Resumable>;
   readonly subgraphNames: readonly string[];
+  /** Each subgraph's URL as the supergraph's `join__graph` names it. */
+  readonly subgraphUrls: ReadonlyMap<string, string>;
   private readonly planner: QueryPlanner;
   private readonly cache: BoundedCache<PlanResult>;
 
@@ -125,6 +126,7 @@ export class PlannedSupergraph {
     this.supergraphSchema = supergraph.schema.toGraphQLJSSchema();
     this.planner = new QueryPlanner(supergraph);
     this.subgraphNames = supergraph.subgraphs().names();
+    this.subgraphUrls = new Map(supergraph.subgraphs().values().map((subgraph) => [subgraph.name, subgraph.url]));
     const directive = supergraph.schema.coreFeatures?.getByIdentity(RESUMABLE_SPEC)?.directiveNameInSchema("resumable");
     this.resumable = directive === undefined ? new Map() : resumableFields(this.supergraphSchema, this.apiSchema, directive);
   }
@@ -140,20 +142,10 @@ export class PlannedSupergraph {
   }
 
   private build(query: string, operationName: string | undefined): PlanResult {
-    let document: DocumentNode;
-    try {
-      document = parse(query, { maxTokens: this.options.maxTokens });
-    } catch (error) {
-      const syntax = error as GraphQLError;
-      if (/Document contains more th(?:at|an) \d+ tokens/.test(syntax.message)) {
-        return { errors: [operationLimit("maxTokens", `the document has more than ${this.options.maxTokens} tokens (maxTokens)`)] };
-      }
-      return { errors: [new GraphQLError(syntax.message, { extensions: { code: SubscriptionErrorCode.GRAPHQL_PARSE_FAILED } })] };
-    }
-    const invalid = validate(this.apiSchema, document);
-    if (invalid.length > 0) {
-      return { errors: invalid.map((error) => new GraphQLError(error.message, { nodes: error.nodes, extensions: { code: SubscriptionErrorCode.GRAPHQL_VALIDATION_FAILED } })) };
-    }
+    const document = parseOperation(query, this.options.maxTokens);
+    if (!("kind" in document)) return { errors: document };
+    const invalid = validateOperation(this.apiSchema, document);
+    if (invalid.length > 0) return { errors: invalid };
     const operation = getOperationAST(document, operationName);
     if (operation === null || operation === undefined) {
       const message = operationName === undefined ? "the document has several operations: operationName is required" : `no operation named "${operationName}" in the document`;

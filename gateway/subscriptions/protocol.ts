@@ -1,33 +1,39 @@
 /**
- * What clients of the gateway's WebSocket endpoint can rely on: close codes,
- * error codes, and how every failure becomes a GraphQLError (never a plain
- * Error, a CloseEvent or `[object Object]`).
+ * What clients of the gateway's subscription transports can rely on: close
+ * codes, error codes, and how every failure becomes a GraphQLError (never a
+ * plain Error, a CloseEvent or `[object Object]`).
  */
 import { GraphQLError, type GraphQLFormattedError } from "graphql";
 import { ErrorCode, formatError } from "../../lib/errors.js";
+import { FORBIDDEN_CLOSE_CODE } from "../../lib/ws-policy.js";
 
-/** Close codes the gateway sends on its own account (graphql-ws adds its protocol codes 4400-4499). */
+/** Close codes the gateway sends on its own account (graphql-ws uses 4400-4499 and 4500/4504 for its protocol). */
 export enum GatewayCloseCode {
-  /** Missing or invalid token in `connection_init`, or the token expired. Reconnect with a valid token. */
-  Forbidden = 4403,
+  /** Missing or invalid token in `connection_init`, or the token expired (graphql-ws's own Forbidden). Reconnect with a valid token. */
+  Forbidden = FORBIDDEN_CLOSE_CODE,
   /**
-   * The client did not read events fast enough: more than `MTD_WS_MAX_QUEUED_EVENTS`
-   * were queued for one of its subscriptions. Nothing was skipped; reconnect and
-   * resubscribe with `after` = the last cursor received. Stock graphql-ws clients
-   * treat 4409 as fatal, so they do not silently resubscribe without a cursor.
+   * Ours, outside graphql-ws's range: the client did not read events fast
+   * enough: more than `MTD_WS_MAX_QUEUED_EVENTS` were queued for one of its
+   * subscriptions. Nothing was skipped; reconnect and resubscribe with
+   * `after` = the last cursor received. Stock graphql-ws clients retry
+   * unknown codes with the original payload: stop them on this code
+   * (`shouldRetry`) or resubscribe from your last cursor.
    */
-  SlowConsumer = 4409,
+  SlowConsumer = 4290,
 }
 
 export const SLOW_CONSUMER_REASON = "Slow consumer: too many events queued; resubscribe with after = the last cursor you received";
-export const TOKEN_EXPIRED_REASON = "token expired";
 
 /** Error codes of the subscription endpoint, in addition to lib/errors.ts's. */
 export const SubscriptionErrorCode = {
   /** More active subscriptions than allowed per connection or per tenant. */
   TOO_MANY_SUBSCRIPTIONS: "TOO_MANY_SUBSCRIPTIONS",
-  /** A query or mutation sent over the WebSocket: those go to HTTP POST /graphql. */
-  OPERATION_NOT_SUPPORTED: "OPERATION_NOT_SUPPORTED",
+  /** A query or mutation sent over a subscription transport: those go to HTTP POST /graphql. */
+  OPERATION_NOT_SUPPORTED: ErrorCode.OPERATION_NOT_SUPPORTED,
+  /** The client fell too far behind (HTTP transports; graphql-ws closes with 4290): `extensions.resumeAfter` is the last cursor delivered. */
+  SLOW_CONSUMER: "SLOW_CONSUMER",
+  /** The gateway's supergraph changed and this subscription's operation no longer plans on it; `extensions.resumeAfter` as above. */
+  SUPERGRAPH_CHANGED: "SUPERGRAPH_CHANGED",
   /** The document does not parse or does not validate against the API schema. */
   GRAPHQL_PARSE_FAILED: "GRAPHQL_PARSE_FAILED",
   GRAPHQL_VALIDATION_FAILED: "GRAPHQL_VALIDATION_FAILED",
@@ -40,8 +46,25 @@ export function tooManySubscriptions(message: string): GraphQLError {
 }
 
 export function operationNotSupported(kind: string): GraphQLError {
-  return new GraphQLError(`Only subscriptions are served over WebSocket; send this ${kind} as an HTTP POST to /graphql`, {
+  return new GraphQLError(`Only subscriptions are served over the subscription transports; send this ${kind} as an HTTP POST to /graphql`, {
     extensions: { code: SubscriptionErrorCode.OPERATION_NOT_SUPPORTED },
+  });
+}
+
+/** Where to resume: the last cursor delivered, or nothing for a subscription that delivered none. */
+function resumeHint(lastCursor: string | undefined): string {
+  return lastCursor === undefined ? "resubscribe with the after you started with" : `resubscribe with after = "${lastCursor}" (the last cursor delivered)`;
+}
+
+export function slowConsumer(lastCursor: string | undefined): GraphQLError {
+  return new GraphQLError(`Slow consumer: too many events queued; nothing was skipped: ${resumeHint(lastCursor)}`, {
+    extensions: { code: SubscriptionErrorCode.SLOW_CONSUMER, resumeAfter: lastCursor ?? null },
+  });
+}
+
+export function supergraphChanged(why: string, lastCursor: string | undefined): GraphQLError {
+  return new GraphQLError(`The gateway's supergraph changed and this subscription no longer exists on it (${why}); ${resumeHint(lastCursor)} once it does`, {
+    extensions: { code: SubscriptionErrorCode.SUPERGRAPH_CHANGED, resumeAfter: lastCursor ?? null },
   });
 }
 

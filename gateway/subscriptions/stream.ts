@@ -26,7 +26,7 @@ export interface ClientStreamOptions {
    * values, only its end. Without it, results are yielded for graphql-ws to
    * serialise and send.
    */
-  deliver?(result: ExecutionResult): Promise<void> | void;
+  deliver?(result: ExecutionResult, event: UpstreamEvent): Promise<void> | void;
 }
 
 interface Queued {
@@ -100,7 +100,7 @@ export class ClientStream implements AsyncGenerator<ExecutionResult, undefined>,
         if (this.queue[0] === head) this.queue.shift();
         this.pump();
         if (this.options.deliver === undefined) return { done: false, value: result };
-        const written = this.options.deliver(result);
+        const written = this.options.deliver(result, head.event);
         if (written !== undefined) await written;
         continue;
       }

@@ -11,7 +11,8 @@ import WebSocket, { WebSocketServer } from "ws";
 import { createTokenVerifier } from "../../lib/auth.js";
 import type { Config, SubscriptionLimits } from "../../lib/config.js";
 import { createLogger } from "../../lib/logger.js";
-import { useFederatedSubscriptions, type SubscriptionServer } from "../../gateway/subscriptions/server.js";
+import { SubscriptionEngine } from "../../gateway/subscriptions/engine.js";
+import { serveWebSocket } from "../../gateway/subscriptions/ws.js";
 import { loadSupergraph } from "../../gateway/supergraph.js";
 import { deferred, waitFor, type Deferred } from "../support/wait.js";
 
@@ -156,25 +157,25 @@ export async function startProxy(targetUrl: string): Promise<{ url: string; cut(
 export async function startSubscriptionEngine(
   config: Config,
   overrides: { limits?: Partial<SubscriptionLimits>; subgraphUrls?: Partial<Config["subgraphUrls"]>; supergraphSdl?: string } = {},
-): Promise<{ url: string; engine: SubscriptionServer; stop(): Promise<void> }> {
+): Promise<{ url: string; engine: SubscriptionEngine; stop(): Promise<void> }> {
   const server: HttpServer = createServer((_request, response) => response.writeHead(404).end());
   const wss = new WebSocketServer({ server, path: "/graphql" });
-  const engine = useFederatedSubscriptions({
-    wss,
+  const engine = new SubscriptionEngine({
     supergraphSdl: overrides.supergraphSdl ?? loadSupergraph(),
     subgraphUrls: { ...config.subgraphUrls, ...overrides.subgraphUrls },
     limits: { ...config.subscriptions, ...overrides.limits },
     operationLimits: config.limits,
-    verify: createTokenVerifier(config.auth),
     logger: createLogger(config.logLevel, "test"),
     production: false,
   });
+  const disposeWebSocket = serveWebSocket({ wss, engine, verify: createTokenVerifier(config.auth) });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}/graphql`,
     engine,
     stop: async () => {
+      await disposeWebSocket();
       await engine.dispose();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -6,6 +6,7 @@ import { start as startGateway } from "../../gateway/server.js";
 import { engines } from "../support/engines.js";
 import { startGraph, type TestGraph } from "../support/graph.js";
 import { waitFor } from "../support/wait.js";
+import { GatewayCloseCode } from "../../gateway/subscriptions/protocol.js";
 import { startProxy, startSubscriptionEngine, Subscriber, Tenant, untilLive, wsUrl, type Received } from "./subscriptions-helpers.js";
 
 const ACCESS = /* GraphQL */ `
@@ -336,7 +337,7 @@ for (const engine of engines()) {
         expect(results).toEqual(stored.map((c) => ({ cursor: c.cursor, resource: c.resource, allowed: true, device: { name: "Third", riskLevel: "SECURED" } })));
       });
 
-      it("closes a client that cannot keep up with 4409 and a message to resume from its last cursor", async () => {
+      it("closes a client that cannot keep up with 4290 (ours: slow consumer) and a message to resume from its last cursor", async () => {
         // Wide events: three policies of 50 resources each; every event carries the device's 150 decisions.
         const resources = (policy: number) => Array.from({ length: 50 }, (_, i) => `app-${policy}-${i}`);
         const slow = await Tenant.create("slow", graph.query, graph.token, resources(0));
@@ -359,7 +360,8 @@ for (const engine of engines()) {
         await waitFor(() => gateway.engine.stats().slowConsumersClosed === 1, 20_000, "the gateway to close the slow client");
         client.socket!.resume();
         const closed = await client.closed.promise;
-        expect(closed.code).toBe(4409);
+        expect(closed.code).toBe(GatewayCloseCode.SlowConsumer);
+        expect(closed.code).toBe(4290);
         expect(closed.reason).toMatch(/Slow consumer.*after = the last cursor/);
         expect(stream.results.length).toBeLessThan(300);
         // What did arrive is a gap-free prefix: resuming from its last cursor loses nothing.

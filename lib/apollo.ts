@@ -1,0 +1,54 @@
+/**
+ * The one Apollo Server factory, for the gateway and every subgraph: our error
+ * formatting (lib/errors.ts), no stack traces, no signal handlers of its own
+ * (bin/start.ts drains on SIGTERM), a bounded document store (lib/cache.ts),
+ * operation limits and schema exposure (lib/protection.ts), per-request
+ * metrics and logs (lib/observability.ts).
+ */
+import { ApolloServer, type ApolloServerOptionsWithGateway, type ApolloServerPlugin, type BaseContext } from "@apollo/server";
+import { ApolloServerPluginInlineTraceDisabled } from "@apollo/server/plugin/disabled";
+import type { GraphQLSchema } from "graphql";
+import { documentStore } from "./cache.js";
+import type { Config } from "./config.js";
+import { formatError } from "./errors.js";
+import type { Logger } from "./logger.js";
+import { requestObserver, type ObserverOptions } from "./observability.js";
+import { protection } from "./protection.js";
+
+export interface ApolloOptions<TContext extends BaseContext> {
+  config: Pick<Config, "env" | "limits" | "introspection" | "landingPage" | "caches">;
+  /** The `service` label and log field: `gateway`, `devices`, … */
+  service: string;
+  logger: Logger;
+  /** A subgraph's schema, or the gateway's `ApolloGateway`. */
+  schema?: GraphQLSchema;
+  gateway?: ApolloServerOptionsWithGateway<TContext>["gateway"];
+  requestIdOf: ObserverOptions<TContext>["requestIdOf"];
+  callerOf?: ObserverOptions<TContext>["callerOf"];
+  /** Plugins of the service, run after the observer and before the operation limits (cheaper checks first). */
+  plugins?: ApolloServerPlugin<TContext>[];
+}
+
+export function createApolloServer<TContext extends BaseContext>(options: ApolloOptions<TContext>): ApolloServer<TContext> {
+  const { config, service, logger } = options;
+  const guard = protection(config, service);
+  const common = {
+    formatError: formatError(config.env === "production"),
+    includeStacktraceInErrorResponses: false,
+    // bin/start.ts drains on SIGTERM; Apollo's own handler would stop the server under it and re-raise the signal.
+    stopOnTerminationSignals: false,
+    // Parsed documents bounded by count (lib/cache.ts).
+    documentStore: documentStore(config.caches, service),
+    ...guard,
+    plugins: [
+      // Federated tracing is for Apollo's cloud; it costs every request and we do not send traces there.
+      ApolloServerPluginInlineTraceDisabled(),
+      requestObserver<TContext>({ service, logger, requestIdOf: options.requestIdOf, callerOf: options.callerOf }),
+      ...(options.plugins ?? []),
+      ...(guard.plugins as ApolloServerPlugin<TContext>[]),
+    ],
+  };
+  if (options.gateway !== undefined) return new ApolloServer<TContext>({ ...common, gateway: options.gateway });
+  if (options.schema !== undefined) return new ApolloServer<TContext>({ ...common, schema: options.schema });
+  throw new Error("createApolloServer: a schema or a gateway is required");
+}
