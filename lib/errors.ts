@@ -55,6 +55,10 @@ export function rateLimited(scope: string, retryAfterSeconds: number): GraphQLEr
 }
 
 const CLIENT_CODES = new Set<string>(Object.values(ErrorCode));
+/** Apollo Server's refusal of an APQ whose sha256Hash is not its query's; it carries no code of its own. */
+const APQ_HASH_MISMATCH = "provided sha does not match query";
+/** What Apollo Router calls it too. */
+export const PERSISTED_QUERY_HASH_MISMATCH = "PERSISTED_QUERY_HASH_MISMATCH";
 const GRAPHQL_CODES = new Set(["GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED", "BAD_REQUEST", "PERSISTED_QUERY_NOT_FOUND", "PERSISTED_QUERY_NOT_SUPPORTED", "OPERATION_RESOLUTION_FAILURE"]);
 
 /**
@@ -63,7 +67,8 @@ const GRAPHQL_CODES = new Set(["GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILE
  * hidden; in development the message is kept (never the stack).
  *
  * GraphQL's own input coercion errors ("Variable "$x" got invalid value") are
- * reported as BAD_USER_INPUT so clients see one code for bad input.
+ * reported as BAD_USER_INPUT so clients see one code for bad input; an APQ
+ * hash that does not match its query is PERSISTED_QUERY_HASH_MISMATCH (HTTP 400).
  */
 export function formatError(production: boolean) {
   return (formatted: GraphQLFormattedError): GraphQLFormattedError => {
@@ -73,6 +78,7 @@ export function formatError(production: boolean) {
       // Apollo Server prefixes errors thrown while building the context; ours are meant as they are.
       return { ...formatted, message: formatted.message.replace(/^Context creation failed: /, ""), extensions };
     }
+    if (formatted.message === APQ_HASH_MISMATCH) return { message: `${APQ_HASH_MISMATCH}: extensions.persistedQuery.sha256Hash must be the SHA-256 of query`, extensions: { code: PERSISTED_QUERY_HASH_MISMATCH } };
     if (GRAPHQL_CODES.has(code)) {
       const inputProblem = code === "BAD_REQUEST" || /got invalid value|Expected value of type|Expected type|does not exist in|cannot represent/.test(formatted.message);
       return { ...formatted, extensions: { ...extensions, code: inputProblem ? ErrorCode.BAD_USER_INPUT : code } };

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../lib/config.js";
 import { startGraph, type TestGraph } from "../support/graph.js";
+import { Subscriber } from "../gateway/subscriptions-helpers.js";
 
 const ENROLL = /* GraphQL */ `
   mutation Enroll($input: EnrollDeviceInput!) { enrollDevice(input: $input) { id } }
@@ -113,6 +114,37 @@ describe("operation limits", () => {
       expect(JSON.parse(response.text).errors[0].message).toMatch(/exceeds 4096 bytes/);
     }
     expect((await graph.query(admin, `{ device(id: "big") { id } }`)).data).toEqual({ device: null });
+  });
+
+  it("answers graphql-ws subscriptions with the same codes at the gateway and at a subgraph (one transport policy)", async () => {
+    const enforcement = await graph.token({ tenantId: "limits", role: "enforcement" });
+    const long = `subscription { deviceRiskChanged { ${Array.from({ length: 400 }, () => "level").join(" ")} } }`;
+    const cases: [string, string][] = [
+      [long, "OPERATION_LIMIT"],
+      ["subscription { deviceRiskChanged { level ", "GRAPHQL_PARSE_FAILED"],
+      ["subscription { deviceRiskChanged { nope } }", "GRAPHQL_VALIDATION_FAILED"],
+    ];
+    for (const url of [graph.gatewayUrl, graph.subgraphs.threats!.url]) {
+      const client = new Subscriber(url, enforcement);
+      try {
+        for (const [query, code] of cases) {
+          const received = client.subscribe(query);
+          await received.ended.promise;
+          expect((received.error as { extensions: { code: string } }[])[0]!.extensions.code, `${url}: ${query.slice(0, 40)}`).toBe(code);
+        }
+      } finally {
+        await client.dispose();
+      }
+    }
+  });
+
+  it("answers an APQ whose hash is not its query's with PERSISTED_QUERY_HASH_MISMATCH, at the gateway and at a subgraph", async () => {
+    const body = JSON.stringify({ query: "{ devices { totalCount } }", extensions: { persistedQuery: { version: 1, sha256Hash: "0".repeat(64) } } });
+    for (const url of [graph.gatewayUrl, graph.subgraphs.devices!.url]) {
+      const response = await post(url, body, admin);
+      expect(response.status).toBe(400);
+      expect(JSON.parse(response.text).errors[0].extensions).toEqual({ code: "PERSISTED_QUERY_HASH_MISMATCH" });
+    }
   });
 
   it("has introspection and the landing page on in development", async () => {
