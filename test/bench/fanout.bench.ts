@@ -1,7 +1,8 @@
 /**
  * `npm run bench -- fanout`: subscription fan-out at 100, 1,000 and 5,000
  * subscribers on `accessChanged` (one tenant, one enforcement token, the same
- * operation), through our gateway and Hive Gateway (each its own process,
+ * operation), through our gateway (over graphql-ws, Server-Sent Events and
+ * multipart HTTP: `BENCH_TRANSPORTS`) and Hive Gateway (each its own process,
  * subscriptions to the policies subgraph over graphql-ws), next to the floor:
  * a bare `ws` server sending the same frames, pre-serialised, to as many
  * clients. Subgraphs: startGraph in this process (SQLite, in-process event
@@ -22,6 +23,31 @@ import { printTable } from "./table.js";
 const PEERS = (process.env.BENCH_PEERS ?? "ours,hive,floor").split(",") as PeerName[];
 const COUNTS = (process.env.BENCH_SUBSCRIBERS ?? "100,1000,5000").split(",").map(Number);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+/** Our gateway's transports, each measured as a row of its own. */
+const TRANSPORTS = (process.env.BENCH_TRANSPORTS ?? "graphql-ws,sse,multipart").split(",") as Transport[];
+type Transport = "graphql-ws" | "sse" | "multipart";
+const TRANSPORT_LABELS: Record<Transport, string> = { "graphql-ws": "graphql-ws", sse: "SSE", multipart: "multipart HTTP" };
+
+/** One row of the table: a server and the transport its subscribers speak. */
+interface Variant {
+  key: string;
+  label: string;
+  peer: RunningPeer;
+  mode: "graphql" | "raw" | "sse" | "multipart";
+}
+
+function variantsOf(peers: readonly RunningPeer[]): Variant[] {
+  return peers.flatMap((peer): Variant[] => {
+    if (peer.name === "floor") return [{ key: "floor", label: PEER_LABELS.floor, peer, mode: "raw" }];
+    if (peer.name !== "ours") return [{ key: peer.name, label: PEER_LABELS[peer.name], peer, mode: "graphql" }];
+    return TRANSPORTS.map((transport) => ({
+      key: transport === "graphql-ws" ? "ours" : `ours-${transport}`,
+      label: `${PEER_LABELS.ours}, ${TRANSPORT_LABELS[transport]}`,
+      peer,
+      mode: transport === "graphql-ws" ? "graphql" : transport,
+    }));
+  });
+}
 /** Events per burst: about 50,000 deliveries per measurement, at least 10 events. */
 const burstFor = (subscribers: number) => Math.max(10, Math.round(50_000 / subscribers));
 
@@ -52,19 +78,21 @@ export async function run(): Promise<void> {
     const rows: (string | number)[][] = [];
     for (const count of COUNTS) {
       const burst = burstFor(count);
-      const samples = await interleaved(peers, ROUNDS, (peer, round) => measure(graph, peer, count, burst, `fan-${count}-${round}-${peer.name}`));
+      const variants = variantsOf(peers);
+      const samples = await interleaved(variants, ROUNDS, (variant, round) => measure(graph, variant, count, burst, `fan-${count}-${round}-${variant.key}`));
       results[count] = {};
-      for (const peer of peers) {
-        const runs = samples.get(peer)!;
-        results[count]![peer.name] = Object.fromEntries((["deliveries", "expected", "perSecond", "p50", "p99", "serverCpuUs", "clientsCpuUs"] as const).map((key) => [key, spread(runs.map((r) => r[key]))])) as Record<keyof Measured, ReturnType<typeof spread>>;
+      for (const variant of variants) {
+        const runs = samples.get(variant)!;
+        results[count]![variant.key] = Object.fromEntries((["deliveries", "expected", "perSecond", "p50", "p99", "serverCpuUs", "clientsCpuUs"] as const).map((key) => [key, spread(runs.map((r) => r[key]))])) as Record<keyof Measured, ReturnType<typeof spread>>;
       }
       const floor = results[count]!.floor;
       const ours = results[count]!.ours;
-      for (const peer of peers) {
-        const measured = results[count]![peer.name]!;
+      for (const variant of variants) {
+        const measured = results[count]![variant.key]!;
+        const ourTransport = variant.peer.name === "ours";
         rows.push([
           count,
-          PEER_LABELS[peer.name],
+          variant.label,
           burst,
           showSpread(measured.perSecond),
           showSpread(measured.p50, 1),
@@ -72,12 +100,13 @@ export async function run(): Promise<void> {
           showSpread(measured.serverCpuUs, 1),
           showSpread(measured.clientsCpuUs, 1),
           floor === undefined ? "" : ratio(measured.perSecond.median, floor.perSecond.median),
-          peer.name === "ours" || ours === undefined ? "" : ratio(ours.perSecond.median, measured.perSecond.median),
+          ourTransport || ours === undefined ? "" : ratio(ours.perSecond.median, measured.perSecond.median),
+          !ourTransport || variant.key === "ours" || ours === undefined ? "" : ratio(measured.perSecond.median, ours.perSecond.median),
           measured.deliveries.median === measured.expected.median ? "all" : `${measured.deliveries.median} of ${measured.expected.median}`,
         ]);
       }
     }
-    printTable(["subscribers", "server", "events", "deliveries/s median (range)", "p50 ms", "p99 ms", "server CPU µs/delivery", "clients CPU µs/delivery", "÷ floor", "ours ÷ peer", "delivered"], rows);
+    printTable(["subscribers", "server", "events", "deliveries/s median (range)", "p50 ms", "p99 ms", "server CPU µs/delivery", "clients CPU µs/delivery", "÷ floor", "ours ÷ peer", "÷ ours graphql-ws", "delivered"], rows);
     const file = writeResults("fanout", { rounds: ROUNDS, subscription: FANOUT_SUBSCRIPTION, results });
     console.log(`\nwritten ${file}`);
   } finally {
@@ -86,10 +115,10 @@ export async function run(): Promise<void> {
   }
 }
 
-async function measure(graph: TestGraph, peer: RunningPeer, count: number, burst: number, tenantId: string): Promise<Measured> {
-  const graphql = peer.name !== "floor";
+async function measure(graph: TestGraph, { peer, mode }: Variant, count: number, burst: number, tenantId: string): Promise<Measured> {
+  const graphql = mode !== "raw";
   const authorization = `Bearer ${await graph.token({ tenantId, role: "enforcement" })}`;
-  const subscribers = await startSubscribers({ url: peer.url, count, mode: graphql ? "graphql" : "raw", authorization, query: FANOUT_SUBSCRIPTION });
+  const subscribers = await startSubscribers({ url: peer.url, count, mode, authorization, query: FANOUT_SUBSCRIPTION });
   try {
     const publish = graphql
       ? eventLogPublisher(graph.events, tenantId)

@@ -42,7 +42,7 @@ export interface Subscribers {
   close(): Promise<void>;
 }
 
-export async function startSubscribers(options: { url: string; count: number; mode: "graphql" | "raw"; authorization?: string; query?: string; variables?: Record<string, unknown> }): Promise<Subscribers> {
+export async function startSubscribers(options: { url: string; count: number; mode: "graphql" | "raw" | "sse" | "multipart"; authorization?: string; query?: string; variables?: Record<string, unknown> }): Promise<Subscribers> {
   const wsUrl = options.url.replace(/^http/, "ws");
   const child = fork(join(BENCH_DIR, "peers/subscribers.ts"), [], {
     cwd: ROOT,

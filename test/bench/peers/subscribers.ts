@@ -2,21 +2,24 @@
  * Subscriber clients for the fan-out, latency and memory scenarios, in their
  * own process (forked with IPC): `count` plain `ws` sockets to `url`, speaking
  * graphql-transport-ws (`mode: "graphql"`, one subscription each) or just
- * reading frames (`mode: "raw"`, the floor). Each frame's `accessChanged.at`
- * (epoch ms, ISO) gives its latency on arrival.
+ * reading frames (`mode: "raw"`, the floor); or `count` HTTP subscriptions,
+ * Server-Sent Events (`mode: "sse"`) or Apollo's multipart protocol
+ * (`mode: "multipart"`), on a keep-alive `node:http` agent. Each event's
+ * `accessChanged.at` (epoch ms, ISO) gives its latency on arrival.
  *
  * Messages from the parent: `{ type: "stats" }` → `{ type: "stats", received, errors }`;
  * `{ type: "collect", since }` → latencies and arrival times of frames whose
  * sequence is above `since`; `{ type: "frames" }` → every frame's sequence and
  * arrival; `{ type: "close" }` closes every socket and exits.
  */
+import { Agent, request } from "node:http";
 import { performance } from "node:perf_hooks";
 import WebSocket from "ws";
 
 interface Options {
   url: string;
   count: number;
-  mode: "graphql" | "raw";
+  mode: "graphql" | "raw" | "sse" | "multipart";
   authorization?: string;
   query?: string;
   variables?: Record<string, unknown>;
@@ -43,8 +46,7 @@ function problem(message: string) {
  * measurement): `sequence` and `at` are found by search; anything that is not a
  * `next` with an access change is parsed and counted as an error.
  */
-function onFrame(data: WebSocket.RawData) {
-  const at = now();
+function onFrame(data: WebSocket.RawData | string, at = now()) {
   const text = String(data);
   const sequenceAt = text.indexOf('"sequence":');
   const atAt = text.indexOf('"at":"');
@@ -92,6 +94,47 @@ function open(index: number): Promise<void> {
   });
 }
 
+/** Where one event ends in each HTTP transport's body, and what marks a keep-alive. */
+const HTTP_DELIMITERS = { sse: "\n\n", multipart: "\r\n--graphql" } as const;
+const httpAgent = new Agent({ keepAlive: true, maxSockets: Infinity });
+const responses: { destroy(): void }[] = [];
+
+function openHttp(mode: "sse" | "multipart"): Promise<void> {
+  const url = options.url.replace(/^ws/, "http");
+  const accept = mode === "sse" ? "text/event-stream" : 'multipart/mixed;boundary="graphql";subscriptionSpec="1.0",application/json';
+  const delimiter = HTTP_DELIMITERS[mode];
+  return new Promise((resolve) => {
+    const outgoing = request(url, { method: "POST", agent: httpAgent, headers: { accept, "content-type": "application/json", authorization: options.authorization ?? "" } }, (response) => {
+      responses.push(response);
+      if (response.statusCode !== 200) problem(`HTTP ${response.statusCode}`);
+      ready++;
+      resolve();
+      let buffer = "";
+      response.setEncoding("utf8");
+      response.on("data", (chunk: string) => {
+        const at = now();
+        buffer += chunk;
+        let end: number;
+        while ((end = buffer.indexOf(delimiter)) !== -1) {
+          const piece = buffer.slice(0, end);
+          buffer = buffer.slice(end + delimiter.length);
+          // Keep-alives (`:` comments, `{}` parts) and the stream's opening carry no event.
+          if (piece.includes('"sequence":')) onFrame(piece, at);
+          else if (piece.includes('"errors"')) problem(piece.slice(0, 500));
+        }
+      });
+      response.on("end", () => {
+        if (!closing) problem("stream ended");
+      });
+    });
+    outgoing.on("error", (error) => {
+      if (!closing) problem(String(error));
+      resolve();
+    });
+    outgoing.end(JSON.stringify({ query: options.query, variables: options.variables ?? {} }));
+  });
+}
+
 process.on("message", (message: { type: string; since?: number }) => {
   if (message.type === "stats") {
     process.send!({ type: "stats", received, errors, ready, problems });
@@ -115,6 +158,7 @@ process.on("message", (message: { type: string; since?: number }) => {
   } else if (message.type === "close") {
     closing = true;
     for (const socket of sockets) socket?.terminate();
+    for (const response of responses) response.destroy();
     process.exit(0);
   }
 });
@@ -122,6 +166,7 @@ process.on("message", (message: { type: string; since?: number }) => {
 // Open in batches: thousands of simultaneous handshakes would overflow the server's accept backlog.
 const BATCH = 250;
 for (let start = 0; start < options.count; start += BATCH) {
-  await Promise.all(Array.from({ length: Math.min(BATCH, options.count - start) }, (_, i) => open(start + i)));
+  const { mode } = options;
+  await Promise.all(Array.from({ length: Math.min(BATCH, options.count - start) }, (_, i) => (mode === "sse" || mode === "multipart" ? openHttp(mode) : open(start + i))));
 }
 process.send!({ type: "ready", ready, errors, problems });
