@@ -227,6 +227,22 @@ export class Tenant {
     return tenant;
   }
 
+  /**
+   * A tenant whose events are wide, to fill a slow client's buffers: three
+   * policies of 50 resources each, so every event about its device `s-1`
+   * (revoked as a baseline) can carry 150 decisions. `head` is the cursor to
+   * subscribe after; `baseline` the number of changes stored so far.
+   */
+  static async wide(tenantId: string, query: Query, token: Parameters<typeof Tenant.create>[2]): Promise<{ tenant: Tenant; head: string; baseline: number }> {
+    const resources = (policy: number) => Array.from({ length: 50 }, (_, i) => `app-${policy}-${i}`);
+    const tenant = await Tenant.create(tenantId, query, token, resources(0));
+    for (const policy of [1, 2]) {
+      await tenant.ok(`mutation($r: [String!]!) { setConditionalAccessPolicy(input: { name: "more", resources: $r, platforms: [IOS], enabled: true }) { id } }`, { r: resources(policy) });
+    }
+    const head = await tenant.baseline("s-1");
+    return { tenant, head, baseline: (await tenant.stored(150)).length };
+  }
+
   async enroll(id: string, name = `iPhone ${id}`) {
     await this.ok(`mutation($input: EnrollDeviceInput!) { enrollDevice(input: $input) { id } }`, {
       input: { id, name, platform: "IOS", osVersion: "17.4.1", ownership: "CORPORATE" },

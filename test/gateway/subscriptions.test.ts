@@ -338,14 +338,7 @@ for (const engine of engines()) {
       });
 
       it("closes a client that cannot keep up with 4290 (ours: slow consumer) and a message to resume from its last cursor", async () => {
-        // Wide events: three policies of 50 resources each; every event carries the device's 150 decisions.
-        const resources = (policy: number) => Array.from({ length: 50 }, (_, i) => `app-${policy}-${i}`);
-        const slow = await Tenant.create("slow", graph.query, graph.token, resources(0));
-        for (const policy of [1, 2]) {
-          await slow.ok(`mutation($r: [String!]!) { setConditionalAccessPolicy(input: { name: "more", resources: $r, platforms: [IOS], enabled: true }) { id } }`, { r: resources(policy) });
-        }
-        const head = await slow.baseline("s-1");
-        const baseline = (await slow.stored(150)).length;
+        const { tenant: slow, head, baseline } = await Tenant.wide("slow", graph.query, graph.token);
         const gateway = await startSubscriptionEngine(graph.config, { limits: { maxQueuedEvents: 5 } });
         open.push({ dispose: gateway.stop });
         const client = subscriber(slow.enforcement, gateway.url);

@@ -172,14 +172,7 @@ describe("a slow SSE client", () => {
   });
 
   it("is closed with SLOW_CONSUMER and its last cursor as the resume hint, never skipped", async () => {
-    // Wide events: three policies of 50 resources each; every event carries the device's 150 decisions.
-    const resources = (policy: number) => Array.from({ length: 50 }, (_, i) => `app-${policy}-${i}`);
-    const slow = await Tenant.create("slow", graph.query, graph.token, resources(0));
-    for (const policy of [1, 2]) {
-      await slow.ok(`mutation($r: [String!]!) { setConditionalAccessPolicy(input: { name: "more", resources: $r, platforms: [IOS], enabled: true }) { id } }`, { r: resources(policy) });
-    }
-    const head = await slow.baseline("s-1");
-    const baseline = (await slow.stored(150)).length;
+    const { tenant: slow, head, baseline } = await Tenant.wide("slow", graph.query, graph.token);
     const reader = new SseReader(graph.gatewayUrl, {
       token: slow.enforcement,
       query: `subscription($after: String) { accessChanged(after: $after) { cursor device { access { resource allowed reason decidedAt } } } }`,
