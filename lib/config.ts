@@ -6,6 +6,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join, resolve } from "node:path";
+import { parseDuration } from "./duration.js";
 import type { OtlpProtocol, TracingConfig } from "./tracing.js";
 
 export const SUBGRAPH_NAMES = ["devices", "threats", "policies", "inventory"] as const;
@@ -74,6 +75,17 @@ export interface Config {
   eventLog: EventLogRetention;
   /** OpenTelemetry traces (`lib/tracing.ts`): the standard `OTEL_EXPORTER_OTLP_*` and `OTEL_SERVICE_NAME` variables. Default off. */
   tracing: TracingConfig;
+  /** How long history is kept (`lib/retention.ts`). */
+  retention: Retention;
+}
+
+export interface Retention {
+  /** `MTD_RETENTION_ACCESS_CHANGES`: access changes older than this are pruned; older cursors are CURSOR_EXPIRED. Default `30d`. */
+  accessChangesMs: number;
+  /** `MTD_RETENTION_AUDIT`: audit entries older than this are pruned. Default `365d`. */
+  auditMs: number;
+  /** `MTD_RETENTION_INTERVAL`: how often each service prunes, in small batches (at most `60s`). Default `30s`. */
+  intervalMs: number;
 }
 
 export interface CacheLimits {
@@ -285,6 +297,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxEntries: limit("MTD_EVENT_LOG_MAX_ENTRIES", 1000, 1_000_000_000, 1_000_000),
   };
   const tracing = tracingConfig(read, problems);
+  const retentionOf = (name: string, fallback: string, min: number, max = Number.MAX_SAFE_INTEGER) => {
+    const text = read(name) ?? fallback;
+    const ms = parseDuration(text);
+    if (ms === undefined || ms < min || ms > max) {
+      problems.push(`${name} must be a duration like 90s, 15m, 12h or 30d, from ${min / 1000}s${max < Number.MAX_SAFE_INTEGER ? ` to ${max / 1000}s` : ""}; got "${text}"`);
+    }
+    return ms ?? parseDuration(fallback)!;
+  };
+  const retention: Retention = {
+    accessChangesMs: retentionOf("MTD_RETENTION_ACCESS_CHANGES", "30d", 1000),
+    auditMs: retentionOf("MTD_RETENTION_AUDIT", "365d", 1000),
+    intervalMs: retentionOf("MTD_RETENTION_INTERVAL", "30s", 1000, 60_000),
+  };
 
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -313,6 +338,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     caches,
     eventLog,
     tracing,
+    retention,
   };
 }
 

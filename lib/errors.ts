@@ -16,6 +16,8 @@ export const ErrorCode = {
   RATE_LIMITED: "RATE_LIMITED",
   /** The operation cannot be served by this transport (a subscription as a plain HTTP request, a query over a subscription transport); the message names the ones that serve it. */
   OPERATION_NOT_SUPPORTED: "OPERATION_NOT_SUPPORTED",
+  /** A cursor older than what is retained; `extensions.oldestCursor` is where to resume (after reconciling current state). */
+  CURSOR_EXPIRED: "CURSOR_EXPIRED",
   INTERNAL_SERVER_ERROR: "INTERNAL_SERVER_ERROR",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -35,6 +37,13 @@ export function notFound(what: string, id: string): GraphQLError {
 /** `field` is the input path the client sent, e.g. `input.name` or `apps[3].appId`. */
 export function badUserInput(field: string, message: string): GraphQLError {
   return new GraphQLError(`${field}: ${message}`, { extensions: { code: ErrorCode.BAD_USER_INPUT, field } });
+}
+
+/** `field`'s cursor points before the retained history; resume after `oldestCursor` once current state is reconciled. */
+export function cursorExpired(field: string, oldestCursor: string): GraphQLError {
+  return new GraphQLError(`${field}: this cursor is older than the retained history; read the current state, then resume after extensions.oldestCursor`, {
+    extensions: { code: ErrorCode.CURSOR_EXPIRED, field, oldestCursor },
+  });
 }
 
 export function conflict(message: string): GraphQLError {

@@ -10,7 +10,7 @@
  * sees what the previous holder committed). SQLite has no row locks and needs
  * none: lib/db.ts runs its transactions one at a time.
  */
-import { EntitySchema, Table, type DataSource, type EntityManager, type EntityTarget, type FindOptionsWhere, type MigrationInterface, type ObjectLiteral, type QueryRunner, type SelectQueryBuilder } from "typeorm";
+import { EntitySchema, Table, TableIndex, type DataSource, type EntityManager, type EntityTarget, type FindOptionsWhere, type MigrationInterface, type ObjectLiteral, type QueryRunner, type SelectQueryBuilder } from "typeorm";
 import { engineOf, isDeadlock, isUniqueViolation, retrying, timestampColumn } from "./db.js";
 import type { Outbox } from "./events/outbox.js";
 import type { NewEvent, Topic } from "./events/types.js";
@@ -136,7 +136,24 @@ export function processedEventsEntity(service: string): EntitySchema<ProcessedEv
       eventId: { type: "varchar", length: 64, primary: true, name: "event_id" },
       processedAt: timestampColumn({ name: "processed_at" }),
     },
+    indices: [{ name: `${service}_processed_events_at`, columns: ["processedAt"] }],
   });
+}
+
+/** Retention prunes processed-event records by age (lib/retention.ts): `ProcessedEventsAge_${service}_1000000000004` indexes `processed_at`. */
+export function processedEventsAgeMigration(service: string): new () => MigrationInterface {
+  const table = `${service}_processed_events`;
+  return class ProcessedEventsAgeMigration implements MigrationInterface {
+    name = `ProcessedEventsAge_${service}_1000000000004`;
+
+    async up(queryRunner: QueryRunner): Promise<void> {
+      await queryRunner.createIndex(table, new TableIndex({ name: `${table}_at`, columnNames: ["processed_at"] }));
+    }
+
+    async down(queryRunner: QueryRunner): Promise<void> {
+      await queryRunner.dropIndex(table, `${table}_at`);
+    }
+  };
 }
 
 /**

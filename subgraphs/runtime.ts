@@ -20,8 +20,9 @@ import { openDatabase, type Database } from "../lib/db.js";
 import type { EventLog } from "../lib/events/types.js";
 import { Outbox, outboxEntity, outboxMigration } from "../lib/events/outbox.js";
 import { auditEntity, auditMigration, auditTable, AuditTrail } from "../lib/audit.js";
-import { processedEventsEntity, processedEventsMigration, UnitOfWork } from "../lib/unit-of-work.js";
+import { processedEventsAgeMigration, processedEventsEntity, processedEventsMigration, UnitOfWork, type ProcessedEventRecord } from "../lib/unit-of-work.js";
 import type { EntitySchema, MigrationInterface } from "typeorm";
+import { olderThan, startPruning, type PruneTarget } from "../lib/retention.js";
 
 /** What every subgraph resolver can rely on: a verified caller. */
 export interface RequestContext {
@@ -61,6 +62,8 @@ export interface SubgraphParts<TContext extends RequestContext> {
   routes?: ServeOptions<TContext>["routes"];
   /** Serve `Subscription` fields over graphql-ws on the same port and path. */
   subscriptions?: boolean;
+  /** Tables this subgraph prunes (`lib/retention.ts`), besides its outbox and audit trail, which every subgraph prunes. */
+  retention?: PruneTarget[];
   /** Stops background work (consumers, timers) before the database closes. */
   dispose?: () => Promise<void>;
 }
@@ -89,14 +92,16 @@ export async function runSubgraph<TContext extends RequestContext>(deps: Subgrap
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
     entities: [...definition.entities, outboxEntity(name), auditEntity(auditTable(name)), processedEvents],
-    migrations: [...definition.migrations, outboxMigration(name), auditMigration(auditTable(name)), processedEventsMigration(name)],
+    migrations: [...definition.migrations, outboxMigration(name), auditMigration(auditTable(name)), processedEventsMigration(name), processedEventsAgeMigration(name)],
   });
   const outbox = new Outbox({ dataSource: database.dataSource, log: events, service: name, logger });
   outbox.start();
   const unwatch = [watchOutbox(name, outbox), watchEventLog(events)];
   let parts: SubgraphParts<TContext> | undefined;
+  let pruning: { dispose(): Promise<void> } | undefined;
   const stop = async () => {
     for (const stopWatching of unwatch) stopWatching();
+    await pruning?.dispose();
     await parts?.dispose?.();
     // Whatever the last requests and consumers committed goes out now, not at the next start.
     await outbox.flush().catch((error: unknown) => logger.warn({ err: error }, "final outbox flush failed; the next start publishes the rest"));
@@ -106,6 +111,7 @@ export async function runSubgraph<TContext extends RequestContext>(deps: Subgrap
   try {
     const work = new UnitOfWork({ dataSource: database.dataSource, outbox, topic: name, processedEvents, now: definition.now });
     parts = await definition.setup({ config, logger, events, database, outbox, audit: new AuditTrail(name, outbox), work });
+    pruning = startPruning(database.dataSource, [...historyTargets(name, config, processedEvents), ...(parts.retention ?? [])], config.retention.intervalMs, logger);
     const served = await serveSubgraph(name, config, logger, parts, async () => {
       await database.ping();
       await events.ping();
@@ -123,6 +129,24 @@ export async function runSubgraph<TContext extends RequestContext>(deps: Subgrap
     throw error;
   }
 }
+
+/**
+ * Published outbox rows (recovery needs only the unpublished ones; an hour is
+ * kept for inspection), processed-event records (a week: far beyond any
+ * redelivery, which comes within the event log's retention or from the outbox
+ * sweep after an outage), and the audit trail.
+ */
+function historyTargets(name: SubgraphName, config: Config, processedEvents: EntitySchema<ProcessedEventRecord>): PruneTarget[] {
+  return [
+    olderThan(outboxEntity(name), "publishedAt", PUBLISHED_OUTBOX_KEPT_MS, "epochMs"),
+    olderThan(processedEvents, "processedAt", PROCESSED_EVENTS_KEPT_MS, "date"),
+    olderThan(auditEntity(auditTable(name)), "at", config.retention.auditMs, "epochMs"),
+  ];
+}
+
+/** How long published outbox rows and processed-event records stay. */
+const PUBLISHED_OUTBOX_KEPT_MS = 3_600_000;
+const PROCESSED_EVENTS_KEPT_MS = 7 * 86_400_000;
 
 export function loadTypeDefs(name: SubgraphName) {
   return parse(readFileSync(new URL(`../schema/${name}.graphql`, import.meta.url), "utf8"));

@@ -4,6 +4,7 @@
  * consumed from topic `audit`).
  */
 import { AUDIT_LOG_TABLE, auditMigration } from "../../lib/audit.js";
+import { olderThan } from "../../lib/retention.js";
 import { runSubgraph, type SubgraphDeps } from "../runtime.js";
 import { AuditLogEntity, AuditLogRepository, consumeAuditTrail } from "./data/audit-log.js";
 import { createContext } from "./context.js";
@@ -17,11 +18,17 @@ export function start(deps: SubgraphDeps) {
     name: "devices",
     entities: [DeviceEntity, AuditLogEntity],
     migrations: [Devices0001, auditMigration(AUDIT_LOG_TABLE, 1_000_000_000_002)],
-    setup: ({ database, work, audit, events, logger }) => {
+    setup: ({ config, database, work, audit, events, logger }) => {
       const devices = new DeviceRepository(work, audit);
       const auditLog = new AuditLogRepository(database.dataSource);
       const consumer = consumeAuditTrail(events, auditLog, logger);
-      return { resolvers, context: (base) => createContext(base, devices, auditLog), dispose: () => consumer.dispose() };
+      return {
+        resolvers,
+        context: (base) => createContext(base, devices, auditLog),
+        // The tenant-wide audit log it gathers ages like every audit trail.
+        retention: [olderThan(AuditLogEntity, "at", config.retention.auditMs, "epochMs")],
+        dispose: () => consumer.dispose(),
+      };
     },
   });
 }

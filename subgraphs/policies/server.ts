@@ -5,12 +5,14 @@
  */
 import { randomUUID } from "node:crypto";
 import { TopicFeed } from "../../lib/events/feed.js";
+import { olderThan } from "../../lib/retention.js";
 import { runSubgraph, type RunningSubgraph, type SubgraphDeps } from "../runtime.js";
 import { AccessChangeStream } from "./access-stream.js";
 import { createContext } from "./context.js";
-import { POLICY_ENTITIES } from "./data/entities.js";
+import { AccessChangeEntity, POLICY_ENTITIES } from "./data/entities.js";
 import { Policies0001 } from "./data/migrations/0001-policies.js";
 import { Policies0002 } from "./data/migrations/0002-grace-exceptions.js";
+import { Policies0003 } from "./data/migrations/0003-access-change-age.js";
 import { ExceptionRepository } from "./data/exceptions.js";
 import { ImpactReader } from "./data/impact.js";
 import { PolicyRepository } from "./data/repository.js";
@@ -42,7 +44,7 @@ export async function start(deps: SubgraphDeps, options: PoliciesOptions = {}): 
   const running = await runSubgraph(deps, {
     name: "policies",
     entities: [...POLICY_ENTITIES, ...SSF_ENTITIES],
-    migrations: [Policies0001, Policies0002, Ssf0001],
+    migrations: [Policies0001, Policies0002, Policies0003, Ssf0001],
     setup: ({ config, database, outbox, events, logger, audit, work }) => {
       transmitter = createTransmitter({ config, dataSource: database.dataSource, events, logger, audit: { trail: audit, outbox } });
       const repository = new PolicyRepository(work, audit);
@@ -72,6 +74,8 @@ export async function start(deps: SubgraphDeps, options: PoliciesOptions = {}): 
           Mutation: { ...resolvers.Mutation, ...ssfResolvers.Mutation },
         },
         subscriptions: true,
+        // Access changes age out; a cursor from before what remains is CURSOR_EXPIRED (resolvers, access-stream.ts).
+        retention: [olderThan(AccessChangeEntity, "at", config.retention.accessChangesMs, "date")],
         routes: transmitter?.routes,
         context: (base) => createContext(base, repository, services, accessStream, transmitter?.admin),
         dispose: async () => {

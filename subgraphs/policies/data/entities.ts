@@ -209,6 +209,7 @@ export const AccessChangeEntity = new EntitySchema<AccessChangeRecord>({
     reason: { type: "varchar", length: 512 },
     at: timestampColumn({ name: "at" }),
   },
+  indices: [{ name: "access_changes_at", columns: ["at"] }],
 });
 
 export const TenantSequenceEntity = new EntitySchema<TenantSequenceRecord>({

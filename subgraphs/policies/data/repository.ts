@@ -131,6 +131,17 @@ export class PolicyRepository {
     return this.dataSource.getRepository(AccessChangeEntity).count({ where: { tenantId, ...(resource === undefined ? {} : { resource }) } });
   }
 
+  /**
+   * The earliest sequence a replay may start after: the changes up to it were
+   * pruned (`MTD_RETENTION_ACCESS_CHANGES`). Sequences are gap-free per
+   * tenant, so it is the oldest kept change's minus one, or the last one when
+   * none is kept.
+   */
+  async retainedAfter(tenantId: string): Promise<number> {
+    const oldest = await this.dataSource.getRepository(AccessChangeEntity).minimum("sequence", { tenantId });
+    return oldest === null ? this.lastSequence(tenantId) : Number(oldest) - 1;
+  }
+
   /** The tenant's last access-change sequence (0 before the first). */
   async lastSequence(tenantId: string): Promise<number> {
     const row = await this.dataSource.getRepository(TenantSequenceEntity).findOne({ where: { tenantId } });

@@ -1,7 +1,7 @@
 import { DateTimeResolver, SafeIntResolver } from "graphql-scalars";
 import { actorOf } from "../../../lib/audit.js";
 import { requireRole } from "../../../lib/auth.js";
-import { badUserInput, notFound } from "../../../lib/errors.js";
+import { badUserInput, cursorExpired, notFound } from "../../../lib/errors.js";
 import { decodeCursor, encodeCursor, pageSize, toPage } from "../../../lib/paging.js";
 import { identifier, text } from "../../../lib/validation.js";
 import { exceptionGrant, gracePeriodMinutes, resourceList } from "../input.js";
@@ -18,6 +18,13 @@ function sequenceOf(field: string, cursor: string): number {
 
 const cursorOf = (change: AccessChangeRecord) => encodeCursor([change.sequence]);
 
+/** Refuses a cursor from before the retained history: its client would silently miss the pruned changes. */
+async function retained(context: Context, tenantId: string, after: number): Promise<number> {
+  const floor = await context.policies.retainedAfter(tenantId);
+  if (after < floor) throw cursorExpired("after", encodeCursor([floor]));
+  return after;
+}
+
 export const resolvers: Resolvers = {
   DateTime: DateTimeResolver,
   SafeInt: SafeIntResolver,
@@ -31,7 +38,7 @@ export const resolvers: Resolvers = {
     accessChanges: async (_, args, context) => {
       const { tenantId } = requireRole(context.identity, "admin", "analyst", "enforcement");
       const first = pageSize(args.first, 100);
-      const after = args.after == null ? 0 : sequenceOf("after", args.after);
+      const after = args.after == null ? 0 : await retained(context, tenantId, sequenceOf("after", args.after));
       const resources = args.resource == null ? undefined : resourceList("resource", [args.resource]);
       const [rows, totalCount] = await Promise.all([
         context.policies.changes(tenantId, { after, resources, limit: first + 1 }),
@@ -100,13 +107,11 @@ export const resolvers: Resolvers = {
 
   Subscription: {
     accessChanged: {
-      subscribe: (_, args, context) => {
+      subscribe: async (_, args, context) => {
         const { tenantId } = requireRole(context.identity, "admin", "analyst", "enforcement");
-        return context.accessStream.subscribe({
-          tenantId,
-          resources: args.resources == null ? undefined : resourceList("resources", args.resources),
-          afterSequence: args.after == null ? undefined : sequenceOf("after", args.after),
-        });
+        const resources = args.resources == null ? undefined : resourceList("resources", args.resources);
+        const afterSequence = args.after == null ? undefined : await retained(context, tenantId, sequenceOf("after", args.after));
+        return context.accessStream.subscribe({ tenantId, resources, afterSequence });
       },
       resolve: (change: AccessChangeRecord, _args: unknown, context: Context) => {
         // A subscription's context lives as long as the subscription: DataLoader caches are per event.
