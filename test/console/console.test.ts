@@ -42,6 +42,12 @@ describe.skipIf(!chromiumAvailable())("admin console in Chromium", () => {
     await page.getByRole("navigation", { name: "Console" }).waitFor(WAIT);
   }
 
+  async function noEditControls(page: Page, where: string) {
+    expect(await page.getByRole("button", { name: /Save|Edit|Enable|Disable|New|Create|Retire|Grant|Revoke/ }).count(), where).toBe(0);
+    expect(await page.getByRole("checkbox").count(), where).toBe(0);
+    expect(await page.getByRole("spinbutton").count(), where).toBe(0);
+  }
+
   const go = async (page: Page, link: string) => {
     await page.getByRole("navigation", { name: "Console" }).getByRole("link", { name: link, exact: true }).click();
     await page.getByRole("heading", { level: 1, name: link }).waitFor(WAIT);
@@ -86,7 +92,6 @@ describe.skipIf(!chromiumAvailable())("admin console in Chromium", () => {
     await page.getByRole("heading", { level: 1, name: "Alice iPhone" }).waitFor(WAIT);
     await page.getByRole("region", { name: "App inventory" }).getByText("Outlook").waitFor(WAIT);
     expect(await page.getByRole("region", { name: "Access decisions" }).innerText()).toMatch(/exchange\s+Allowed/);
-    await screenshot(page, "device");
     expect(admin.errors).toEqual([]);
   });
 
@@ -106,10 +111,11 @@ describe.skipIf(!chromiumAvailable())("admin console in Chromium", () => {
     // No platform chosen: the graph refuses, and its message is shown as it wrote it.
     await page.getByRole("alert").filter({ hasText: "input.platforms: expected at least one platform" }).waitFor(WAIT);
     await page.getByRole("group", { name: "Platforms" }).getByLabel("iOS").check();
+    await page.getByRole("combobox", { name: /^Mode/ }).selectOption("REPORT_ONLY");
     await page.getByRole("button", { name: "Create policy" }).click();
-    await page.getByRole("row", { name: /Files\s+sharepoint/ }).waitFor(WAIT);
+    await page.getByRole("row", { name: /Files\s+sharepoint\s+iOS\s+Report only\s+0\s+Enabled/ }).waitFor(WAIT);
     await page.getByRole("button", { name: "Disable Files" }).click();
-    await page.getByRole("row", { name: /Files.*Disabled/ }).waitFor(WAIT);
+    await page.getByRole("row", { name: /Files.*Report only.*Disabled/ }).waitFor(WAIT);
     await screenshot(page, "policies");
     expect(admin.errors).toEqual([]);
   });
@@ -140,6 +146,24 @@ describe.skipIf(!chromiumAvailable())("admin console in Chromium", () => {
     expect(await page.getByRole("row", { name: /Alice iPhone\s+exchange\s+Restored/ }).count()).toBe(1);
     expect(await rows.count()).toBe(1 + (await tenant.changeCount()));
     await screenshot(page, "access-changes");
+    expect(admin.errors).toEqual([]);
+  });
+
+  it("grants an access exception to a revoked device and revokes it again", async () => {
+    const { page } = admin;
+    await go(page, "Devices");
+    await page.getByRole("link", { name: "Bob Pixel" }).click();
+    const decisions = page.getByRole("region", { name: "Access decisions" });
+    await decisions.getByText("Blocked").waitFor(WAIT);
+    await page.getByLabel("Exception resources (comma-separated)").fill("exchange");
+    await page.getByLabel("Reason", { exact: true }).fill("CEO travelling");
+    await page.getByRole("button", { name: "Grant exception" }).click();
+    await page.getByRole("region", { name: "Access exceptions" }).getByRole("row", { name: /exchange\s+CEO travelling/ }).waitFor(WAIT);
+    await decisions.getByRole("row", { name: /exchange\s+Allowed\s+exception:/ }).waitFor(WAIT);
+    await screenshot(page, "device");
+    await page.getByRole("button", { name: "Revoke exception" }).click();
+    await page.getByRole("region", { name: "Access exceptions" }).getByText("No exception.").waitFor(WAIT);
+    await decisions.getByText("Blocked").waitFor(WAIT);
     expect(admin.errors).toEqual([]);
   });
 
@@ -190,7 +214,7 @@ describe.skipIf(!chromiumAvailable())("admin console in Chromium", () => {
     await signIn(page, tenant.analyst);
     const loaded: Record<string, () => Promise<void>> = {
       Devices: () => page.getByRole("row", { name: /Alice iPhone/ }).waitFor(WAIT),
-      "Access changes": () => page.getByRole("row", { name: /Bob Pixel/ }).waitFor(WAIT),
+      "Access changes": () => page.getByRole("row", { name: /Bob Pixel/ }).first().waitFor(WAIT),
       Policies: () => page.getByRole("cell", { name: "Mail", exact: true }).waitFor(WAIT),
       Partners: () => page.getByRole("region", { name: "Lookout" }).waitFor(WAIT),
       Inventory: () => page.getByRole("region", { name: "Sharing with the partner" }).getByText("On").first().waitFor(WAIT),
@@ -199,9 +223,13 @@ describe.skipIf(!chromiumAvailable())("admin console in Chromium", () => {
     for (const [link, ready] of Object.entries(loaded)) {
       await go(page, link);
       await ready();
-      expect(await page.getByRole("button", { name: /Save|Edit|Enable|Disable|New|Create|Retire/ }).count(), link).toBe(0);
-      expect(await page.getByRole("checkbox").count(), link).toBe(0);
+      await noEditControls(page, link);
     }
+    await go(page, "Devices");
+    await page.getByRole("link", { name: "Carol iPad" }).click();
+    await page.getByRole("heading", { level: 1, name: "Carol iPad" }).waitFor(WAIT);
+    await page.getByRole("region", { name: "Access exceptions" }).waitFor(WAIT);
+    await noEditControls(page, "device page");
     await screenshot(page, "analyst-policies");
     expect(analyst.errors).toEqual([]);
 

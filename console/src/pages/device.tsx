@@ -6,6 +6,7 @@ import { PAGE_SIZE, useAllPages } from "../graph/pages";
 import { Link } from "../router";
 import { Badge, ComplianceBadge, Empty, ErrorNote, Loading, platformName, RiskBadge, Table, Time, words } from "../ui";
 import { ChangeRows } from "./access-changes";
+import { AccessExceptions } from "./device-exceptions";
 
 const DeviceQuery = graphql(`
   query ConsoleDevice($id: ID!) {
@@ -20,6 +21,8 @@ const DeviceQuery = graphql(`
       retiredAt
       riskLevel
       complianceState
+      complianceDeadline
+      accessExceptions { id resources reason expiresAt grantedBy }
       threats { id title category severity status detectedAt resolvedAt partner }
       access { resource allowed reason decidedAt }
       apps(first: 100) {
@@ -31,7 +34,7 @@ const DeviceQuery = graphql(`
 `);
 
 export function DevicePage({ id }: { id: string }) {
-  const [{ data, error, fetching }] = useQuery({ query: DeviceQuery, variables: { id } });
+  const [{ data, error, fetching }, refetch] = useQuery({ query: DeviceQuery, variables: { id } });
   const history = useAllPages(AccessHistoryQuery, { first: PAGE_SIZE }, (d) => d.accessChanges);
   const device = data?.device;
   const changes = history.nodes.filter((change) => change.device.id === id).reverse();
@@ -61,6 +64,7 @@ export function DevicePage({ id }: { id: string }) {
         {device.retiredAt && <div><dt>Retired</dt><dd><Time at={device.retiredAt} /></dd></div>}
         <div><dt>Risk level</dt><dd><RiskBadge level={device.riskLevel} /></dd></div>
         <div><dt>Compliance</dt><dd><ComplianceBadge state={device.complianceState} /></dd></div>
+        {device.complianceDeadline && <div><dt>Loses access at</dt><dd><Time at={device.complianceDeadline} /></dd></div>}
       </dl>
 
       <h2>Threats</h2>
@@ -90,6 +94,8 @@ export function DevicePage({ id }: { id: string }) {
           </tr>
         ))}
       </Table>
+
+      <AccessExceptions deviceId={device.id} exceptions={device.accessExceptions} onChanged={() => refetch({ requestPolicy: "network-only" })} />
 
       <h2>App inventory</h2>
       <p className="muted">{device.apps.totalCount} apps{device.apps.totalCount > device.apps.edges.length ? ` (first ${device.apps.edges.length} shown)` : ""}</p>

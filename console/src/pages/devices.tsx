@@ -55,6 +55,7 @@ export function Devices() {
             <option value="">Any compliance</option>
             <option value="COMPLIANT">Compliant</option>
             <option value="NONCOMPLIANT">Noncompliant</option>
+            <option value="IN_GRACE_PERIOD">In grace period</option>
           </select>
         </label>
       </form>

@@ -7,7 +7,7 @@ import { Link } from "../router";
 import { ErrorNote, Loading, riskName, THREAT_LEVELS, words } from "../ui";
 
 const RISKS = [...THREAT_LEVELS, null];
-const COMPLIANCE = ["COMPLIANT", "NONCOMPLIANT"];
+const COMPLIANCE = ["COMPLIANT", "IN_GRACE_PERIOD", "NONCOMPLIANT"];
 
 export function Overview() {
   const fleet = useAllPages(FleetQuery, { first: PAGE_SIZE }, (data) => data.devices);

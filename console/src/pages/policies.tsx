@@ -3,30 +3,34 @@ import { useState, type FormEvent } from "react";
 import { useMutation, useQuery } from "urql";
 import { useConsole } from "../app";
 import { graphql } from "../gql";
-import type { Platform, ThreatLevel } from "../gql/graphql";
+import type { ConditionalAccessMode, Platform, ThreatLevel } from "../gql/graphql";
 import { Badge, Empty, ErrorNote, Loading, PLATFORMS, platformName, Table, THREAT_LEVELS, words, Options } from "../ui";
 import { PlatformChoice } from "./platform-choice";
 
 const PoliciesQuery = graphql(`
   query ConsolePolicies {
-    compliancePolicies { id name platform maxThreatLevel }
-    conditionalAccessPolicies { id name resources platforms enabled }
+    compliancePolicies { id name platform maxThreatLevel gracePeriodMinutes }
+    conditionalAccessPolicies { id name resources platforms enabled mode impact { wouldBlock } }
   }
 `);
 
 const SetCompliance = graphql(`
   mutation ConsoleSetCompliancePolicy($input: SetCompliancePolicyInput!) {
-    setCompliancePolicy(input: $input) { id name platform maxThreatLevel }
+    setCompliancePolicy(input: $input) { id name platform maxThreatLevel gracePeriodMinutes }
   }
 `);
 
 const SetConditionalAccess = graphql(`
   mutation ConsoleSetConditionalAccessPolicy($input: SetConditionalAccessPolicyInput!) {
-    setConditionalAccessPolicy(input: $input) { id name resources platforms enabled }
+    setConditionalAccessPolicy(input: $input) { id name resources platforms enabled mode }
   }
 `);
 
-type AccessPolicy = { id: string; name: string; resources: string[]; platforms: Platform[]; enabled: boolean };
+type AccessPolicy = { id: string; name: string; resources: string[]; platforms: Platform[]; enabled: boolean; mode: ConditionalAccessMode; impact: { wouldBlock: number } };
+type CompliancePolicy = { name: string; maxThreatLevel: ThreatLevel; gracePeriodMinutes: number };
+
+const MODES: ConditionalAccessMode[] = ["ENFORCED", "REPORT_ONLY"];
+const modeName = (mode: string) => (mode === "REPORT_ONLY" ? "Report only" : "Enforced");
 
 export function Policies() {
   const { editable } = useConsole();
@@ -41,16 +45,16 @@ export function Policies() {
       <h1>Policies</h1>
       <ErrorNote error={error} />
       <h2>Compliance per platform</h2>
-      <p className="muted">A device is compliant while its risk level is at or under its platform's maximum. No policy: compliant.</p>
-      <Table caption="Compliance policies" head={editable ? ["Platform", "Policy", "Highest allowed risk", ""] : ["Platform", "Policy", "Highest allowed risk"]}>
+      <p className="muted">A device is compliant while its risk level is at or under its platform's maximum. No policy: compliant. Over it, the device keeps its access for the grace period, then loses it.</p>
+      <Table caption="Compliance policies" head={["Platform", "Policy", "Highest allowed risk", "Grace period (minutes)", ...(editable ? [""] : [])]}>
         {PLATFORMS.map((platform) => (
           <ComplianceRow key={platform} platform={platform} policy={byPlatform.get(platform)} editable={editable} onSaved={reload} />
         ))}
       </Table>
 
       <h2>Conditional access</h2>
-      <Table caption="Conditional-access policies" head={editable ? ["Name", "Resources", "Platforms", "State", ""] : ["Name", "Resources", "Platforms", "State"]}>
-        {data?.conditionalAccessPolicies.length === 0 && <Empty columns={editable ? 5 : 4}>No conditional-access policy yet.</Empty>}
+      <Table caption="Conditional-access policies" head={["Name", "Resources", "Platforms", "Mode", "Would block now", "State", ...(editable ? [""] : [])]}>
+        {data?.conditionalAccessPolicies.length === 0 && <Empty columns={editable ? 7 : 6}>No conditional-access policy yet.</Empty>}
         {data?.conditionalAccessPolicies.map((policy) => (
           <AccessPolicyRow key={policy.id} policy={policy} editable={editable} onEdit={() => setEditing(policy)} onSaved={reload} />
         ))}
@@ -74,13 +78,14 @@ export function Policies() {
   );
 }
 
-function ComplianceRow({ platform, policy, editable, onSaved }: { platform: Platform; policy?: { name: string; maxThreatLevel: ThreatLevel }; editable: boolean; onSaved(): void }) {
+function ComplianceRow({ platform, policy, editable, onSaved }: { platform: Platform; policy?: CompliancePolicy; editable: boolean; onSaved(): void }) {
   const [level, setLevel] = useState<ThreatLevel>(policy?.maxThreatLevel ?? "LOW");
   const [name, setName] = useState(policy?.name ?? `${platformName(platform)} compliance`);
+  const [grace, setGrace] = useState(String(policy?.gracePeriodMinutes ?? 0));
   const [result, save] = useMutation(SetCompliance);
   const submit = async (event: FormEvent) => {
     event.preventDefault();
-    const saved = await save({ input: { platform, name, maxThreatLevel: level } });
+    const saved = await save({ input: { platform, name, maxThreatLevel: level, gracePeriodMinutes: Number(grace) } });
     if (!saved.error) onSaved();
   };
   const formId = `compliance-${platform}`;
@@ -90,6 +95,7 @@ function ComplianceRow({ platform, policy, editable, onSaved }: { platform: Plat
         <th scope="row">{platformName(platform)}</th>
         <td>{policy?.name ?? <span className="muted">No policy</span>}</td>
         <td>{policy ? words(policy.maxThreatLevel) : <span className="muted">Any</span>}</td>
+        <td>{policy ? policy.gracePeriodMinutes : "—"}</td>
       </tr>
     );
   return (
@@ -102,6 +108,9 @@ function ComplianceRow({ platform, policy, editable, onSaved }: { platform: Plat
         <select form={formId} aria-label={`${platformName(platform)} highest allowed risk`} value={level} onChange={(e) => setLevel(e.target.value as ThreatLevel)}>
           <Options values={THREAT_LEVELS} name={words} />
         </select>
+      </td>
+      <td>
+        <input form={formId} type="number" min={0} max={43200} aria-label={`${platformName(platform)} grace period in minutes`} value={grace} onChange={(e) => setGrace(e.target.value)} />
       </td>
       <td>
         <form id={formId} onSubmit={submit}>
@@ -119,8 +128,8 @@ function ComplianceRow({ platform, policy, editable, onSaved }: { platform: Plat
 function AccessPolicyRow({ policy, editable, onEdit, onSaved }: { policy: AccessPolicy; editable: boolean; onEdit(): void; onSaved(): void }) {
   const [result, save] = useMutation(SetConditionalAccess);
   const toggle = async () => {
-    const { id, name, resources, platforms, enabled } = policy;
-    const saved = await save({ input: { id, name, resources, platforms, enabled: !enabled } });
+    const { id, name, resources, platforms, enabled, mode } = policy;
+    const saved = await save({ input: { id, name, resources, platforms, mode, enabled: !enabled } });
     if (!saved.error) onSaved();
   };
   return (
@@ -128,6 +137,8 @@ function AccessPolicyRow({ policy, editable, onEdit, onSaved }: { policy: Access
       <td>{policy.name}</td>
       <td>{policy.resources.join(", ")}</td>
       <td>{policy.platforms.map(platformName).join(", ")}</td>
+      <td>{modeName(policy.mode)}</td>
+      <td>{policy.impact.wouldBlock}</td>
       <td>
         <Badge tone={policy.enabled ? "good" : "none"}>{policy.enabled ? "Enabled" : "Disabled"}</Badge>
       </td>
@@ -151,11 +162,12 @@ function AccessPolicyForm({ policy, onDone }: { policy?: AccessPolicy; onDone():
   const [resources, setResources] = useState(policy?.resources.join(", ") ?? "");
   const [platforms, setPlatforms] = useState<Platform[]>(policy?.platforms ?? []);
   const [enabled, setEnabled] = useState(policy?.enabled ?? true);
+  const [mode, setMode] = useState<ConditionalAccessMode>(policy?.mode ?? "ENFORCED");
   const [result, save] = useMutation(SetConditionalAccess);
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     const list = resources.split(",").map((r) => r.trim()).filter((r) => r !== "");
-    const saved = await save({ input: { id: policy?.id, name, resources: list, platforms, enabled } });
+    const saved = await save({ input: { id: policy?.id, name, resources: list, platforms, enabled, mode } });
     if (!saved.error) onDone();
   };
   return (
@@ -170,6 +182,12 @@ function AccessPolicyForm({ policy, onDone }: { policy?: AccessPolicy; onDone():
         <input value={resources} onChange={(e) => setResources(e.target.value)} placeholder="exchange, sharepoint" />
       </label>
       <PlatformChoice legend="Platforms" value={platforms} onChange={setPlatforms} />
+      <label>
+        Mode
+        <select value={mode} onChange={(e) => setMode(e.target.value as ConditionalAccessMode)}>
+          <Options values={MODES} name={modeName} />
+        </select>
+      </label>
       <label className="check">
         <input type="checkbox" checked={enabled} onChange={(e) => setEnabled(e.target.checked)} />
         Enabled
