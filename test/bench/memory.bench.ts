@@ -1,5 +1,14 @@
 /**
- * `npm run bench -- memory`: resident memory per 1,000 idle subscriptions.
+ * `npm run bench -- memory`, two parts (`BENCH_MEMORY=subscriptions,documents`, both by default):
+ *
+ * Distinct documents (memory-documents.ts): BENCH_DOCUMENTS (100,000)
+ * operations with every value inline against the same count with one document
+ * per operation and variables, every service its own process; RSS per process
+ * at start, every tenth and after a forced GC. Target: the inline run grows at
+ * most 64 MiB more than the variables run in every process, and is flat over
+ * its second half.
+ *
+ * Idle subscriptions: resident memory per 1,000 idle subscriptions.
  * Each measurement starts the server fresh (its own process), reads its RSS,
  * opens SUBSCRIBERS subscriptions on `accessChanged` (one event delivered to
  * each, so every upstream subscription exists), waits for things to settle and
@@ -13,16 +22,57 @@ import { startGraph } from "../support/graph.js";
 import { interleaved, PEER_LABELS, ratio, showSpread, spread, startPeer, writeResults, type PeerName } from "./peers.js";
 import { accessChanges, eventLogPublisher, FANOUT_SUBSCRIPTION, frameOf, startSubscribers, warmUp } from "./subscribers.js";
 import { printTable } from "./table.js";
+import { runDocuments, type DocumentsRun } from "./memory-documents.js";
 
 const PEERS = (process.env.BENCH_PEERS ?? "ours,hive,floor").split(",") as PeerName[];
 const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 1000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SETTLE_MS = 3000;
+const PARTS = (process.env.BENCH_MEMORY ?? "documents,subscriptions").split(",");
+const DOCUMENTS = Number(process.env.BENCH_DOCUMENTS ?? 100_000);
+/** Most a process may grow with distinct documents beyond what it grows with variables, MiB. */
+const DISTINCT_BUDGET_MIB = 64;
 
-/** Runs Hive Gateway / autocannon from the bench package: run.ts installs it first. */
-export const needsPeers = true;
+/** The idle-subscription part runs Hive Gateway from the bench package: run.ts installs it first. */
+export const needsPeers = PARTS.includes("subscriptions");
 
 export async function run(): Promise<void> {
+  if (PARTS.includes("documents")) await distinctDocuments();
+  if (PARTS.includes("subscriptions")) await idleSubscriptions();
+}
+
+async function distinctDocuments(): Promise<void> {
+  console.log(`${DOCUMENTS.toLocaleString("en-US")} operations (half queries, half reportThreats), 8 in flight, every service its own process (MariaDB, Redis): one document per operation with variables, then every value inline\n`);
+  const runs: DocumentsRun[] = [];
+  for (const style of ["variables", "inline"] as const) runs.push(await runDocuments(style, DOCUMENTS));
+  const [variables, inline] = runs as [DocumentsRun, DocumentsRun];
+  const at = (tenth: number) => `RSS at ${Math.round((DOCUMENTS * tenth) / 10).toLocaleString("en-US")}`;
+  console.log(`\nvariables: ${variables.rate.toFixed(0)} operations/s; inline: ${inline.rate.toFixed(0)} operations/s\n`);
+  printTable(
+    ["process", "run", "RSS at start", at(5), at(10), "RSS after GC", "heap after GC"],
+    Object.keys(variables.processes).flatMap((name) =>
+      runs.map((r) => {
+        const p = r.processes[name]!;
+        return [name, r.style, p.rss[0]!, p.rss[5]!, p.rss[10]!, p.rssAfterGc, p.heapAfterGc];
+      }),
+    ),
+  );
+  console.log("");
+  const growth = (p: DocumentsRun["processes"][string]) => p.rssAfterGc - p.rss[0]!;
+  printTable(
+    ["process", "growth with variables, MiB", "growth inline, MiB", `inline − variables (≤ ${DISTINCT_BUDGET_MIB})`, "inline, second half, MiB", "heap inline ÷ variables"],
+    Object.keys(variables.processes).map((name) => {
+      const v = variables.processes[name]!;
+      const i = inline.processes[name]!;
+      const excess = growth(i) - growth(v);
+      return [name, growth(v), growth(i), `${excess.toFixed(1)} ${excess <= DISTINCT_BUDGET_MIB ? "ok" : "OVER"}`, i.rss[10]! - i.rss[5]!, ratio(i.heapAfterGc, v.heapAfterGc)];
+    }),
+  );
+  const file = writeResults("memory-documents", { operations: DOCUMENTS, runs });
+  console.log(`\nwritten ${file}\n`);
+}
+
+async function idleSubscriptions(): Promise<void> {
   const graph = await startGraph({ env: { MTD_WS_MAX_SUBSCRIPTIONS_PER_TENANT: "100000" } });
   try {
     const subgraphUrls = Object.fromEntries(Object.entries(graph.subgraphs).map(([name, subgraph]) => [name, subgraph.url])) as Record<SubgraphName, string>;

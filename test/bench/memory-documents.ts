@@ -1,0 +1,158 @@
+/**
+ * The memory scenario's second part: memory against distinct documents, on the
+ * production shape (every service its own `bin/start.ts` process, MariaDB,
+ * Redis Streams). COUNT operations through the gateway, 8 in flight, half
+ * queries touching devices, policies and inventory (`device(id:)`,
+ * `accessChanges(resource:)`, `apps(filter:)`) and half partner
+ * `reportThreats` (threats): once with every value inline, so every operation
+ * is a new document for the gateway and for the subgraph it reaches, and once
+ * with the same two documents and variables. Each run starts fresh processes
+ * (`--expose-gc`, and the inspector, through which the bench forces a GC) and
+ * reads every process's RSS at start, after every tenth of COUNT, and after a
+ * forced GC at the end (with the heap then in use).
+ */
+import { once } from "node:events";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import WebSocket from "ws";
+import { signToken } from "../../lib/auth.js";
+import { SUBGRAPH_NAMES } from "../../lib/config.js";
+import { Service } from "../support/service-process.js";
+import { createMysqlDatabase, redisPrefix, REDIS_TEST_URL } from "../support/services.js";
+import { listeningPorts, rssOf, UNLIMITED } from "./peers.js";
+
+export type Style = "variables" | "inline";
+
+export interface DocumentsRun {
+  style: Style;
+  count: number;
+  /** Operations per second over the whole run. */
+  rate: number;
+  /** Per process: RSS (MiB) at start and after each tenth, RSS and heap (MiB) after the forced GC. */
+  processes: Record<string, { rss: number[]; rssAfterGc: number; heapAfterGc: number }>;
+}
+
+const IN_FLIGHT = 8;
+const DEVICES = 16;
+const MIB = 2 ** 20;
+
+const QUERY_WITH_VARIABLES = /* GraphQL */ `
+  query Look($id: ID!, $resource: String, $appId: String) {
+    device(id: $id) { id }
+    accessChanges(resource: $resource, first: 1) { totalCount }
+    apps(filter: { appId: $appId }, first: 1) { totalCount }
+  }
+`;
+const REPORT_WITH_VARIABLES = /* GraphQL */ `mutation Report($input: ReportThreatsInput!) { reportThreats(input: $input) { duplicate } }`;
+
+/** The i-th operation of a run: who sends it, the document and its variables. */
+function operation(style: Style, i: number, run: string): { role: "analyst" | "partner"; query: string; variables?: Record<string, unknown> } {
+  if (i % 2 === 0) {
+    const values = { id: `look-${run}-${i}`, resource: `resource-${run}-${i}`, appId: `app.${run}.${i}` };
+    if (style === "variables") return { role: "analyst", query: QUERY_WITH_VARIABLES, variables: values };
+    return {
+      role: "analyst",
+      query: `{ device(id: "${values.id}") { id } accessChanges(resource: "${values.resource}", first: 1) { totalCount } apps(filter: { appId: "${values.appId}" }, first: 1) { totalCount } }`,
+    };
+  }
+  const input = {
+    reportId: `report-${run}-${i}`,
+    deviceId: `bench-device-${i % DEVICES}`,
+    observedAt: new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString(),
+    threats: [{ externalId: `threat-${i % 5}`, category: "APP", severity: i % 4 === 1 ? "HIGH" : "LOW", title: `finding ${i}`, status: "ACTIVE" }],
+  };
+  if (style === "variables") return { role: "partner", query: REPORT_WITH_VARIABLES, variables: { input } };
+  const threats = input.threats.map((t) => `{ externalId: "${t.externalId}", category: ${t.category}, severity: ${t.severity}, title: "${t.title}", status: ${t.status} }`).join(", ");
+  return { role: "partner", query: `mutation { reportThreats(input: { reportId: "${input.reportId}", deviceId: "${input.deviceId}", observedAt: "${input.observedAt}", threats: [${threats}] }) { duplicate } }` };
+}
+
+/** Forces a GC in a process started with `--expose-gc --inspect` and returns its heap in use, bytes. */
+async function collectGarbage(service: Service): Promise<number> {
+  const port = listeningPorts(service.child!.pid!).find((candidate) => candidate !== service.port);
+  if (port === undefined) throw new Error(`${service.name}: no inspector port`);
+  const [target] = (await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()) as { webSocketDebuggerUrl: string }[];
+  const socket = new WebSocket(target!.webSocketDebuggerUrl);
+  await once(socket, "open");
+  try {
+    socket.send(JSON.stringify({ id: 1, method: "Runtime.evaluate", params: { expression: "gc(), gc(), process.memoryUsage().heapUsed", returnByValue: true } }));
+    const [data] = (await once(socket, "message")) as [Buffer];
+    return Number((JSON.parse(String(data)) as { result: { result: { value: number } } }).result.result.value);
+  } finally {
+    socket.close();
+  }
+}
+
+export async function runDocuments(style: Style, count: number): Promise<DocumentsRun> {
+  const dataDir = mkdtempSync(join(tmpdir(), "mtd-bench-documents-"));
+  const database = await createMysqlDatabase();
+  const redis = redisPrefix();
+  const secret = randomBytes(32).toString("base64url");
+  const env = {
+    NODE_ENV: "production",
+    LOG_LEVEL: "warn",
+    NODE_OPTIONS: "--expose-gc --inspect=127.0.0.1:0",
+    MTD_HOST: "127.0.0.1",
+    MTD_DATA_DIR: dataDir,
+    DATABASE_URL: database.url,
+    REDIS_URL: REDIS_TEST_URL,
+    MTD_REDIS_PREFIX: redis.prefix,
+    MTD_JWT_SECRET: secret,
+    ...UNLIMITED,
+  };
+  const subgraphs = SUBGRAPH_NAMES.map((name) => new Service(name, ["subgraph", name], env));
+  let gateway: Service | undefined;
+  try {
+    // One at a time: four processes migrating at once miss their start-up timeout on a busy machine.
+    for (const service of subgraphs) await service.start();
+    const urls = Object.fromEntries(subgraphs.map((service) => [`MTD_SUBGRAPH_${service.name.toUpperCase()}_URL`, service.url]));
+    gateway = new Service("gateway", ["gateway"], { ...env, ...urls });
+    await gateway.start();
+    const services = [gateway, ...subgraphs];
+    const tenantId = `memory-${style}`;
+    const tokens = {
+      admin: await signToken(secret, { tenantId, role: "admin" }),
+      analyst: await signToken(secret, { tenantId, role: "analyst" }),
+      partner: await signToken(secret, { tenantId, role: "partner", partner: "LOOKOUT" }),
+    };
+    const post = async (token: string, query: string, variables?: Record<string, unknown>) => {
+      const response = await fetch(gateway!.url, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${token}` }, body: JSON.stringify({ query, variables }) });
+      const body = (await response.json()) as { errors?: unknown };
+      if (body.errors !== undefined) throw new Error(`${query.slice(0, 80)}…: ${JSON.stringify(body.errors)}`);
+    };
+    await post(tokens.admin, `mutation { enableMtdConnector(input: { partner: LOOKOUT, enabledPlatforms: [IOS] }) { state } }`);
+    for (let d = 0; d < DEVICES; d++) {
+      await post(tokens.admin, `mutation E($input: EnrollDeviceInput!) { enrollDevice(input: $input) { id } }`, { input: { id: `bench-device-${d}`, name: `Device ${d}`, platform: "IOS", osVersion: "17.4", ownership: "CORPORATE" } });
+    }
+    const rss = (service: Service) => rssOf(service.child!.pid!) / MIB;
+    const samples = new Map(services.map((service) => [service.name, [rss(service)]]));
+    const started = Date.now();
+    let next = 0;
+    for (let tenth = 1; tenth <= 10; tenth++) {
+      const until = Math.round((count * tenth) / 10);
+      await Promise.all(
+        Array.from({ length: IN_FLIGHT }, async () => {
+          while (next < until) {
+            const op = operation(style, next++, style);
+            await post(tokens[op.role], op.query, op.variables);
+          }
+        }),
+      );
+      for (const service of services) samples.get(service.name)!.push(rss(service));
+      console.log(`  ${style}: ${until.toLocaleString("en-US")} operations, gateway RSS ${rss(gateway).toFixed(1)} MiB`);
+    }
+    const rate = count / ((Date.now() - started) / 1000);
+    const processes: DocumentsRun["processes"] = {};
+    for (const service of services) {
+      const heap = await collectGarbage(service);
+      processes[service.name] = { rss: samples.get(service.name)!, rssAfterGc: rss(service), heapAfterGc: heap / MIB };
+    }
+    return { style, count, rate, processes };
+  } finally {
+    await Promise.all([gateway, ...subgraphs].map((service) => service?.stop()));
+    await database.drop();
+    await redis.cleanup();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
