@@ -13,21 +13,15 @@
  * thread (their own event loop); the reporter and the floor server in the
  * main thread.
  */
-import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { Worker } from "node:worker_threads";
 import { WebSocketServer } from "ws";
-import { signToken } from "../../lib/auth.js";
-import { SUBGRAPH_NAMES } from "../../lib/config.js";
-import { createMysqlDatabase, mysqlAvailable, redisAvailable, redisPrefix, REDIS_TEST_URL } from "../support/services.js";
+import { mysqlAvailable, redisAvailable } from "../support/services.js";
 import { waitFor } from "../support/wait.js";
-import { Service } from "../support/service-process.js";
-import { Tenant, type Query } from "../gateway/subscriptions-helpers.js";
+import { Tenant } from "../gateway/subscriptions-helpers.js";
+import { startProcesses } from "./stack.js";
 import { printTable } from "./table.js";
 
 const SUBSCRIBERS = 1_000;
@@ -180,52 +174,8 @@ function summarize(results: Results) {
   };
 }
 
-/** Every subgraph and the gateway as their own processes on a fresh MariaDB database and Redis prefix. */
-async function startProcesses() {
-  const database = await createMysqlDatabase();
-  const redis = redisPrefix();
-  const dataDir = mkdtempSync(join(tmpdir(), "mtd-bench-"));
-  const secret = randomBytes(32).toString("base64url");
-  const env = {
-    NODE_ENV: "test",
-    LOG_LEVEL: "warn",
-    MTD_HOST: "127.0.0.1",
-    MTD_DATA_DIR: dataDir,
-    DATABASE_URL: database.url,
-    REDIS_URL: REDIS_TEST_URL,
-    MTD_REDIS_PREFIX: redis.prefix,
-    MTD_JWT_SECRET: secret,
-    ...UNLIMITED,
-  };
-  const services = SUBGRAPH_NAMES.map((name) => new Service(name, ["subgraph", name], env));
-  await Promise.all(services.map((service) => service.start()));
-  const urls = Object.fromEntries(SUBGRAPH_NAMES.map((name, i) => [`MTD_SUBGRAPH_${name.toUpperCase()}_URL`, services[i]!.url]));
-  const gateway = new Service("gateway", ["gateway"], { ...env, ...urls });
-  services.push(gateway);
-  await gateway.start();
-  const query: Query = async (token, document, variables) => {
-    const response = await fetch(gateway.url, {
-      method: "POST",
-      headers: { "content-type": "application/json", ...(token === null ? {} : { authorization: `Bearer ${token}` }) },
-      body: JSON.stringify({ query: document, variables }),
-    });
-    return (await response.json()) as never;
-  };
-  return {
-    gatewayUrl: gateway.url,
-    query,
-    token: (claims: Parameters<typeof signToken>[1]) => signToken(secret, claims),
-    stop: async () => {
-      await Promise.all(services.map((service) => service.stop()));
-      await database.drop();
-      await redis.cleanup();
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
-}
-
 async function gatewayRun() {
-  const graph = await startProcesses();
+  const graph = await startProcesses(UNLIMITED);
   try {
     const tenant = await Tenant.create("bench", graph.query, graph.token);
     const devices = Array.from({ length: DEVICES }, (_, i) => `bench-${i}`);

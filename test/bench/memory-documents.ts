@@ -12,16 +12,10 @@
  * forced GC at the end (with the heap then in use).
  */
 import { once } from "node:events";
-import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import WebSocket from "ws";
-import { signToken } from "../../lib/auth.js";
-import { SUBGRAPH_NAMES } from "../../lib/config.js";
-import { Service } from "../support/service-process.js";
-import { createMysqlDatabase, redisPrefix, REDIS_TEST_URL } from "../support/services.js";
-import { listeningPorts, rssOf, UNLIMITED } from "./peers.js";
+import type { Service } from "../support/service-process.js";
+import { listeningPorts, rssOf } from "./peers.js";
+import { startProcesses } from "./stack.js";
 
 export type Style = "variables" | "inline";
 
@@ -85,48 +79,27 @@ async function collectGarbage(service: Service): Promise<number> {
 }
 
 export async function runDocuments(style: Style, count: number): Promise<DocumentsRun> {
-  const dataDir = mkdtempSync(join(tmpdir(), "mtd-bench-documents-"));
-  const database = await createMysqlDatabase();
-  const redis = redisPrefix();
-  const secret = randomBytes(32).toString("base64url");
-  const env = {
-    NODE_ENV: "production",
-    LOG_LEVEL: "warn",
-    NODE_OPTIONS: "--expose-gc --inspect=127.0.0.1:0",
-    MTD_HOST: "127.0.0.1",
-    MTD_DATA_DIR: dataDir,
-    DATABASE_URL: database.url,
-    REDIS_URL: REDIS_TEST_URL,
-    MTD_REDIS_PREFIX: redis.prefix,
-    MTD_JWT_SECRET: secret,
-    ...UNLIMITED,
-  };
-  const subgraphs = SUBGRAPH_NAMES.map((name) => new Service(name, ["subgraph", name], env));
-  let gateway: Service | undefined;
+  const stack = await startProcesses({ NODE_ENV: "production", NODE_OPTIONS: "--expose-gc --inspect=127.0.0.1:0" });
   try {
-    // One at a time: four processes migrating at once miss their start-up timeout on a busy machine.
-    for (const service of subgraphs) await service.start();
-    const urls = Object.fromEntries(subgraphs.map((service) => [`MTD_SUBGRAPH_${service.name.toUpperCase()}_URL`, service.url]));
-    gateway = new Service("gateway", ["gateway"], { ...env, ...urls });
-    await gateway.start();
-    const services = [gateway, ...subgraphs];
+    const { gateway, services } = stack;
     const tenantId = `memory-${style}`;
     const tokens = {
-      admin: await signToken(secret, { tenantId, role: "admin" }),
-      analyst: await signToken(secret, { tenantId, role: "analyst" }),
-      partner: await signToken(secret, { tenantId, role: "partner", partner: "LOOKOUT" }),
+      admin: await stack.token({ tenantId, role: "admin" }),
+      analyst: await stack.token({ tenantId, role: "analyst" }),
+      partner: await stack.token({ tenantId, role: "partner", partner: "LOOKOUT" }),
     };
     const post = async (token: string, query: string, variables?: Record<string, unknown>) => {
-      const response = await fetch(gateway!.url, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${token}` }, body: JSON.stringify({ query, variables }) });
-      const body = (await response.json()) as { errors?: unknown };
-      if (body.errors !== undefined) throw new Error(`${query.slice(0, 80)}…: ${JSON.stringify(body.errors)}`);
+      const result = await stack.query(token, query, variables);
+      if (result.errors !== undefined) throw new Error(`${query.slice(0, 80)}…: ${JSON.stringify(result.errors)}`);
     };
     await post(tokens.admin, `mutation { enableMtdConnector(input: { partner: LOOKOUT, enabledPlatforms: [IOS] }) { state } }`);
     for (let d = 0; d < DEVICES; d++) {
       await post(tokens.admin, `mutation E($input: EnrollDeviceInput!) { enrollDevice(input: $input) { id } }`, { input: { id: `bench-device-${d}`, name: `Device ${d}`, platform: "IOS", osVersion: "17.4", ownership: "CORPORATE" } });
     }
     const rss = (service: Service) => rssOf(service.child!.pid!) / MIB;
-    const samples = new Map(services.map((service) => [service.name, [rss(service)]]));
+    // The gateway first.
+    const ordered = [gateway, ...services.filter((service) => service !== gateway)];
+    const samples = new Map(ordered.map((service) => [service.name, [rss(service)]]));
     const started = Date.now();
     let next = 0;
     for (let tenth = 1; tenth <= 10; tenth++) {
@@ -139,20 +112,17 @@ export async function runDocuments(style: Style, count: number): Promise<Documen
           }
         }),
       );
-      for (const service of services) samples.get(service.name)!.push(rss(service));
+      for (const service of ordered) samples.get(service.name)!.push(rss(service));
       console.log(`  ${style}: ${until.toLocaleString("en-US")} operations, gateway RSS ${rss(gateway).toFixed(1)} MiB`);
     }
     const rate = count / ((Date.now() - started) / 1000);
     const processes: DocumentsRun["processes"] = {};
-    for (const service of services) {
+    for (const service of ordered) {
       const heap = await collectGarbage(service);
       processes[service.name] = { rss: samples.get(service.name)!, rssAfterGc: rss(service), heapAfterGc: heap / MIB };
     }
     return { style, count, rate, processes };
   } finally {
-    await Promise.all([gateway, ...subgraphs].map((service) => service?.stop()));
-    await database.drop();
-    await redis.cleanup();
-    rmSync(dataDir, { recursive: true, force: true });
+    await stack.stop();
   }
 }
