@@ -123,7 +123,7 @@ async function main() {
   const secret = randomBytes(32).toString("base64url");
   const config = loadConfig({ NODE_ENV: "development", LOG_LEVEL: "warn", MTD_HOST: "127.0.0.1", MTD_DATA_DIR: dataDir, MTD_JWT_SECRET: secret });
   const logger = createLogger(config.logLevel, "demo");
-  const events = createEventLog({ redisPrefix: config.redisPrefix });
+  const events = createEventLog({ redis: config.redis, redisPrefix: config.redisPrefix });
   const running: { dispose(): Promise<void> }[] = [];
   const stop = async () => {
     for (const service of running.reverse()) await service.dispose();

@@ -29,7 +29,7 @@ try {
   throw error;
 }
 const logger = createLogger(config.logLevel, mode === "subgraph" ? `subgraph-${name}` : mode);
-const events = createEventLog({ redisUrl: config.redisUrl, redisPrefix: config.redisPrefix, retention: config.eventLog });
+const events = createEventLog({ redis: config.redis, redisPrefix: config.redisPrefix, retention: config.eventLog });
 const running: { dispose(): Promise<void> }[] = [];
 
 async function startSubgraph(subgraph: SubgraphName, port: number | undefined) {

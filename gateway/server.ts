@@ -53,7 +53,7 @@ export async function start({ config, logger: parentLogger, supergraphSdl }: Gat
     // Bounded by count, not by Apollo's estimate of bytes (lib/cache.ts).
     queryPlannerConfig: { cache: new BoundedCache<QueryPlan>({ service: "gateway", name: "query_plans", maxEntries: config.caches.queryPlans }) },
   });
-  const buckets = createTokenBuckets({ redisUrl: config.redisUrl, redisPrefix: config.redisPrefix });
+  const buckets = createTokenBuckets({ redis: config.redis, redisPrefix: config.redisPrefix });
   const apollo = createApolloServer<GatewayContext>({
     config,
     service: "gateway",

@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join, resolve } from "node:path";
 import { parseDuration } from "./duration.js";
+import { splitHostPort, type RedisTarget } from "./redis.js";
 import type { OtlpProtocol, TracingConfig } from "./tracing.js";
 
 export const SUBGRAPH_NAMES = ["devices", "threats", "policies", "inventory"] as const;
@@ -35,8 +36,11 @@ export interface Config {
   dataDir: string;
   /** `DATABASE_URL`: `mysql://user:pass@host:port/db`. Unset: SQLite files under `dataDir`. */
   databaseUrl?: string;
-  /** `REDIS_URL`: `redis://host:port` for the event log. Unset: the in-process event log. */
-  redisUrl?: string;
+  /**
+   * The event log's and the shared rate limits' Redis: `REDIS_URL` (`redis://host:port`) or
+   * `REDIS_CLUSTER_NODES` (`host:port,host:port,…`, a Redis Cluster). Neither: the in-process event log.
+   */
+  redis: RedisTarget;
   /** `MTD_REDIS_PREFIX`: key prefix for every Redis key. Default `mtd`. */
   redisPrefix: string;
   /** `MTD_JWT_SECRET` (HS256) or `MTD_JWKS_URL` (asymmetric). Default: a development secret under `dataDir`. */
@@ -249,6 +253,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (databaseUrl !== undefined) checkUrl(databaseUrl, "DATABASE_URL", ["mysql:", "mariadb:"], problems);
   const redisUrl = read("REDIS_URL");
   if (redisUrl !== undefined) checkUrl(redisUrl, "REDIS_URL", ["redis:", "rediss:"], problems);
+  const clusterNodes = read("REDIS_CLUSTER_NODES")?.split(",").map((node) => node.trim());
+  for (const node of clusterNodes ?? []) {
+    try {
+      splitHostPort(node);
+    } catch {
+      problems.push(`REDIS_CLUSTER_NODES must be host:port,host:port,…; got "${node}"`);
+    }
+  }
+  if (redisUrl !== undefined && clusterNodes !== undefined) problems.push("set REDIS_URL or REDIS_CLUSTER_NODES, not both");
 
   const secret = read("MTD_JWT_SECRET");
   const jwksUrl = read("MTD_JWKS_URL");
@@ -320,7 +333,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: read("MTD_HOST") ?? "0.0.0.0",
     dataDir: resolve(read("MTD_DATA_DIR") ?? "data"),
     databaseUrl,
-    redisUrl,
+    redis: { url: redisUrl, clusterNodes },
     redisPrefix: read("MTD_REDIS_PREFIX") ?? "mtd",
     auth: { secret, jwksUrl, issuer: read("MTD_JWT_ISSUER"), audience: read("MTD_JWT_AUDIENCE") },
     subgraphUrls,

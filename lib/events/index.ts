@@ -2,6 +2,7 @@
 import { MemoryEventLog } from "./memory.js";
 import { RedisEventLog } from "./redis.js";
 import type { EventLogRetention } from "../config.js";
+import { redisConfigured, type RedisTarget } from "../redis.js";
 import { traced } from "./traced.js";
 import type { EventLog } from "./types.js";
 
@@ -11,8 +12,8 @@ export { RedisEventLog, type RedisEventLogOptions } from "./redis.js";
 export { Outbox, outboxEntity, outboxMigration, OUTBOX_MIGRATION_TIMESTAMP, type OutboxOptions, type OutboxRecord } from "./outbox.js";
 
 export interface EventLogOptions {
-  /** `redis://…` selects Redis Streams; unset, the in-process log (embedded mode). */
-  redisUrl?: string;
+  /** A Redis (`REDIS_URL`) or Redis Cluster (`REDIS_CLUSTER_NODES`) selects Redis Streams; neither, the in-process log (embedded mode). */
+  redis: RedisTarget;
   /** Key prefix in Redis (ignored in process). */
   redisPrefix: string;
   /** How much of each topic is kept (`config.eventLog`, `MTD_EVENT_LOG_*`). Default: `retentionOf({})`. */
@@ -21,5 +22,5 @@ export interface EventLogOptions {
 
 export function createEventLog(options: EventLogOptions): EventLog {
   const retention = options.retention && { retentionMs: options.retention.retentionSeconds * 1000, maxEntries: options.retention.maxEntries };
-  return traced(options.redisUrl === undefined ? new MemoryEventLog(retention) : new RedisEventLog({ url: options.redisUrl, prefix: options.redisPrefix, ...retention }));
+  return traced(redisConfigured(options.redis) ? new RedisEventLog({ ...options.redis, prefix: options.redisPrefix, ...retention }) : new MemoryEventLog(retention));
 }

@@ -31,12 +31,10 @@
  * pending entries: entries given to it in a reply that was lost come first.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import { Redis } from "ioredis";
+import { connectRedis, type RedisClient, type RedisTarget } from "../redis.js";
 import { retentionOf, type ConsumeOptions, type ConsumerGroupStats, type Disposable, type EventLog, type LoggedEvent, type NewEvent, type RetentionOptions, type TailOptions, type Topic } from "./types.js";
 
-export interface RedisEventLogOptions extends RetentionOptions {
-  /** `redis://[user:password@]host:port[/db]`. */
-  url: string;
+export interface RedisEventLogOptions extends RetentionOptions, RedisTarget {
   /** Key prefix, so deployments and test runs sharing a Redis do not collide: streams are `${prefix}:events:${topic}`. Required. */
   prefix: string;
 }
@@ -56,7 +54,7 @@ type Entry = [id: string, fields: string[] | null];
 
 export class RedisEventLog implements EventLog {
   /** Shared by publishes, acknowledgements and group creation. */
-  private readonly command: Redis;
+  private readonly command: RedisClient;
   private readonly consumers = new Set<Disposable>();
   /** Stops of the running tails. */
   private readonly tails = new Set<() => void>();
@@ -285,9 +283,9 @@ export class RedisEventLog implements EventLog {
     return `${this.options.prefix}:events:${topic}`;
   }
 
-  private connect(): Redis {
+  private connect(): RedisClient {
     // Named, so `CLIENT LIST` tells which deployment a connection belongs to.
-    const redis = new Redis(this.options.url, { connectionName: `${this.options.prefix}:events` });
+    const redis = connectRedis(this.options, `${this.options.prefix}:events`);
     // Failures surface as rejected commands, which the loops retry; without a
     // listener ioredis would print every reconnection attempt.
     redis.on("error", () => {});

@@ -5,7 +5,7 @@
  * never overdraw). Time is Redis's own clock, so replicas' clocks do not
  * matter. A bucket expires once it would be full again.
  */
-import { Redis } from "ioredis";
+import { connectRedis, type RedisClient, type RedisTarget } from "../redis.js";
 import type { BucketDecision, BucketLimit, TokenBuckets } from "./types.js";
 
 /** KEYS[1] bucket; ARGV rate per second, burst, cost. Returns { allowed, remaining, retry ms }. */
@@ -38,15 +38,14 @@ redis.call('PEXPIRE', KEYS[1], math.ceil((burst - tokens) * 1000 / rate) + 1000)
 return { allowed, math.floor(tokens), retry }
 `;
 
-export interface RedisTokenBucketsOptions {
-  url: string;
+export interface RedisTokenBucketsOptions extends RedisTarget {
   /** Key prefix (`MTD_REDIS_PREFIX`); required, as for the event log. */
   prefix: string;
   /** A take that gets no answer within this is failed (the caller decides: the gateway lets it through). Default 500 ms. */
   commandTimeoutMs?: number;
 }
 
-type WithTake = Redis & { mtdTakeTokens(key: string, rate: number, burst: number, cost: number): Promise<[number, number, number]> };
+type WithTake = RedisClient & { mtdTakeTokens(key: string, rate: number, burst: number, cost: number): Promise<[number, number, number]> };
 
 export class RedisTokenBuckets implements TokenBuckets {
   private readonly redis: WithTake;
@@ -55,8 +54,7 @@ export class RedisTokenBuckets implements TokenBuckets {
 
   constructor(private readonly options: RedisTokenBucketsOptions) {
     if (!options.prefix) throw new TypeError(`RedisTokenBuckets: expected a non-empty prefix, got ${JSON.stringify(options.prefix)}`);
-    const redis = new Redis(options.url, {
-      connectionName: `${options.prefix}:ratelimit`,
+    const redis = connectRedis(options, `${options.prefix}:ratelimit`, {
       commandTimeout: options.commandTimeoutMs ?? 500,
       // The first takes wait (at most the command timeout) for the first connection.
       maxRetriesPerRequest: 1,

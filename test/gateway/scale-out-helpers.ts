@@ -103,7 +103,8 @@ export class ScaleOutStack {
   private turn = 0;
 
   constructor(
-    private readonly redis: { url: string; prefix: string },
+    /** One Redis (`url`) or a Redis Cluster (`clusterNodes`), and the key prefix. */
+    private readonly redis: { url?: string; clusterNodes?: string[]; prefix: string },
     /** More environment for every process (e.g. `OTEL_*`). */
     private readonly extraEnv: Record<string, string> = {},
   ) {}
@@ -117,7 +118,7 @@ export class ScaleOutStack {
       MTD_HOST: "127.0.0.1",
       MTD_DATA_DIR: this.dataDir,
       DATABASE_URL: database.url,
-      REDIS_URL: this.redis.url,
+      ...(this.redis.clusterNodes === undefined ? { REDIS_URL: this.redis.url! } : { REDIS_CLUSTER_NODES: this.redis.clusterNodes.join(",") }),
       MTD_REDIS_PREFIX: this.redis.prefix,
       MTD_JWT_SECRET: this.secret,
       MTD_WS_UPSTREAM_RETRY_MAX_MS: "500",

@@ -9,7 +9,7 @@ describe("loadConfig", () => {
     const config = loadConfig({});
     expect(config.env).toBe("development");
     expect(config.databaseUrl).toBeUndefined();
-    expect(config.redisUrl).toBeUndefined();
+    expect(config.redis).toEqual({ url: undefined, clusterNodes: undefined });
     expect(config.subgraphUrls.devices).toBe("http://127.0.0.1:4001/graphql");
     expect(config.subgraphUrls.inventory).toBe("http://127.0.0.1:4004/graphql");
     expect(config.maxBodyBytes).toBe(1024 * 1024);

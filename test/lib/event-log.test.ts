@@ -5,6 +5,8 @@ import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { MemoryEventLog } from "../../lib/events/memory.js";
 import { RedisEventLog } from "../../lib/events/redis.js";
 import type { EventLog, LoggedEvent, NewEvent, RetentionOptions } from "../../lib/events/types.js";
+import { RedisCluster } from "../support/redis-cluster.js";
+import { redisServerInstalled } from "../support/redis-server.js";
 import { REDIS_TEST_URL, redisPrefix, requireService } from "../support/services.js";
 import { deferred, waitFor, type Deferred } from "../support/wait.js";
 
@@ -12,6 +14,9 @@ interface Backend {
   log(retention?: RetentionOptions): EventLog;
   cleanup(): Promise<void>;
 }
+
+/** A private cluster (REDIS_CLUSTER_NODES), started once for its suite, wherever redis-server can run. */
+const cluster = redisServerInstalled ? await RedisCluster.start() : undefined;
 
 const implementations: [name: string, available: boolean, backend: () => Backend][] = [
   ["MemoryEventLog", true, () => ({ log: (retention) => new MemoryEventLog(retention), cleanup: async () => {} })],
@@ -22,6 +27,11 @@ const implementations: [name: string, available: boolean, backend: () => Backend
       const { prefix, cleanup } = redisPrefix();
       return { log: (retention) => new RedisEventLog({ url: REDIS_TEST_URL, prefix, ...retention }), cleanup };
     },
+  ],
+  [
+    "RedisEventLog on a 3-master Redis Cluster",
+    cluster !== undefined,
+    () => ({ log: (retention) => new RedisEventLog({ clusterNodes: cluster!.nodes, prefix: "conformance", ...retention }), cleanup: () => cluster!.stop() }),
   ],
 ];
 

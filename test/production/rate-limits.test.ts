@@ -8,6 +8,7 @@ import { createLogger } from "../../lib/logger.js";
 import { MemoryTokenBuckets, RedisTokenBuckets, type TokenBuckets } from "../../lib/rate-limit/index.js";
 import type { Served } from "../../lib/server.js";
 import { startGraph, type TestGraph } from "../support/graph.js";
+import { RedisCluster } from "../support/redis-cluster.js";
 import { RedisServer, redisServerInstalled } from "../support/redis-server.js";
 import { redisPrefix, REDIS_TEST_URL, requireService } from "../support/services.js";
 import { waitFor } from "../support/wait.js";
@@ -22,10 +23,15 @@ const codeOf = (result: { errors?: { extensions?: Record<string, unknown> }[] })
 
 const redisEnabled = requireService("redis");
 
+/** A private cluster (REDIS_CLUSTER_NODES) for the buckets' script, wherever redis-server can run. */
+const cluster = redisServerInstalled ? await RedisCluster.start() : undefined;
+afterAll(() => cluster?.stop());
+
 describe("token buckets", () => {
   const implementations: [string, () => TokenBuckets, boolean][] = [
     ["MemoryTokenBuckets", () => new MemoryTokenBuckets(), true],
     ["RedisTokenBuckets", () => new RedisTokenBuckets({ url: REDIS_TEST_URL, prefix: redisPrefix().prefix }), redisEnabled],
+    ["RedisTokenBuckets on a 3-master Redis Cluster", () => new RedisTokenBuckets({ clusterNodes: cluster!.nodes, prefix: "buckets" }), cluster !== undefined],
   ];
   for (const [name, create, enabled] of implementations) {
     describe.skipIf(!enabled)(name, () => {

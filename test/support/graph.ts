@@ -61,7 +61,7 @@ export async function startGraph(options: GraphOptions = {}): Promise<TestGraph>
     ...options.env,
   });
   const logger = createLogger(config.logLevel, "test", options.logDestination);
-  const events = createEventLog({ redisUrl: config.redisUrl, redisPrefix: config.redisPrefix, retention: config.eventLog });
+  const events = createEventLog({ redis: config.redis, redisPrefix: config.redisPrefix, retention: config.eventLog });
   const subgraphs: Record<string, RunningSubgraph> = {};
   const disposables: { dispose(): Promise<void> }[] = [];
 

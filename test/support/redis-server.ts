@@ -18,9 +18,9 @@ export const redisServerInstalled = spawnSync("redis-server", ["--version"]).sta
  * on it. If some other process listens on it first, redis-server refuses to
  * start and `start()` picks another.
  */
-async function freePort(): Promise<number> {
+async function freePort(below = 32_000): Promise<number> {
   for (;;) {
-    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const port = 20_000 + Math.floor(Math.random() * (below - 20_000));
     const server = createServer();
     const free = await new Promise<boolean>((resolve) => {
       server.once("error", () => resolve(false));
@@ -45,6 +45,13 @@ export class RedisServer {
   private child: ChildProcess | undefined;
   private output = "";
 
+  constructor(
+    /** More `redis-server` arguments (e.g. cluster mode). */
+    private readonly extraArgs: (dir: string, port: number) => string[] = () => [],
+    /** Ports are picked below this (cluster nodes need port + 10000 for their bus, below the ephemeral range too). */
+    private readonly portsBelow = 32_000,
+  ) {}
+
   get url(): string {
     if (this.port === undefined) throw new Error("redis-server has not started");
     return `redis://127.0.0.1:${this.port}`;
@@ -54,7 +61,7 @@ export class RedisServer {
   async start(): Promise<void> {
     this.dir ??= mkdtempSync(join(tmpdir(), "mtd-redis-"));
     for (let attempt = 1; ; attempt++) {
-      const port = this.port ?? (await freePort());
+      const port = this.port ?? (await freePort(this.portsBelow));
       try {
         await this.spawn(port);
         this.port = port;
@@ -80,7 +87,7 @@ export class RedisServer {
 
   private async spawn(port: number): Promise<void> {
     this.output = "";
-    const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--appendfsync", "always", "--dir", this.dir!];
+    const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--appendfsync", "always", "--dir", this.dir!, ...this.extraArgs(this.dir!, port)];
     const child = spawn("redis-server", args, { stdio: ["ignore", "pipe", "pipe"] });
     this.child = child;
     let spawnError: Error | undefined;

@@ -18,7 +18,7 @@ const dataDir = mkdtempSync(join(tmpdir(), "mtd-tracing-probe-"));
 const config = loadConfig({ ...process.env, MTD_DATA_DIR: dataDir, MTD_HOST: "127.0.0.1", PORT: "0" });
 const logger = createLogger("silent", "probe");
 const tracing = await startTracing(config.tracing, "devices", logger);
-const events = createEventLog({ redisPrefix: "probe" });
+const events = createEventLog({ redis: {}, redisPrefix: "probe" });
 const devices = await SUBGRAPHS.devices!({ config, logger, events });
 await fetch(devices.url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: "{ __typename }" }) });
 const require = createRequire(import.meta.url);
