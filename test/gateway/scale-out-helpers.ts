@@ -90,7 +90,7 @@ export class ResumingSubscriber {
   }
 }
 
-/** Every subgraph and two gateways, each its own process, on a fresh MariaDB database and the Redis at `redisUrl` under `redisPrefix`. */
+/** Every subgraph and two gateways, each its own process, on a fresh MariaDB database and a Redis or Redis Cluster under a key prefix. */
 export class ScaleOutStack {
   readonly secret = randomBytes(32).toString("base64url");
   readonly subgraphs = {} as Record<SubgraphName, Service>;
