@@ -50,3 +50,14 @@ export function callAt(epochMs: number, callback: () => void): () => void {
   arm();
   return () => clearTimeout(timer);
 }
+
+/** Waits for `promise` at most `ms`: true when it settled in time (its rejection included), false when the deadline passed first. */
+export async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([promise.then(() => true, () => true), deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

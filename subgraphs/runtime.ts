@@ -4,6 +4,7 @@
  * verification on every request, the HTTP + WebSocket server, and health.
  */
 import { readFileSync } from "node:fs";
+import { settlesWithin } from "../lib/async.js";
 import type { IncomingMessage } from "node:http";
 import { buildSubgraphSchema } from "@apollo/subgraph";
 import type { GraphQLResolverMap } from "@apollo/subgraph/dist/schema-helper/index.js";
@@ -104,8 +105,11 @@ export async function runSubgraph<TContext extends RequestContext>(deps: Subgrap
     await pruning?.dispose();
     await parts?.dispose?.();
     // Whatever the last requests and consumers committed goes out now, not at the next start.
-    await outbox.flush().catch((error: unknown) => logger.warn({ err: error }, "final outbox flush failed; the next start publishes the rest"));
-    await outbox.dispose();
+    // With the event log unreachable a publish waits for it: the last one gets a deadline, and what it
+    // could not send stays in the outbox for the next start's sweep.
+    const flushed = outbox.flush().catch((error: unknown) => logger.warn({ err: error }, "final outbox flush failed; the next start publishes the rest"));
+    if (!(await settlesWithin(flushed, FINAL_PUBLISH_MS))) logger.warn({ deadlineMs: FINAL_PUBLISH_MS }, "final outbox flush timed out (event log unreachable?); the next start publishes the rest");
+    await settlesWithin(outbox.dispose(), FINAL_PUBLISH_MS);
     await database.close();
   };
   try {
@@ -143,6 +147,9 @@ function historyTargets(name: SubgraphName, config: Config, processedEvents: Ent
     olderThan(auditEntity(auditTable(name)), "at", config.retention.auditMs, "epochMs"),
   ];
 }
+
+/** How long a stopping subgraph waits for its last publish. */
+const FINAL_PUBLISH_MS = 2_000;
 
 /** How long published outbox rows and processed-event records stay. */
 const PUBLISHED_OUTBOX_KEPT_MS = 3_600_000;

@@ -31,6 +31,7 @@
  * pending entries: entries given to it in a reply that was lost come first.
  */
 import { setTimeout as sleep } from "node:timers/promises";
+import { settlesWithin } from "../async.js";
 import { connectRedis, type RedisClient, type RedisTarget } from "../redis.js";
 import { retentionOf, type ConsumeOptions, type ConsumerGroupStats, type Disposable, type EventLog, type LoggedEvent, type NewEvent, type RetentionOptions, type TailOptions, type Topic } from "./types.js";
 
@@ -40,6 +41,8 @@ export interface RedisEventLogOptions extends RetentionOptions, RedisTarget {
 }
 
 const DEFAULT_RECLAIM_AFTER_MS = 30_000;
+/** How long disposing a consumer waits for its loop to notice. */
+const DISPOSE_WAIT_MS = 1_000;
 const DEFAULT_BATCH_SIZE = 100;
 /** Longest a blocking read waits before its loop looks around again. */
 const BLOCK_MS = 2000;
@@ -159,8 +162,10 @@ export class RedisEventLog implements EventLog {
         reader.disconnect();
         this.consumers.delete(disposable);
         // A handler that never settles must not hang shutdown: its entry stays
-        // pending and another consumer claims it after `reclaimAfterMs`.
-        if (!handling) await done;
+        // pending and another consumer claims it after `reclaimAfterMs`. Nor does
+        // a command waiting for an unreachable Redis (ioredis retries it for tens of
+        // seconds): past the deadline the loop, aborted, ends when it returns.
+        if (!handling) await settlesWithin(done, DISPOSE_WAIT_MS);
       },
     };
     this.consumers.add(disposable);
