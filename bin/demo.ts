@@ -29,11 +29,10 @@ import { createClient } from "graphql-ws";
 import WebSocket from "ws";
 import { signToken, type MtdPartner, type Role } from "../lib/auth.js";
 import { helpdesk } from "./demo-helpdesk.js";
-import { loadConfig, type SubgraphName } from "../lib/config.js";
+import { loadConfig } from "../lib/config.js";
 import { createEventLog } from "../lib/events/index.js";
 import { createLogger } from "../lib/logger.js";
-import { start as startGateway } from "../gateway/server.js";
-import { SUBGRAPHS } from "../subgraphs/index.js";
+import { startStack, type Stack } from "../subgraphs/stack.js";
 
 type Platform = "IOS" | "ANDROID";
 type Level = "LOW" | "MEDIUM" | "HIGH";
@@ -124,22 +123,17 @@ async function main() {
   const config = loadConfig({ NODE_ENV: "development", LOG_LEVEL: "warn", MTD_HOST: "127.0.0.1", MTD_DATA_DIR: dataDir, MTD_JWT_SECRET: secret });
   const logger = createLogger(config.logLevel, "demo");
   const events = createEventLog({ redis: config.redis, redisPrefix: config.redisPrefix });
-  const running: { dispose(): Promise<void> }[] = [];
+  let stack: Stack | undefined;
   const stop = async () => {
-    for (const service of running.reverse()) await service.dispose();
+    await stack?.dispose();
     await events.close();
     rmSync(dataDir, { recursive: true, force: true });
   };
 
   say(bold("MTD Graph demo") + dim(` — ${deviceCount} devices, ${durationMs / 1000} s, seed ${args.seed}`));
-  for (const [name, start] of Object.entries(SUBGRAPHS)) {
-    const subgraph = await start!({ config: { ...config, port: 0 }, logger, events });
-    running.push(subgraph);
-    config.subgraphUrls[name as SubgraphName] = subgraph.url;
-  }
-  const gateway = await startGateway({ config: { ...config, port: 0 }, logger });
-  running.push(gateway);
-  say(dim(`graph up: gateway ${gateway.url}, subgraphs ${Object.values(config.subgraphUrls).join(" ")}`));
+  stack = await startStack({ config, logger, events, ports: "ephemeral" });
+  const gateway = stack.gateway!;
+  say(dim(`graph up: gateway ${gateway.url}, subgraphs ${Object.values(stack.subgraphs).map((subgraph) => subgraph.url).join(" ")}`));
 
   const token = (role: Role, partner: MtdPartner = "LOOKOUT") => signToken(secret, { tenantId: TENANT, role, subject: `${role}@${TENANT}`, partner: role === "partner" ? partner : undefined });
   const [admin, partner, enforcement, defender] = await Promise.all([token("admin"), token("partner"), token("enforcement"), token("partner", "MICROSOFT_DEFENDER")]);

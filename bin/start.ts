@@ -9,12 +9,11 @@
  * flushing its outbox and closing its pool; the event log last. A second
  * signal, or a shutdown slower than `MTD_SHUTDOWN_TIMEOUT_MS` + 5 s, exits at once.
  */
-import { ConfigError, DEFAULT_PORTS, loadConfig, type Config, type SubgraphName } from "../lib/config.js";
+import { ConfigError, loadConfig, type Config, type SubgraphName } from "../lib/config.js";
 import { createEventLog } from "../lib/events/index.js";
 import { createLogger } from "../lib/logger.js";
 import { startTracing } from "../lib/tracing.js";
-import { start as startGateway } from "../gateway/server.js";
-import { SUBGRAPHS } from "../subgraphs/index.js";
+import { startStack } from "../subgraphs/stack.js";
 
 const [mode = "all", name] = process.argv.slice(2);
 
@@ -32,30 +31,14 @@ const logger = createLogger(config.logLevel, mode === "subgraph" ? `subgraph-${n
 const events = createEventLog({ redis: config.redis, redisPrefix: config.redisPrefix, retention: config.eventLog });
 const running: { dispose(): Promise<void> }[] = [];
 
-async function startSubgraph(subgraph: SubgraphName, port: number | undefined) {
-  const start = SUBGRAPHS[subgraph];
-  if (start === undefined) throw new Error(`unknown subgraph "${subgraph}"; one of ${Object.keys(SUBGRAPHS).join(", ")}`);
-  const served = await start({ config: { ...config, port }, logger, events });
-  running.push(served);
-  logger.info({ subgraph, url: served.url }, "subgraph listening");
-}
-
 async function main() {
   // First, so that every server and consumer started below is traced (OTEL_EXPORTER_OTLP_ENDPOINT set).
   running.push(await startTracing(config.tracing, mode === "subgraph" ? name : mode === "all" ? "graph" : mode, logger));
-  if (mode === "subgraph") {
-    await startSubgraph(name as SubgraphName, config.port);
-    return;
-  }
-  if (mode === "all") {
-    if (config.port !== undefined) throw new Error("PORT applies to one service per process; use start:gateway or start:subgraph");
-    for (const subgraph of Object.keys(SUBGRAPHS) as SubgraphName[]) await startSubgraph(subgraph, DEFAULT_PORTS[subgraph]);
-  } else if (mode !== "gateway") {
+  if (mode !== "all" && mode !== "gateway" && mode !== "subgraph") {
     throw new Error(`unknown mode "${mode}": expected no argument, "gateway" or "subgraph <name>"`);
   }
-  const gateway = await startGateway({ config, logger });
-  running.push(gateway);
-  logger.info({ url: gateway.url }, "gateway listening");
+  const subgraphs = mode === "subgraph" ? [name as SubgraphName] : mode === "gateway" ? [] : undefined;
+  running.push(await startStack({ config, logger, events, subgraphs, gateway: mode !== "subgraph", ports: "fixed" }));
 }
 
 let started: Promise<void> | undefined;

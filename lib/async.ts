@@ -61,3 +61,19 @@ export async function settlesWithin(promise: Promise<unknown>, ms: number): Prom
     clearTimeout(timer);
   }
 }
+
+/** `run` one call at a time: a call while one is in progress gets that call's promise. `current()`: the call in progress, if any. */
+export function singleFlight<T>(run: () => Promise<T>): (() => Promise<T>) & { current(): Promise<T> | undefined } {
+  let running: Promise<T> | undefined;
+  const call = () =>
+    (running ??= run().finally(() => {
+      running = undefined;
+    }));
+  return Object.assign(call, { current: () => running });
+}
+
+/** `run` at most once: every call gets the first call's promise (an idempotent teardown). */
+export function once<T>(run: () => Promise<T>): () => Promise<T> {
+  let result: Promise<T> | undefined;
+  return () => (result ??= run());
+}

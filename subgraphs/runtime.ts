@@ -1,36 +1,25 @@
 /**
- * What every subgraph process has in common: its schema built from
- * `schema/<name>.graphql`, Apollo Server with our error formatting, token
- * verification on every request, the HTTP + WebSocket server, and health.
+ * A subgraph's lifecycle, the same for every one: open its database (its
+ * migrations and the outbox's, audit trail's and processed events'), start
+ * its outbox relay, set it up, start its consumers, timers and pruning,
+ * serve it (serve.ts), run its after-listen hook; and `dispose` in reverse:
+ * stop serving, timers, consumers, its own background work, pruning, flush
+ * the outbox, close the database.
  */
-import { readFileSync } from "node:fs";
-import { settlesWithin } from "../lib/async.js";
-import type { IncomingMessage } from "node:http";
-import { buildSubgraphSchema } from "@apollo/subgraph";
-import type { GraphQLResolverMap } from "@apollo/subgraph/dist/schema-helper/index.js";
-import { parse } from "graphql";
-import { createTokenVerifier, type Identity, type TokenVerifier } from "../lib/auth.js";
-import { serveSubscriptions } from "./subscriptions.js";
-import { developmentSecret, type Config, type SubgraphName, DEFAULT_PORTS } from "../lib/config.js";
+import type { EntitySchema, MigrationInterface } from "typeorm";
+import { once, settlesWithin, singleFlight } from "../lib/async.js";
+import { auditEntity, auditMigration, auditTable, AuditTrail } from "../lib/audit.js";
+import type { Config, SubgraphName } from "../lib/config.js";
+import { openDatabase, type Database } from "../lib/db.js";
+import { Outbox, outboxEntity, outboxMigration } from "../lib/events/outbox.js";
+import type { Disposable, EventLog } from "../lib/events/types.js";
 import type { Logger } from "../lib/logger.js";
 import { watchEventLog, watchOutbox } from "../lib/metrics.js";
-import { createApolloServer } from "../lib/apollo.js";
-import { requestIdFrom } from "../lib/observability.js";
-import { header, serve, type Served, type ServeOptions } from "../lib/server.js";
-import { openDatabase, type Database } from "../lib/db.js";
-import type { EventLog } from "../lib/events/types.js";
-import { Outbox, outboxEntity, outboxMigration } from "../lib/events/outbox.js";
-import { auditEntity, auditMigration, auditTable, AuditTrail } from "../lib/audit.js";
-import { processedEventsAgeMigration, processedEventsEntity, processedEventsMigration, UnitOfWork, type ProcessedEventRecord } from "../lib/unit-of-work.js";
-import type { EntitySchema, MigrationInterface } from "typeorm";
 import { olderThan, startPruning, type PruneTarget } from "../lib/retention.js";
-
-/** What every subgraph resolver can rely on: a verified caller. */
-export interface RequestContext {
-  identity: Identity;
-  requestId: string;
-  logger: Logger;
-}
+import type { Served } from "../lib/server.js";
+import { processedEventsAgeMigration, processedEventsEntity, processedEventsMigration, UnitOfWork, type ProcessedEventRecord } from "../lib/unit-of-work.js";
+import type { RequestContext } from "./context.js";
+import { serveSubgraph, type ServedParts } from "./serve.js";
 
 /** What a subgraph process is given. */
 export interface SubgraphDeps {
@@ -41,6 +30,7 @@ export interface SubgraphDeps {
 
 export interface RunningSubgraph extends Served {
   database: Database;
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /** The resources `runSubgraph` opens for a subgraph before it sets up. */
@@ -54,36 +44,45 @@ export interface SubgraphResources extends SubgraphDeps {
   work: UnitOfWork;
 }
 
-/** What a subgraph contributes: its resolvers, its per-request context, and optional subscriptions and background work. */
-export interface SubgraphParts<TContext extends RequestContext> {
-  resolvers: unknown;
-  /** Builds the per-request context (DataLoaders are created here, per request). */
-  context: (base: RequestContext) => TContext;
-  /** Extra HTTP routes served on the subgraph's port (see `serve`). */
-  routes?: ServeOptions<TContext>["routes"];
-  /** Serve `Subscription` fields over graphql-ws on the same port and path. */
-  subscriptions?: boolean;
+/** Work a subgraph repeats: run at start and every `everyMs`, one run at a time (a tick during a run is skipped). */
+export interface SubgraphTimer {
+  everyMs: number;
+  /** Must not reject: it logs its own failures (the next tick retries). */
+  run: () => Promise<void>;
+}
+
+/**
+ * What a subgraph contributes: its resolvers and per-request context, and
+ * the background work the lifecycle starts and stops for it.
+ */
+export interface SubgraphParts<TContext extends RequestContext, TApi extends object = object> extends ServedParts<TContext> {
+  /** Its event-log consumers, already consuming; disposed first at shutdown (after the timers). */
+  consumers?: Disposable[];
+  /** Its periodic work. */
+  timers?: SubgraphTimer[];
   /** Tables this subgraph prunes (`lib/retention.ts`), besides its outbox and audit trail, which every subgraph prunes. */
   retention?: PruneTarget[];
-  /** Stops background work (consumers, timers) before the database closes. */
+  /** Runs once the subgraph listens, with its URL; a failure stops the subgraph and fails the start. */
+  afterListen?: (url: string) => Promise<void>;
+  /** What the running subgraph offers besides `url` and `dispose` (e.g. running a timer's work now). */
+  api?: TApi;
+  /** Stops its other background work, after consumers and timers, before the database closes. */
   dispose?: () => Promise<void>;
 }
 
-export interface SubgraphDefinition<TContext extends RequestContext> {
+export interface SubgraphDefinition<TContext extends RequestContext, TApi extends object> {
   name: SubgraphName;
   entities: EntitySchema[];
   migrations: (new () => MigrationInterface)[];
   /** The subgraph's clock for its unit of work, epoch ms. Default `Date.now`. */
   now?: () => number;
-  setup: (resources: SubgraphResources) => Promise<SubgraphParts<TContext>> | SubgraphParts<TContext>;
+  setup: (resources: SubgraphResources) => Promise<SubgraphParts<TContext, TApi>> | SubgraphParts<TContext, TApi>;
 }
 
-/**
- * Opens the subgraph's database (running its migrations and the outbox's),
- * starts its outbox relay, sets it up and serves it. Everything opened is
- * closed again by `dispose`, or at once if start-up fails.
- */
-export async function runSubgraph<TContext extends RequestContext>(deps: SubgraphDeps, definition: SubgraphDefinition<TContext>): Promise<RunningSubgraph> {
+export async function runSubgraph<TContext extends RequestContext, TApi extends object = object>(
+  deps: SubgraphDeps,
+  definition: SubgraphDefinition<TContext, TApi>,
+): Promise<RunningSubgraph & TApi> {
   const { config, logger: parentLogger, events } = deps;
   const { name } = definition;
   const logger = parentLogger.child({ subgraph: name });
@@ -98,12 +97,17 @@ export async function runSubgraph<TContext extends RequestContext>(deps: Subgrap
   const outbox = new Outbox({ dataSource: database.dataSource, log: events, service: name, logger });
   outbox.start();
   const unwatch = [watchOutbox(name, outbox), watchEventLog(events)];
-  let parts: SubgraphParts<TContext> | undefined;
-  let pruning: { dispose(): Promise<void> } | undefined;
+  let parts: SubgraphParts<TContext, TApi> | undefined;
+  let timers: Disposable[] = [];
+  let pruning: Disposable | undefined;
+  let served: Served | undefined;
   const stop = async () => {
+    await served?.dispose();
     for (const stopWatching of unwatch) stopWatching();
-    await pruning?.dispose();
+    await Promise.all(timers.map((timer) => timer.dispose()));
+    await Promise.all((parts?.consumers ?? []).map((consumer) => consumer.dispose()));
     await parts?.dispose?.();
+    await pruning?.dispose();
     // Whatever the last requests and consumers committed goes out now, not at the next start.
     // With the event log unreachable a publish waits for it: the last one gets a deadline, and what it
     // could not send stays in the outbox for the next start's sweep.
@@ -115,23 +119,33 @@ export async function runSubgraph<TContext extends RequestContext>(deps: Subgrap
   try {
     const work = new UnitOfWork({ dataSource: database.dataSource, outbox, topic: name, processedEvents, now: definition.now });
     parts = await definition.setup({ config, logger, events, database, outbox, audit: new AuditTrail(name, outbox), work });
+    timers = (parts.timers ?? []).map(repeat);
     pruning = startPruning(database.dataSource, [...historyTargets(name, config, processedEvents), ...(parts.retention ?? [])], config.retention.intervalMs, logger);
-    const served = await serveSubgraph(name, config, logger, parts, async () => {
+    served = await serveSubgraph(name, config, logger, parts, async () => {
       await database.ping();
       await events.ping();
     });
-    return {
-      ...served,
-      database,
-      dispose: async () => {
-        await served.dispose();
-        await stop();
-      },
-    };
+    await parts.afterListen?.(served.url);
   } catch (error) {
     await stop();
     throw error;
   }
+  const dispose = once(stop);
+  return { ...(parts.api as TApi), url: served.url, port: served.port, database, dispose, [Symbol.asyncDispose]: dispose };
+}
+
+/** Starts a timer's work now and every `everyMs`; `dispose` stops it and waits for a run in progress. */
+function repeat(timer: SubgraphTimer): Disposable {
+  const run = singleFlight(timer.run);
+  const interval = setInterval(() => void run(), timer.everyMs);
+  interval.unref();
+  void run(); // catch up on whatever a previous process left behind
+  return {
+    dispose: async () => {
+      clearInterval(interval);
+      await run.current();
+    },
+  };
 }
 
 /**
@@ -155,46 +169,3 @@ const FINAL_PUBLISH_MS = 2_000;
 const PUBLISHED_OUTBOX_KEPT_MS = 3_600_000;
 const PROCESSED_EVENTS_KEPT_MS = 7 * 86_400_000;
 
-export function loadTypeDefs(name: SubgraphName) {
-  return parse(readFileSync(new URL(`../schema/${name}.graphql`, import.meta.url), "utf8"));
-}
-
-export function tokenVerifier(config: Config): TokenVerifier {
-  return createTokenVerifier({ ...config.auth, secret: developmentSecret(config) });
-}
-
-async function serveSubgraph<TContext extends RequestContext>(
-  name: SubgraphName,
-  config: Config,
-  logger: Logger,
-  parts: SubgraphParts<TContext>,
-  ready: () => Promise<void>,
-): Promise<Served> {
-  const schema = buildSubgraphSchema({ typeDefs: loadTypeDefs(name), resolvers: parts.resolvers as GraphQLResolverMap<unknown> });
-  const verify = tokenVerifier(config);
-  const apollo = createApolloServer<TContext>({
-    config,
-    service: name,
-    logger,
-    schema,
-    requestIdOf: (context) => context.requestId,
-    callerOf: (context) => ({ tenantId: context.identity.tenantId, subject: context.identity.subject, role: context.identity.role }),
-  });
-  await apollo.start();
-  return serve({
-    apollo,
-    port: config.port ?? DEFAULT_PORTS[name],
-    host: config.host,
-    maxBodyBytes: config.maxBodyBytes,
-    logger,
-    ready,
-    shutdownTimeoutMs: config.shutdownTimeoutMs,
-    routes: parts.routes,
-    websocket: parts.subscriptions ? (wss) => serveSubscriptions(wss, schema, verify, parts.context, logger, config.env === "production", { service: name, limits: config.limits }) : undefined,
-    context: async (request: IncomingMessage) => {
-      const identity = await verify(header(request, "authorization"));
-      const requestId = requestIdFrom(header(request, "x-request-id"));
-      return parts.context({ identity, requestId, logger: logger.child({ requestId, tenantId: identity.tenantId }) });
-    },
-  });
-}

@@ -18,7 +18,7 @@ import type { Logger } from "../lib/logger.js";
 import { metrics, observeDelivery } from "../lib/metrics.js";
 import { operationChecker } from "../lib/protection.js";
 import { admitConnection, admitOperation, FORBIDDEN_CLOSE_CODE, TOKEN_EXPIRED_REASON, type AdmittedConnection } from "../lib/ws-policy.js";
-import type { RequestContext } from "./runtime.js";
+import type { RequestContext } from "./context.js";
 import { tracingEnabled } from "../lib/tracing.js";
 import { tracedSubscribe } from "./traced-subscribe.js";
 
@@ -31,16 +31,23 @@ type ConnectionExtra = {
 /** Keep-alive ping interval on subgraph sockets (ms). */
 const KEEP_ALIVE_MS = 12_000;
 
-export function serveSubscriptions<TContext extends RequestContext>(
-  wss: WebSocketServer,
-  schema: GraphQLSchema,
-  verify: TokenVerifier,
-  context: (base: RequestContext) => TContext,
-  logger: Logger,
-  production: boolean,
-  observe: { service: string; limits: OperationLimits },
-): () => Promise<void> {
-  const { service, limits } = observe;
+export interface SubscriptionServerOptions<TContext extends RequestContext> {
+  /** The WebSocket server on the subgraph's HTTP server and path. */
+  wss: WebSocketServer;
+  schema: GraphQLSchema;
+  verify: TokenVerifier;
+  /** Builds the per-operation context, as for an HTTP request. */
+  context: (base: RequestContext) => TContext;
+  logger: Logger;
+  /** Hides internal error details. */
+  production: boolean;
+  /** The metrics label. */
+  service: string;
+  limits: OperationLimits;
+}
+
+export function serveSubscriptions<TContext extends RequestContext>(options: SubscriptionServerOptions<TContext>): () => Promise<void> {
+  const { wss, schema, verify, context, logger, production, service, limits } = options;
   const check = operationChecker(limits);
   const server = useServer<{ authorization?: unknown }, ConnectionExtra>(
     {

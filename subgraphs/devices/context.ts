@@ -1,5 +1,5 @@
 import DataLoader from "dataloader";
-import type { RequestContext } from "../runtime.js";
+import type { RequestContext } from "../context.js";
 import type { DeviceRecord } from "./data/entities.js";
 import type { AuditLogRepository } from "./data/audit-log.js";
 import type { DeviceRepository } from "./data/repository.js";

@@ -21,13 +21,12 @@ export function start(deps: SubgraphDeps) {
     setup: ({ config, database, work, audit, events, logger }) => {
       const devices = new DeviceRepository(work, audit);
       const auditLog = new AuditLogRepository(database.dataSource);
-      const consumer = consumeAuditTrail(events, auditLog, logger);
       return {
         resolvers,
         context: (base) => createContext(base, devices, auditLog),
         // The tenant-wide audit log it gathers ages like every audit trail.
         retention: [olderThan(AuditLogEntity, "at", config.retention.auditMs, "epochMs")],
-        dispose: () => consumer.dispose(),
+        consumers: [consumeAuditTrail(events, auditLog, logger)],
       };
     },
   });

@@ -1,6 +1,6 @@
 import DataLoader from "dataloader";
 import { encodeCursor } from "../../lib/paging.js";
-import type { RequestContext } from "../runtime.js";
+import type { RequestContext } from "../context.js";
 import type { AppPage, InventoryRepository, Viewer } from "./data/repository.js";
 
 export interface Context extends RequestContext {

@@ -1,6 +1,6 @@
 /** The inventory subgraph: app inventories synced by the MDM, shared with the MTD partner only as the tenant allows. */
 import { runSubgraph, type SubgraphDeps } from "../runtime.js";
-import { consumeDeviceEvents } from "./consumer.js";
+import { consumeDeviceEvents } from "./consumers.js";
 import { createContext } from "./context.js";
 import { ENTITIES } from "./data/entities.js";
 import { Inventory0001_1767225600000 } from "./data/migrations/0001-inventory.js";
@@ -14,8 +14,7 @@ export function start(deps: SubgraphDeps) {
     migrations: [Inventory0001_1767225600000],
     setup: ({ work, events, logger, audit }) => {
       const inventory = new InventoryRepository(work, audit);
-      const consumer = consumeDeviceEvents(events, inventory, logger);
-      return { resolvers, context: (base) => createContext(base, inventory), dispose: () => consumer.dispose() };
+      return { resolvers, context: (base) => createContext(base, inventory), consumers: [consumeDeviceEvents(events, inventory, logger)] };
     },
   });
 }

@@ -1,5 +1,5 @@
 import DataLoader from "dataloader";
-import type { RequestContext } from "../runtime.js";
+import type { RequestContext } from "../context.js";
 import type { AccessChangeStream } from "./access-stream.js";
 import type { AccessDecisionRecord, AccessExceptionRecord, PolicyDeviceRecord } from "./data/entities.js";
 import type { ExceptionRepository } from "./data/exceptions.js";

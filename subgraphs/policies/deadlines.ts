@@ -21,7 +21,6 @@ export const DEFAULT_DEADLINE_POLL_MS = 1000;
 const CLAIM_BATCH = 200;
 
 export class Deadlines {
-  private timer: NodeJS.Timeout | undefined;
   private polling: Promise<void> | undefined;
 
   constructor(
@@ -31,13 +30,6 @@ export class Deadlines {
     private readonly logger: Logger,
   ) {}
 
-  /** Polls every `intervalMs` (and once now). */
-  start(intervalMs = DEFAULT_DEADLINE_POLL_MS): void {
-    this.timer = setInterval(() => void this.poll(), intervalMs);
-    this.timer.unref();
-    void this.poll();
-  }
-
   /** One poll (single-flight: a call while one runs waits for it). Failures are logged; the next poll retries. */
   poll(): Promise<void> {
     return (this.polling ??= this.fire()
@@ -45,11 +37,6 @@ export class Deadlines {
       .finally(() => {
         this.polling = undefined;
       }));
-  }
-
-  async dispose(): Promise<void> {
-    clearInterval(this.timer);
-    await this.polling;
   }
 
   private async fire(): Promise<void> {

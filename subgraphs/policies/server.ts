@@ -3,11 +3,11 @@
  * evaluator that turns device events and assessments into access decisions,
  * and the gap-free stream of access changes.
  */
-import { randomUUID } from "node:crypto";
 import { TopicFeed } from "../../lib/events/feed.js";
 import { olderThan } from "../../lib/retention.js";
 import { runSubgraph, type RunningSubgraph, type SubgraphDeps } from "../runtime.js";
 import { AccessChangeStream } from "./access-stream.js";
+import { consumeIntoEvaluator } from "./consumers.js";
 import { createContext } from "./context.js";
 import { AccessChangeEntity, POLICY_ENTITIES } from "./data/entities.js";
 import { Policies0001 } from "./data/migrations/0001-policies.js";
@@ -16,14 +16,11 @@ import { Policies0003 } from "./data/migrations/0003-access-change-age.js";
 import { ExceptionRepository } from "./data/exceptions.js";
 import { ImpactReader } from "./data/impact.js";
 import { PolicyRepository } from "./data/repository.js";
-import { Deadlines } from "./deadlines.js";
+import { Deadlines, DEFAULT_DEADLINE_POLL_MS } from "./deadlines.js";
 import { Evaluator } from "./evaluator.js";
 import { resolvers } from "./resolvers/index.js";
-import { createTransmitter, SSF_ENTITIES, Ssf0001, type Transmitter } from "./ssf/index.js";
+import { createTransmitter, SSF_ENTITIES, Ssf0001 } from "./ssf/index.js";
 import { ssfResolvers } from "./ssf/resolvers.js";
-
-/** The consumer group of each topic the evaluator follows. */
-const GROUPS = { devices: "policies.devices", threats: "policies.assessments", policies: "policies.policy-changes" } as const;
 
 export interface PoliciesOptions {
   /** The subgraph's clock, epoch ms. Default `Date.now` (tests run one ahead of it). */
@@ -38,32 +35,18 @@ export interface RunningPolicies extends RunningSubgraph {
 }
 
 export async function start(deps: SubgraphDeps, options: PoliciesOptions = {}): Promise<RunningPolicies> {
-  let deadlines: Deadlines | undefined;
-  // The Shared Signals transmitter (`ssf/`): its own tables, consumer group and HTTP routes, on this service.
-  let transmitter: Transmitter | undefined;
-  const running = await runSubgraph(deps, {
+  return runSubgraph(deps, {
     name: "policies",
     entities: [...POLICY_ENTITIES, ...SSF_ENTITIES],
     migrations: [Policies0001, Policies0002, Policies0003, Ssf0001],
     setup: ({ config, database, outbox, events, logger, audit, work }) => {
-      transmitter = createTransmitter({ config, dataSource: database.dataSource, events, logger, audit: { trail: audit, outbox } });
+      // The Shared Signals transmitter (`ssf/`): its own tables, consumer group and HTTP routes, on this service.
+      const transmitter = createTransmitter({ config, dataSource: database.dataSource, events, logger, audit: { trail: audit, outbox } });
       const repository = new PolicyRepository(work, audit);
       const now = options.now ?? Date.now;
       const evaluator = new Evaluator(work, repository, now);
       const services = { exceptions: new ExceptionRepository(database.dataSource, evaluator, audit, now), impact: new ImpactReader(database.dataSource), now };
-      deadlines = new Deadlines(database.dataSource, evaluator, now, logger);
-      deadlines.start(options.deadlinePollMs);
-      const consumer = `policies-${randomUUID()}`;
-      const consumers = Object.entries(GROUPS).map(([topic, group]) =>
-        events.consume(topic, { group, consumer }, async (event) => {
-          try {
-            await evaluator.handle(group, event);
-          } catch (error) {
-            logger.error({ err: error, eventId: event.id, type: event.type }, "evaluation failed; the event will be retried");
-            throw error;
-          }
-        }),
-      );
+      const deadlines = new Deadlines(database.dataSource, evaluator, now, logger);
       const feed = new TopicFeed(events, "policies");
       const accessStream = new AccessChangeStream(feed, repository);
       return {
@@ -78,20 +61,16 @@ export async function start(deps: SubgraphDeps, options: PoliciesOptions = {}): 
         retention: [olderThan(AccessChangeEntity, "at", config.retention.accessChangesMs, "date")],
         routes: transmitter?.routes,
         context: (base) => createContext(base, repository, services, accessStream, transmitter?.admin),
+        consumers: consumeIntoEvaluator(events, evaluator, logger),
+        timers: [{ everyMs: options.deadlinePollMs ?? DEFAULT_DEADLINE_POLL_MS, run: () => deadlines.poll() }],
+        // The transmitter names itself by the service's origin unless an issuer is configured.
+        afterListen: async (url) => transmitter?.start(new URL(url).origin),
+        api: { fireDeadlines: () => deadlines.poll() },
         dispose: async () => {
-          await deadlines?.dispose();
           await transmitter?.dispose();
-          await Promise.all(consumers.map((c) => c.dispose()));
           await feed.dispose();
         },
       };
     },
   });
-  try {
-    await transmitter?.start(new URL(running.url).origin);
-  } catch (error) {
-    await running.dispose();
-    throw error;
-  }
-  return { ...running, fireDeadlines: () => deadlines!.poll() };
 }

@@ -1,5 +1,5 @@
 import DataLoader from "dataloader";
-import type { RequestContext } from "../runtime.js";
+import type { RequestContext } from "../context.js";
 import type { AssessmentRepository } from "./data/assessments.js";
 import type { ConnectorRepository } from "./data/connectors.js";
 import type { DeviceStateRecord, ThreatRecord } from "./data/entities.js";

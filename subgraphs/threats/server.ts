@@ -5,8 +5,9 @@
  * and publishes `device.assessment.changed` and `connector.state.changed` to
  * topic `threats` through its outbox.
  */
-import { randomUUID } from "node:crypto";
+import { singleFlight } from "../../lib/async.js";
 import { runSubgraph, type RunningSubgraph, type SubgraphDeps } from "../runtime.js";
+import { consumeDeviceEvents } from "./consumers.js";
 import { createContext, type Services } from "./context.js";
 import { AssessmentRepository } from "./data/assessments.js";
 import { ConnectorRepository } from "./data/connectors.js";
@@ -35,55 +36,30 @@ export interface RunningThreats extends RunningSubgraph {
 }
 
 export async function start(deps: SubgraphDeps, options: ThreatsOptions = {}): Promise<RunningThreats> {
-  let check: (() => Promise<void>) | undefined;
-  const running = await runSubgraph(deps, {
+  return runSubgraph(deps, {
     name: "threats",
     entities: ENTITIES,
     migrations: [Threats0001],
     now: options.now,
     setup: async ({ work: store, events, logger, audit }) => {
-      const now = store.now;
       const assessments = new AssessmentRepository(store, logger);
       const connectors = new ConnectorRepository(store, assessments, logger, audit);
       const riskFeed = new RiskFeed(events);
       await riskFeed.ready();
-      const services: Services = { assessments, connectors, reports: new ReportRepository(store, assessments), riskFeed, now };
-
-      const consumer = events.consume("devices", { group: "threats.devices", consumer: `threats-${randomUUID()}` }, async (event) => {
-        try {
-          await assessments.applyDeviceEvent(event);
-        } catch (error) {
-          logger.warn({ err: error, eventId: event.id, type: event.type }, "device event not applied; it will be retried");
-          throw error;
-        }
-      });
-
-      // Single-flight: a tick while a check runs is skipped.
-      let checking: Promise<void> | undefined;
-      check = () =>
-        (checking ??= connectors
-          .check()
-          .catch((error: unknown) => logger.warn({ err: error }, "connector check failed"))
-          .finally(() => {
-            checking = undefined;
-          }));
-      const timer = setInterval(() => void check!(), options.connectorCheckIntervalMs ?? DEFAULT_CONNECTOR_CHECK_INTERVAL_MS);
-      timer.unref();
-      void check(); // catch up on whatever a previous process left behind
-
+      const services: Services = { assessments, connectors, reports: new ReportRepository(store, assessments), riskFeed, now: store.now };
+      const checkConnectors = singleFlight(() => connectors.check().catch((error: unknown) => logger.warn({ err: error }, "connector check failed")));
       return {
         resolvers,
         subscriptions: true,
         context: (base) => createContext(base, services),
+        consumers: [consumeDeviceEvents(events, assessments, logger)],
+        timers: [{ everyMs: options.connectorCheckIntervalMs ?? DEFAULT_CONNECTOR_CHECK_INTERVAL_MS, run: checkConnectors }],
+        api: { checkConnectors },
         dispose: async () => {
-          clearInterval(timer);
-          await checking;
-          await consumer.dispose();
           await assessments.settle();
           await riskFeed.dispose();
         },
       };
     },
   });
-  return { ...running, checkConnectors: () => check!() };
 }

@@ -10,12 +10,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { DestinationStream } from "pino";
 import { signToken, type TokenClaims } from "../../lib/auth.js";
-import { loadConfig, type Config, type SubgraphName } from "../../lib/config.js";
+import { loadConfig, type Config } from "../../lib/config.js";
 import { createEventLog } from "../../lib/events/index.js";
 import type { EventLog } from "../../lib/events/types.js";
 import { createLogger } from "../../lib/logger.js";
-import { start as startGateway } from "../../gateway/server.js";
-import { SUBGRAPHS } from "../../subgraphs/index.js";
+import { startStack, type Stack } from "../../subgraphs/stack.js";
 import type { RunningSubgraph } from "../../subgraphs/runtime.js";
 import { createMysqlDatabase, redisPrefix, REDIS_TEST_URL } from "./services.js";
 
@@ -62,11 +61,10 @@ export async function startGraph(options: GraphOptions = {}): Promise<TestGraph>
   });
   const logger = createLogger(config.logLevel, "test", options.logDestination);
   const events = createEventLog({ redis: config.redis, redisPrefix: config.redisPrefix, retention: config.eventLog });
-  const subgraphs: Record<string, RunningSubgraph> = {};
-  const disposables: { dispose(): Promise<void> }[] = [];
+  let stack: Stack | undefined;
 
   const stop = async () => {
-    for (const disposable of disposables.reverse()) await disposable.dispose();
+    await stack?.dispose();
     await events.close();
     await mysql?.drop();
     await redis?.cleanup();
@@ -74,14 +72,8 @@ export async function startGraph(options: GraphOptions = {}): Promise<TestGraph>
   };
 
   try {
-    for (const [name, start] of Object.entries(SUBGRAPHS)) {
-      const subgraph = await start!({ config: { ...config, port: 0 }, logger, events });
-      disposables.push(subgraph);
-      subgraphs[name] = subgraph;
-      config.subgraphUrls[name as SubgraphName] = subgraph.url;
-    }
-    const gateway = await startGateway({ config: { ...config, port: 0 }, logger });
-    disposables.push(gateway);
+    stack = await startStack({ config, logger, events, ports: "ephemeral" });
+    const gateway = stack.gateway!;
 
     const query: TestGraph["query"] = async (token, document, variables, url = gateway.url) => {
       const response = await fetch(url, {
@@ -94,9 +86,9 @@ export async function startGraph(options: GraphOptions = {}): Promise<TestGraph>
     };
 
     return {
-      config,
+      config: stack.config,
       gatewayUrl: gateway.url,
-      subgraphs,
+      subgraphs: stack.subgraphs as Record<string, RunningSubgraph>,
       events,
       token: (claims) => signToken(secret, claims),
       query,
