@@ -326,7 +326,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
   if (problems.length > 0) throw new ConfigError(problems);
 
-  return {
+  // Frozen, all the way down: a service that needs another value gets a copy (`{ ...config, port: 0 }`), never an edit.
+  return deepFreeze({
     env: nodeEnv as Environment,
     logLevel: logLevel as LogLevel,
     port,
@@ -352,7 +353,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     eventLog,
     tracing,
     retention,
-  };
+  });
 }
 
 /**
@@ -381,6 +382,14 @@ function integer(value: string | undefined, name: string, min: number, max: numb
   return n;
 }
 
+function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}
+
 function boolean(value: string | undefined, name: string, problems: string[]): boolean | undefined {
   if (value === undefined) return undefined;
   if (["true", "1", "on"].includes(value.toLowerCase())) return true;
@@ -402,11 +411,7 @@ function checkUrl(value: string, name: string, protocols: string[], problems: st
 
 function ssfConfig(read: (name: string) => string | undefined, nodeEnv: string, problems: string[]): SsfConfig {
   const seconds = (name: string, min: number, max: number, fallback: number) => integer(read(name), name, min, max, problems) ?? fallback;
-  const allowHttpValue = read("MTD_SSF_ALLOW_HTTP")?.toLowerCase();
-  if (allowHttpValue !== undefined && !["true", "1", "false", "0"].includes(allowHttpValue)) {
-    problems.push(`MTD_SSF_ALLOW_HTTP must be true or false; got "${allowHttpValue}"`);
-  }
-  const allowHttp = allowHttpValue === "true" || allowHttpValue === "1";
+  const allowHttp = boolean(read("MTD_SSF_ALLOW_HTTP"), "MTD_SSF_ALLOW_HTTP", problems) ?? false;
   const issuer = read("MTD_SSF_ISSUER");
   if (issuer !== undefined) {
     const http = nodeEnv !== "production" || allowHttp;

@@ -23,60 +23,25 @@ export interface DatabaseOptions {
   dataDir: string;
   entities: EntitySchema[];
   migrations: (new () => MigrationInterface)[];
-}
-
-/**
- * Counts SQL statements a data source sends and keeps the most recent ones:
- * N+1 tests count what one request cost (`since(mark)`), leaving out the
- * background work of the outbox relay.
- */
-export class StatementCounter implements TypeOrmLogger {
-  count = 0;
-  private readonly recent: string[] = [];
-  private static readonly KEEP = 5_000;
-
-  logQuery(query: string) {
-    if (query === "SELECT 1") return;
-    this.count += 1;
-    this.recent.push(query);
-    if (this.recent.length > StatementCounter.KEEP) this.recent.splice(0, this.recent.length - StatementCounter.KEEP);
-  }
-
-  /** A position to count from. */
-  mark(): number {
-    return this.count;
-  }
-
-  /** Data statements sent since `mark`: neither transaction control nor the background work of the outbox relay and the audit-log consumer. */
-  since(mark: number): string[] {
-    const kept = this.recent.slice(Math.max(0, this.recent.length - (this.count - mark)));
-    return kept.filter((query) => !/_outbox\b|\baudit_log\b/.test(query) && !/^\s*(START TRANSACTION|BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE SAVEPOINT|SET TRANSACTION)/i.test(query));
-  }
-  logQueryError() {}
-  logQuerySlow() {}
-  logSchemaBuild() {}
-  logMigration() {}
-  log() {}
+  /** Where the statements sent are logged (tests count them); none by default. */
+  sqlLogger?: TypeOrmLogger;
 }
 
 export interface Database {
   dataSource: DataSource;
-  statements: StatementCounter;
   /** Round-trips to the database: readiness checks. */
   ping(): Promise<void>;
   close(): Promise<void>;
 }
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
-  const statements = new StatementCounter();
   const common = {
     entities: options.entities,
     migrations: options.migrations,
     migrationsTableName: `${options.name}_migrations`,
     migrationsTransactionMode: "each" as const,
     synchronize: false,
-    logging: ["query" as const],
-    logger: statements,
+    ...(options.sqlLogger === undefined ? { logging: false as const } : { logging: ["query" as const], logger: options.sqlLogger }),
   };
   let dataSource: DataSource;
   if (options.databaseUrl !== undefined) {
@@ -115,7 +80,6 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   }
   return {
     dataSource,
-    statements,
     ping: async () => {
       await dataSource.query("SELECT 1");
     },

@@ -6,7 +6,7 @@
  * stop serving, timers, consumers, its own background work, pruning, flush
  * the outbox, close the database.
  */
-import type { EntitySchema, MigrationInterface } from "typeorm";
+import type { EntitySchema, MigrationInterface, Logger as TypeOrmLogger } from "typeorm";
 import { once, settlesWithin, singleFlight } from "../lib/async.js";
 import { auditEntity, auditMigration, auditTable, AuditTrail } from "../lib/audit.js";
 import type { Config, SubgraphName } from "../lib/config.js";
@@ -26,6 +26,8 @@ export interface SubgraphDeps {
   config: Config;
   logger: Logger;
   events: EventLog;
+  /** Where the subgraph's SQL statements are logged (tests count them); none by default. */
+  sqlLogger?: TypeOrmLogger;
 }
 
 export interface RunningSubgraph extends Served {
@@ -92,6 +94,7 @@ export async function runSubgraph<TContext extends RequestContext, TApi extends 
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
     entities: [...definition.entities, outboxEntity(name), auditEntity(auditTable(name)), processedEvents],
+    sqlLogger: deps.sqlLogger,
     migrations: [...definition.migrations, outboxMigration(name), auditMigration(auditTable(name)), processedEventsMigration(name), processedEventsAgeMigration(name)],
   });
   const outbox = new Outbox({ dataSource: database.dataSource, log: events, service: name, logger });

@@ -7,6 +7,7 @@
 import { start as startGateway } from "../gateway/server.js";
 import { once } from "../lib/async.js";
 import { DEFAULT_PORTS, type Config, type SubgraphName } from "../lib/config.js";
+import type { Logger as TypeOrmLogger } from "typeorm";
 import type { EventLog } from "../lib/events/types.js";
 import type { Logger } from "../lib/logger.js";
 import type { Served } from "../lib/server.js";
@@ -28,6 +29,8 @@ export interface StackOptions {
    * gateway on `PORT` (or 4000) finding them at the configured URLs.
    */
   ports: "ephemeral" | "fixed";
+  /** The SQL logger of each subgraph (tests count statements); none by default. */
+  sqlLogger?: (subgraph: SubgraphName) => TypeOrmLogger;
 }
 
 export interface Stack {
@@ -56,7 +59,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       const start = SUBGRAPHS[name];
       if (start === undefined) throw new Error(`unknown subgraph "${name}"; one of ${Object.keys(SUBGRAPHS).join(", ")}`);
       const port = ports === "ephemeral" ? 0 : names.length > 1 ? DEFAULT_PORTS[name] : config.port;
-      const subgraph = await start({ config: { ...config, port }, logger, events });
+      const subgraph = await start({ config: { ...config, port }, logger, events, sqlLogger: options.sqlLogger?.(name) });
       running.push(subgraph);
       subgraphs[name] = subgraph;
       logger.info({ subgraph: name, url: subgraph.url }, "subgraph listening");

@@ -72,7 +72,7 @@ export async function run(): Promise<void> {
       await measure(floor.insert, WARMUP_MS);
       // Interleaved rounds (A B C A B C …): every path sees the same machine.
       // Every SQL statement the services send (transaction control, outbox relay and consumers included) counts.
-      const statementCount = () => Object.values(graph.subgraphs).reduce((sum, subgraph) => sum + subgraph.database.statements.count, 0);
+      const statementCount = () => Object.values(graph.statements).reduce((sum, counter) => sum + counter.count, 0);
       const statementsPerOperation = new Map<string, number[]>();
       const samples = await interleaved(["gateway", "direct", "floor"] as const, ROUNDS, async (path) => {
         const before = statementCount();

@@ -83,7 +83,7 @@ async function token(graph: TestGraph, role: Role): Promise<string> {
 
 /** The statements the inventory subgraph sends while `work` runs (recorded through its query logger). */
 async function capture(graph: TestGraph, work: () => Promise<unknown>): Promise<Statement[]> {
-  const logger = graph.subgraphs.inventory!.database.statements;
+  const logger = graph.statements.inventory!;
   const original = logger.logQuery.bind(logger);
   const statements: Statement[] = [];
   logger.logQuery = (query: string, parameters?: unknown[]) => {

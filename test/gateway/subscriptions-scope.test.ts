@@ -34,7 +34,7 @@ describe("gateway subscriptions: one execution per event and authorization scope
     // Let every upstream subscription be established before the change happens.
     await new Promise((resolve) => setTimeout(resolve, 500));
 
-    const statements = graph.subgraphs.devices!.database.statements;
+    const statements = graph.statements.devices!;
     const mark = statements.mark();
     await tenant.restore("phone-1");
     await Promise.all(streams.map((stream) => stream.count(1)));

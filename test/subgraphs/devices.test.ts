@@ -210,7 +210,7 @@ for (const engine of engines()) {
       const tenant = await graph.token({ tenantId: "batch", role: "admin" });
       const ids = Array.from({ length: 100 }, (_, i) => `b-${String(i).padStart(3, "0")}`);
       for (const id of ids) await graph.query(tenant, ENROLL, { input: iphone(id) });
-      const statements = graph.subgraphs.devices!.database.statements;
+      const statements = graph.statements.devices!;
       const mark = statements.mark();
       const result = await graph.query(
         tenant,

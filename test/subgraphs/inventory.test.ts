@@ -610,10 +610,10 @@ for (const engine of engines()) {
       }
 
       async function statementsFor(query: string, variables: Record<string, unknown>) {
-        const marks = Object.fromEntries(Object.entries(graph.subgraphs).map(([name, subgraph]) => [name, subgraph.database.statements.mark()]));
+        const marks = Object.fromEntries(Object.entries(graph.statements).map(([name, counter]) => [name, counter.mark()]));
         const result = await graph.query(await token(TENANT, "analyst"), query, variables);
         expect(result.errors).toBeUndefined();
-        const used = Object.fromEntries(Object.entries(graph.subgraphs).map(([name, subgraph]) => [name, subgraph.database.statements.since(marks[name]!).length]));
+        const used = Object.fromEntries(Object.entries(graph.statements).map(([name, counter]) => [name, counter.since(marks[name]!).length]));
         return { result, used };
       }
 

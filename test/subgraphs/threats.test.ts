@@ -599,7 +599,7 @@ for (const engine of engines()) {
       await waitFor(() => ids.every((id) => assessments("n1", id).length > 0), 20_000, "100 devices known");
       for (const id of ids.slice(0, 5)) await report(t.partner, reportOf(id, [threat("n", "HIGH"), threat("m", "LOW")]));
 
-      const statements = graph.subgraphs.threats!.database.statements;
+      const statements = graph.statements.threats!;
       const cost = async (count: number) => {
         // Consumers share the counter (the outbox relay's statements are left out by `since`): the cheapest of three runs is the query's own cost.
         let cheapest = Infinity;

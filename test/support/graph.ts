@@ -16,6 +16,7 @@ import type { EventLog } from "../../lib/events/types.js";
 import { createLogger } from "../../lib/logger.js";
 import { startStack, type Stack } from "../../subgraphs/stack.js";
 import type { RunningSubgraph } from "../../subgraphs/runtime.js";
+import { StatementCounter } from "./statements.js";
 import { createMysqlDatabase, redisPrefix, REDIS_TEST_URL } from "./services.js";
 
 export interface GraphOptions {
@@ -37,6 +38,8 @@ export interface TestGraph {
   config: Config;
   gatewayUrl: string;
   subgraphs: Record<string, RunningSubgraph>;
+  /** The SQL statements each subgraph sends. */
+  statements: Record<string, StatementCounter>;
   events: EventLog;
   token(claims: TokenClaims): Promise<string>;
   /** POSTs a GraphQL request to the gateway (or to `url`). `token` null sends no Authorization. */
@@ -72,7 +75,8 @@ export async function startGraph(options: GraphOptions = {}): Promise<TestGraph>
   };
 
   try {
-    stack = await startStack({ config, logger, events, ports: "ephemeral" });
+    const statements: Record<string, StatementCounter> = {};
+    stack = await startStack({ config, logger, events, ports: "ephemeral", sqlLogger: (name) => (statements[name] = new StatementCounter()) });
     const gateway = stack.gateway!;
 
     const query: TestGraph["query"] = async (token, document, variables, url = gateway.url) => {
@@ -89,6 +93,7 @@ export async function startGraph(options: GraphOptions = {}): Promise<TestGraph>
       config: stack.config,
       gatewayUrl: gateway.url,
       subgraphs: stack.subgraphs as Record<string, RunningSubgraph>,
+      statements,
       events,
       token: (claims) => signToken(secret, claims),
       query,
