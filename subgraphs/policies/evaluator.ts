@@ -12,6 +12,7 @@
 import { randomUUID } from "node:crypto";
 import { In } from "typeorm";
 import type { AccessChangedPayload, AssessmentChangedPayload, ComplianceChangedPayload, DeviceEventPayload, Platform } from "../../lib/events/contracts.js";
+import { isDeviceEvent } from "../../lib/events/catalog.js";
 import type { LoggedEvent, NewEvent } from "../../lib/events/types.js";
 import { encodeCursor } from "../../lib/paging.js";
 import type { Transaction, UnitOfWork } from "../../lib/unit-of-work.js";
@@ -58,11 +59,8 @@ export class Evaluator {
 
   /** Handles one event of the `devices`, `threats` or `policies` topic for consumer group `group`. */
   async handle(group: string, event: LoggedEvent): Promise<void> {
+    if (isDeviceEvent(event)) return this.applyDeviceEvent(group, event);
     switch (event.type) {
-      case "device.enrolled":
-      case "device.updated":
-      case "device.retired":
-        return this.applyDeviceEvent(group, event as LoggedEvent<DeviceEventPayload>);
       case "device.assessment.changed":
         return this.applyAssessment(group, event as LoggedEvent<AssessmentChangedPayload>);
       case "policy.changed":

@@ -3,6 +3,7 @@ import { randomUUID } from "node:crypto";
 import { In, type DataSource } from "typeorm";
 import type { Actor, AuditTrail, Change } from "../../../lib/audit.js";
 import { isUniqueViolation } from "../../../lib/db.js";
+import type { DeviceEventType } from "../../../lib/events/catalog.js";
 import type { DeviceEventPayload } from "../../../lib/events/contracts.js";
 import type { NewEvent } from "../../../lib/events/types.js";
 import type { UnitOfWork } from "../../../lib/unit-of-work.js";
@@ -145,7 +146,7 @@ function audited(record: DeviceRecord) {
   return { id, name, platform, osVersion, ownership, userPrincipalName, retiredAt: retiredAt?.toISOString() ?? null };
 }
 
-function event(type: "device.enrolled" | "device.updated" | "device.retired", record: DeviceRecord): NewEvent<DeviceEventPayload> {
+function event(type: DeviceEventType, record: DeviceRecord): NewEvent<DeviceEventPayload> {
   return {
     id: randomUUID(),
     type,

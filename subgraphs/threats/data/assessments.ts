@@ -5,7 +5,7 @@
  */
 import { In, type EntityManager } from "typeorm";
 import type { Logger } from "../../../lib/logger.js";
-import type { DeviceEventPayload } from "../../../lib/events/contracts.js";
+import { isDeviceEvent } from "../../../lib/events/catalog.js";
 import type { LoggedEvent } from "../../../lib/events/types.js";
 import { assess, assessmentChanged, coveringConnector, sameAssessment, type PartnerData } from "../domain.js";
 import type { Platform, ThreatLevel } from "../generated/graphql.js";
@@ -14,8 +14,6 @@ import type { Transaction, UnitOfWork } from "../../../lib/unit-of-work.js";
 
 /** Devices reassessed per transaction when a connector changes: a 50,000-device tenant is never loaded at once. */
 export const REASSESS_BATCH_SIZE = 500;
-
-const DEVICE_EVENTS = new Set(["device.enrolled", "device.updated", "device.retired"]);
 
 /** The tenant's ENABLED and UNRESPONSIVE connectors (on disjoint platforms), by partner. */
 export async function activeConnectors(manager: EntityManager, tenantId: string): Promise<ConnectorRecord[]> {
@@ -70,8 +68,8 @@ export class AssessmentRepository {
    * platform changed, is reassessed and its assessment published if it changed.
    */
   async applyDeviceEvent(event: LoggedEvent): Promise<void> {
-    if (!DEVICE_EVENTS.has(event.type)) return;
-    const payload = event.payload as DeviceEventPayload;
+    if (!isDeviceEvent(event)) return;
+    const { payload } = event;
     const version = event.version ?? 0;
     await this.store.transaction(async (tx) => {
       const existing = await lockDevice(tx, event.tenantId, payload.id);
