@@ -5,7 +5,7 @@
  * ever see visible rows.
  */
 import { randomUUID } from "node:crypto";
-import type { DataSource, EntityManager, SelectQueryBuilder } from "typeorm";
+import type { DataSource, SelectQueryBuilder } from "typeorm";
 import type { Actor, AuditTrail } from "../../../lib/audit.js";
 import { isUniqueViolation } from "../../../lib/db.js";
 import { encodeCursor } from "../../../lib/paging.js";
@@ -22,6 +22,7 @@ import {
   type InstalledAppRecord,
   type SettingsRecord,
 } from "./entities.js";
+import { APP_COLUMNS, appFromRow, escapeLike, insertChunked, LIKE_ESCAPE } from "./sql.js";
 import { versionKey } from "./version.js";
 
 /**
@@ -85,10 +86,6 @@ export type SyncOutcome =
 
 export type DeviceEventOutcome = "applied" | "ignored";
 
-/** Rows per multi-row INSERT: 13 columns × 500 stays far below both engines' parameter limits. */
-const INSERT_CHUNK = 500;
-/** `LIKE … ESCAPE '!'`: `!` is ordinary on both engines (a backslash is an escape in MySQL string literals, not in SQLite's). */
-const LIKE_ESCAPE = "!";
 
 /** A settings update found the version moved on: another admin changed them first. */
 class LostRace extends Error {}
@@ -377,68 +374,6 @@ export class InventoryRepository {
   }
 }
 
-const APP_COLUMNS = [
-  "tenant_id",
-  "device_id",
-  "app_id",
-  "platform",
-  "ownership",
-  "name",
-  "name_lower",
-  "version",
-  "version_key",
-  "short_version",
-  "bundle_size",
-  "dynamic_size",
-  "validated",
-  "managed",
-  "reported_at",
-] as const;
-
-/** A raw row of `APP_COLUMNS` (either engine's types) as a record. */
-function appFromRow(row: Record<string, unknown>): InstalledAppRecord {
-  const optionalNumber = (value: unknown) => (value == null ? null : Number(value));
-  return {
-    tenantId: String(row.tenant_id),
-    deviceId: String(row.device_id),
-    appId: String(row.app_id),
-    platform: String(row.platform) as Platform,
-    ownership: String(row.ownership) as Ownership,
-    name: String(row.name),
-    nameLower: String(row.name_lower),
-    version: String(row.version),
-    versionKey: String(row.version_key),
-    shortVersion: row.short_version == null ? null : String(row.short_version),
-    bundleSize: optionalNumber(row.bundle_size),
-    dynamicSize: optionalNumber(row.dynamic_size),
-    validated: Boolean(Number(row.validated)),
-    managed: Boolean(Number(row.managed)),
-    reportedAt: new Date(Number(row.reported_at)),
-  };
-}
-
 function pickSettings(record: SettingsRecord): SharingSettings {
   return { iosAppSyncEnabled: Boolean(record.iosAppSyncEnabled), includePersonalDevices: Boolean(record.includePersonalDevices) };
-}
-
-function escapeLike(text: string): string {
-  return text.replace(/[!%_]/g, (character) => `${LIKE_ESCAPE}${character}`);
-}
-
-async function insertChunked<T extends object>(
-  manager: EntityManager,
-  rows: readonly T[],
-  entity: typeof InstalledAppEntity | typeof AppNameEntity,
-  ignoreExisting: boolean,
-): Promise<void> {
-  for (let start = 0; start < rows.length; start += INSERT_CHUNK) {
-    const insert = manager
-      .createQueryBuilder()
-      .insert()
-      .into(entity)
-      .values(rows.slice(start, start + INSERT_CHUNK) as never)
-      .updateEntity(false);
-    if (ignoreExisting) insert.orIgnore();
-    await insert.execute();
-  }
 }
