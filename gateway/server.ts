@@ -23,7 +23,7 @@ import { cors } from "./cors.js";
 import { SubgraphDataSource } from "./data-source.js";
 import { rateLimitPlugin } from "./rate-limit.js";
 import { SubscriptionEngine } from "./subscriptions/engine.js";
-import { httpSubscriptions, subscriptionTransportRequired } from "./subscriptions/http.js";
+import { httpSubscriptions, SUPPORTED_TRANSPORTS } from "./subscriptions/http.js";
 import { serveWebSocket } from "./subscriptions/ws.js";
 import { checkSupergraph, loadSupergraph, supergraphFromFile } from "./supergraph.js";
 
@@ -61,9 +61,8 @@ export async function start({ config, logger: parentLogger, supergraphSdl }: Gat
     gateway,
     requestIdOf: (context) => context.requestId,
     callerOf: (context) => context.identity && { tenantId: context.identity.tenantId, subject: context.identity.subject, role: context.identity.role },
+    subscriptionTransports: SUPPORTED_TRANSPORTS,
     plugins: [
-      // A subscription as a plain HTTP request: 400 naming the transports (not the gateway's 500).
-      subscriptionTransportRequired<GatewayContext>(),
       // Rate limits before the operation limits: a flood of oversized operations is refused by the cheaper check.
       rateLimitPlugin<GatewayContext>({ buckets, limits: config.rateLimits, identityOf: (context) => context.identity, logger }),
     ],

@@ -3,14 +3,15 @@
  * formatting (lib/errors.ts), no stack traces, no signal handlers of its own
  * (bin/start.ts drains on SIGTERM), a bounded document store (lib/cache.ts),
  * operation limits and schema exposure (lib/protection.ts), per-request
- * metrics and logs (lib/observability.ts).
+ * metrics and logs (lib/observability.ts), and a subscription sent as a plain
+ * HTTP request refused as a client error.
  */
 import { ApolloServer, type ApolloServerOptionsWithGateway, type ApolloServerPlugin, type BaseContext } from "@apollo/server";
 import { ApolloServerPluginInlineTraceDisabled } from "@apollo/server/plugin/disabled";
-import type { GraphQLSchema } from "graphql";
+import { GraphQLError, type GraphQLSchema } from "graphql";
 import { documentStore } from "./cache.js";
 import type { Config } from "./config.js";
-import { formatError } from "./errors.js";
+import { ErrorCode, formatError } from "./errors.js";
 import type { Logger } from "./logger.js";
 import { requestObserver, type ObserverOptions } from "./observability.js";
 import { protection } from "./protection.js";
@@ -25,6 +26,12 @@ export interface ApolloOptions<TContext extends BaseContext> {
   gateway?: ApolloServerOptionsWithGateway<TContext>["gateway"];
   requestIdOf: ObserverOptions<TContext>["requestIdOf"];
   callerOf?: ObserverOptions<TContext>["callerOf"];
+  /**
+   * The transports that serve subscriptions on this service, for the message
+   * of the 400 `OPERATION_NOT_SUPPORTED` a subscription sent as a plain HTTP
+   * request gets (Apollo would fail it as an internal error).
+   */
+  subscriptionTransports: string;
   /** Plugins of the service, run after the observer and before the operation limits (cheaper checks first). */
   plugins?: ApolloServerPlugin<TContext>[];
 }
@@ -44,6 +51,7 @@ export function createApolloServer<TContext extends BaseContext>(options: Apollo
       // Federated tracing is for Apollo's cloud; it costs every request and we do not send traces there.
       ApolloServerPluginInlineTraceDisabled(),
       requestObserver<TContext>({ service, logger, requestIdOf: options.requestIdOf, callerOf: options.callerOf }),
+      subscriptionTransportRequired<TContext>(options.subscriptionTransports),
       ...(options.plugins ?? []),
       ...(guard.plugins as ApolloServerPlugin<TContext>[]),
     ],
@@ -51,4 +59,20 @@ export function createApolloServer<TContext extends BaseContext>(options: Apollo
   if (options.gateway !== undefined) return new ApolloServer<TContext>({ ...common, gateway: options.gateway });
   if (options.schema !== undefined) return new ApolloServer<TContext>({ ...common, schema: options.schema });
   throw new Error("createApolloServer: a schema or a gateway is required");
+}
+
+/** A subscription as a plain HTTP request: a client error (400) naming the transports that serve it. */
+function subscriptionTransportRequired<TContext extends BaseContext>(transports: string): ApolloServerPlugin<TContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ operation }) {
+          if (operation?.operation !== "subscription") return;
+          throw new GraphQLError(`Subscriptions are served on /graphql over ${transports}; this request speaks none of them`, {
+            extensions: { code: ErrorCode.OPERATION_NOT_SUPPORTED, http: { status: 400 } },
+          });
+        },
+      };
+    },
+  };
 }

@@ -51,6 +51,7 @@ export async function serveSubgraph<TContext extends RequestContext>(
     service: name,
     logger,
     schema,
+    subscriptionTransports: "WebSocket (graphql-transport-ws)",
     requestIdOf: (context) => context.requestId,
     callerOf: (context) => ({ tenantId: context.identity.tenantId, subject: context.identity.subject, role: context.identity.role }),
   });

@@ -17,10 +17,10 @@
  * - A client that falls too far behind gets a last SLOW_CONSUMER error with
  *   `extensions.resumeAfter` (its last cursor) and the stream ends.
  * - Any other request with a subscription (plain `application/json`) is
- *   refused by `subscriptionTransportRequired`: HTTP 400 naming the transports.
+ *   refused by Apollo Server (lib/apollo.ts, `subscriptionTransports`): HTTP
+ *   400 naming SUPPORTED_TRANSPORTS.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { ApolloServerPlugin, BaseContext } from "@apollo/server";
 import { GraphQLError, type ExecutionResult, type GraphQLFormattedError } from "graphql";
 import type { TokenVerifier } from "../../lib/auth.js";
 import { ErrorCode } from "../../lib/errors.js";
@@ -28,7 +28,7 @@ import { header, readBody, send } from "../../lib/server.js";
 import type { SubscriptionEngine, Transport } from "./engine.js";
 import { writeChunk } from "./frames.js";
 import { multipart } from "./multipart.js";
-import { slowConsumer, SubscriptionErrorCode, SubscriptionFailure } from "./protocol.js";
+import { slowConsumer, SubscriptionFailure } from "./protocol.js";
 import { sse } from "./sse.js";
 
 /** How a transport frames a subscription's response. */
@@ -58,22 +58,6 @@ export function encodingFor(accept: string | undefined): HttpEncoding | undefine
 
 export const SUPPORTED_TRANSPORTS =
   'WebSocket (graphql-transport-ws), Server-Sent Events (Accept: text/event-stream) or multipart HTTP (Accept: multipart/mixed;subscriptionSpec="1.0")';
-
-/** Apollo Server plugin: a subscription sent as a plain HTTP request is a client error (400) naming the transports that serve it. */
-export function subscriptionTransportRequired<TContext extends BaseContext>(): ApolloServerPlugin<TContext> {
-  return {
-    async requestDidStart() {
-      return {
-        async didResolveOperation({ operation }) {
-          if (operation?.operation !== "subscription") return;
-          throw new GraphQLError(`Subscriptions are served on /graphql over ${SUPPORTED_TRANSPORTS}; this request speaks none of them`, {
-            extensions: { code: SubscriptionErrorCode.OPERATION_NOT_SUPPORTED, http: { status: 400 } },
-          });
-        },
-      };
-    },
-  };
-}
 
 interface Params {
   query?: unknown;

@@ -133,6 +133,11 @@ describe("subscriptions over SSE and multipart HTTP", () => {
     const after = await (await fetch(new URL("/metrics", graph.gatewayUrl))).text();
     expect(sample(after, "mtd_graphql_errors_total", { service: "gateway", code: "OPERATION_NOT_SUPPORTED" })).toBeGreaterThanOrEqual(1);
     expect(sample(after, "mtd_graphql_errors_total", { service: "gateway", code: "INTERNAL_SERVER_ERROR" }) ?? 0).toBe(internal);
+    // A subgraph, which serves subscriptions over WebSocket only, says so too.
+    const atSubgraph = await graph.query(contoso.enforcement, "subscription { accessChanged { resource allowed } }", undefined, graph.subgraphs.policies!.url);
+    expect(atSubgraph.status).toBe(400);
+    expect(atSubgraph.errors![0]!.extensions!.code).toBe("OPERATION_NOT_SUPPORTED");
+    expect(atSubgraph.errors![0]!.message).toMatch(/over WebSocket \(graphql-transport-ws\)/);
   });
 
   it("answers CORS preflights for a listed origin only, and works with CSRF prevention", async () => {
