@@ -18,7 +18,8 @@ import { continueFrom } from "../../lib/tracing.js";
 import { SubgraphDataSource } from "../data-source.js";
 import { CURSOR_ALIAS, RESUME_VARIABLE, type SubscriptionPlan } from "./planner.js";
 import { errorFormatter, toGraphQLError } from "./protocol.js";
-import { stableJson, type UpstreamEvent } from "./upstream.js";
+import { stableJson } from "./stable-json.js";
+import type { UpstreamEvent } from "./upstream.js";
 
 export interface EventContext {
   identity: Identity;

@@ -5,7 +5,7 @@
  */
 import { GraphQLError, type GraphQLFormattedError } from "graphql";
 import { ErrorCode, formatError } from "../../lib/errors.js";
-import { FORBIDDEN_CLOSE_CODE } from "../../lib/ws-policy.js";
+import { FORBIDDEN_CLOSE_CODE, OperationErrorCode } from "../../lib/ws-policy.js";
 
 /** Close codes the gateway sends on its own account (graphql-ws uses 4400-4499 and 4500/4504 for its protocol). */
 export enum GatewayCloseCode {
@@ -35,8 +35,8 @@ export const SubscriptionErrorCode = {
   /** The gateway's supergraph changed and this subscription's operation no longer plans on it; `extensions.resumeAfter` as above. */
   SUPERGRAPH_CHANGED: "SUPERGRAPH_CHANGED",
   /** The document does not parse or does not validate against the API schema. */
-  GRAPHQL_PARSE_FAILED: "GRAPHQL_PARSE_FAILED",
-  GRAPHQL_VALIDATION_FAILED: "GRAPHQL_VALIDATION_FAILED",
+  GRAPHQL_PARSE_FAILED: OperationErrorCode.GRAPHQL_PARSE_FAILED,
+  GRAPHQL_VALIDATION_FAILED: OperationErrorCode.GRAPHQL_VALIDATION_FAILED,
   /** The subgraph serving the subscription could not be reached and retries were abandoned. */
   SUBGRAPH_UNAVAILABLE: "SUBGRAPH_UNAVAILABLE",
 } as const;
@@ -149,4 +149,14 @@ export function errorFormatter(production: boolean): (error: GraphQLError) => Gr
     const formatted = format(error.toJSON());
     return new GraphQLError(formatted.message, { path: formatted.path, extensions: formatted.extensions });
   };
+}
+
+/** A failure in one line, for logs: a close code and reason, or a message. */
+export function describeFailure(failure: unknown): string {
+  if (typeof failure === "object" && failure !== null) {
+    const { code, reason, message } = failure as { code?: unknown; reason?: unknown; message?: unknown };
+    if (typeof code === "number") return `closed ${code}${typeof reason === "string" && reason !== "" ? ` ${reason}` : ""}`;
+    if (typeof message === "string") return message;
+  }
+  return String(failure);
 }

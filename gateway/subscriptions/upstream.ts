@@ -20,7 +20,8 @@ import { createClient, type Client, type FormattedExecutionResult } from "graphq
 import type { GraphQLError } from "graphql";
 import WebSocket from "ws";
 import type { Logger } from "../../lib/logger.js";
-import { isRetryable, toGraphQLError, upstreamFailure } from "./protocol.js";
+import { describeFailure, isRetryable, toGraphQLError, upstreamFailure } from "./protocol.js";
+import { stableJson } from "./stable-json.js";
 
 export interface UpstreamRequest {
   /** Subgraph name, for messages. */
@@ -333,7 +334,7 @@ class SharedSubscription {
       // The first failure and every tenth after it: a subgraph that stays down does not flood the log.
       const log = this.attempt % 10 === 1 ? this.pool.logger.warn.bind(this.pool.logger) : this.pool.logger.debug.bind(this.pool.logger);
       log(
-        { subgraph: this.request.subgraph, attempt: this.attempt, delayMs: delay, cursor: this.lastCursor, reason: describe(failure) },
+        { subgraph: this.request.subgraph, attempt: this.attempt, delayMs: delay, cursor: this.lastCursor, reason: describeFailure(failure) },
         "upstream subscription dropped; resubscribing",
       );
       this.retryTimer = setTimeout(() => this.start(), delay);
@@ -368,15 +369,6 @@ function subscriptionKey(request: UpstreamRequest): string {
   return [request.url, request.authorization, request.operationName ?? "", request.query, stableJson(variables)].join("\u0000");
 }
 
-export function stableJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(stableJson).join(",")}]`;
-  if (value !== null && typeof value === "object" && !(value instanceof Date)) {
-    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
-    return `{${entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(",")}}`;
-  }
-  return JSON.stringify(value) ?? "null";
-}
-
 function path(data: unknown, keys: readonly string[]): unknown {
   let value = data;
   for (const key of keys) {
@@ -389,15 +381,6 @@ function path(data: unknown, keys: readonly string[]): unknown {
 function traceparentOf(extensions: unknown): string | undefined {
   const value = (extensions as { traceparent?: unknown } | undefined)?.traceparent;
   return typeof value === "string" ? value : undefined;
-}
-
-function describe(failure: unknown): string {
-  if (typeof failure === "object" && failure !== null) {
-    const { code, reason, message } = failure as { code?: unknown; reason?: unknown; message?: unknown };
-    if (typeof code === "number") return `closed ${code}${typeof reason === "string" && reason !== "" ? ` ${reason}` : ""}`;
-    if (typeof message === "string") return message;
-  }
-  return String(failure);
 }
 
 /** `http(s)://host/graphql` → `ws(s)://host/graphql`. */
