@@ -48,10 +48,14 @@ export interface HttpEncoding {
 /** How long a finished stream may take to flush its last bytes to a client that does not read before its connection is cut. */
 const FLUSH_TIMEOUT_MS = 10_000;
 
-/** The transport an `Accept` header asks for, if any. */
+/**
+ * The transport an `Accept` header asks for, if any. SSE only when no JSON
+ * type is acceptable too: clients that accept either (urql's default lists
+ * `text/event-stream` after the JSON types for every operation) get JSON.
+ */
 export function encodingFor(accept: string | undefined): HttpEncoding | undefined {
   if (accept === undefined) return undefined;
-  if (/\btext\/event-stream\b/i.test(accept)) return sse;
+  if (/\btext\/event-stream\b/i.test(accept) && !/\bapplication\/(?:graphql-response\+)?json\b/i.test(accept)) return sse;
   if (/\bmultipart\/mixed\b/i.test(accept) && /subscriptionSpec\s*=\s*"?1\.0/i.test(accept)) return multipart;
   return undefined;
 }

@@ -113,6 +113,14 @@ describe("subscriptions over SSE and multipart HTTP", () => {
     const query = keep(new SseReader(graph.gatewayUrl, { token: contoso.enforcement, query: "{ compliancePolicies { id } }" }));
     await query.ended.promise;
     expect(query.results[0].errors[0].extensions.code).toBe("OPERATION_NOT_SUPPORTED");
+    // urql's default Accept lists SSE and multipart after JSON for every operation: a query gets JSON.
+    const urql = await fetch(graph.gatewayUrl, {
+      method: "POST",
+      headers: { accept: "application/graphql-response+json, application/graphql+json, application/json, text/event-stream, multipart/mixed", "content-type": "application/json", authorization: `Bearer ${contoso.admin}` },
+      body: JSON.stringify({ query: "{ compliancePolicies { name } }" }),
+    });
+    expect(urql.status).toBe(200);
+    expect((await urql.json()).data.compliancePolicies).toEqual([{ name: "iOS" }]);
     const anonymous = await fetch(graph.gatewayUrl, { method: "POST", headers: { accept: "text/event-stream", "content-type": "application/json" }, body: JSON.stringify({ query: BARE }) });
     expect(anonymous.status).toBe(401);
     expect((await anonymous.json()).errors[0].extensions.code).toBe("UNAUTHENTICATED");
