@@ -8,8 +8,8 @@
  * is a new document for the gateway and for the subgraph it reaches, and once
  * with the same two documents and variables. Each run starts fresh processes
  * (`--expose-gc`, and the inspector, through which the bench forces a GC) and
- * reads every process's RSS at start, after every tenth of COUNT, and after a
- * forced GC at the end (with the heap then in use).
+ * reads every process's RSS at start and after every tenth of COUNT, then
+ * forces a GC and reads the heap in use (and at the end the RSS after it).
  */
 import { once } from "node:events";
 import WebSocket from "ws";
@@ -24,8 +24,8 @@ export interface DocumentsRun {
   count: number;
   /** Operations per second over the whole run. */
   rate: number;
-  /** Per process: RSS (MiB) at start and after each tenth, RSS and heap (MiB) after the forced GC. */
-  processes: Record<string, { rss: number[]; rssAfterGc: number; heapAfterGc: number }>;
+  /** Per process: RSS (MiB) at start and after each tenth; heap in use (MiB) after a forced GC at each of those; RSS after the last GC. */
+  processes: Record<string, { rss: number[]; heap: number[]; rssAfterGc: number; heapAfterGc: number }>;
 }
 
 const IN_FLIGHT = 8;
@@ -99,7 +99,12 @@ export async function runDocuments(style: Style, count: number): Promise<Documen
     const rss = (service: Service) => rssOf(service.child!.pid!) / MIB;
     // The gateway first.
     const ordered = [gateway, ...services.filter((service) => service !== gateway)];
-    const samples = new Map(ordered.map((service) => [service.name, [rss(service)]]));
+    const samples = new Map(ordered.map((service) => [service.name, { rss: [] as number[], heap: [] as number[] }]));
+    const measure = async () => {
+      for (const service of ordered) samples.get(service.name)!.rss.push(rss(service));
+      for (const service of ordered) samples.get(service.name)!.heap.push((await collectGarbage(service)) / MIB);
+    };
+    await measure();
     const started = Date.now();
     let next = 0;
     for (let tenth = 1; tenth <= 10; tenth++) {
@@ -112,14 +117,14 @@ export async function runDocuments(style: Style, count: number): Promise<Documen
           }
         }),
       );
-      for (const service of ordered) samples.get(service.name)!.push(rss(service));
-      console.log(`  ${style}: ${until.toLocaleString("en-US")} operations, gateway RSS ${rss(gateway).toFixed(1)} MiB`);
+      await measure();
+      console.log(`  ${style}: ${until.toLocaleString("en-US")} operations, gateway RSS ${samples.get("gateway")!.rss.at(-1)!.toFixed(1)} MiB, heap ${samples.get("gateway")!.heap.at(-1)!.toFixed(1)} MiB`);
     }
     const rate = count / ((Date.now() - started) / 1000);
     const processes: DocumentsRun["processes"] = {};
     for (const service of ordered) {
-      const heap = await collectGarbage(service);
-      processes[service.name] = { rss: samples.get(service.name)!, rssAfterGc: rss(service), heapAfterGc: heap / MIB };
+      const { rss: rssSamples, heap } = samples.get(service.name)!;
+      processes[service.name] = { rss: rssSamples, heap, rssAfterGc: rss(service), heapAfterGc: heap.at(-1)! };
     }
     return { style, count, rate, processes };
   } finally {
