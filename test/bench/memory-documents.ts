@@ -24,6 +24,8 @@ export interface DocumentsRun {
   count: number;
   /** Operations per second over the whole run. */
   rate: number;
+  /** Operations answered with errors, by `extensions.code` (counted, not retried). */
+  errors: Record<string, number>;
   /** Per process: RSS (MiB) at start and after each tenth; heap in use (MiB) after a forced GC at each of those; RSS after the last GC. */
   processes: Record<string, { rss: number[]; heap: number[]; rssAfterGc: number; heapAfterGc: number }>;
 }
@@ -92,6 +94,14 @@ export async function runDocuments(style: Style, count: number): Promise<Documen
       const result = await stack.query(token, query, variables);
       if (result.errors !== undefined) throw new Error(`${query.slice(0, 80)}…: ${JSON.stringify(result.errors)}`);
     };
+    const errors: Record<string, number> = {};
+    const send = async (token: string, query: string, variables?: Record<string, unknown>) => {
+      const result = await stack.query(token, query, variables);
+      for (const error of result.errors ?? []) {
+        const code = String(error.extensions?.code ?? "none");
+        errors[code] = (errors[code] ?? 0) + 1;
+      }
+    };
     await post(tokens.admin, `mutation { enableMtdConnector(input: { partner: LOOKOUT, enabledPlatforms: [IOS] }) { state } }`);
     for (let d = 0; d < DEVICES; d++) {
       await post(tokens.admin, `mutation E($input: EnrollDeviceInput!) { enrollDevice(input: $input) { id } }`, { input: { id: `bench-device-${d}`, name: `Device ${d}`, platform: "IOS", osVersion: "17.4", ownership: "CORPORATE" } });
@@ -113,7 +123,7 @@ export async function runDocuments(style: Style, count: number): Promise<Documen
         Array.from({ length: IN_FLIGHT }, async () => {
           while (next < until) {
             const op = operation(style, next++, style);
-            await post(tokens[op.role], op.query, op.variables);
+            await send(tokens[op.role], op.query, op.variables);
           }
         }),
       );
@@ -126,7 +136,7 @@ export async function runDocuments(style: Style, count: number): Promise<Documen
       const { rss: rssSamples, heap } = samples.get(service.name)!;
       processes[service.name] = { rss: rssSamples, heap, rssAfterGc: rss(service), heapAfterGc: heap.at(-1)! };
     }
-    return { style, count, rate, processes };
+    return { style, count, rate, errors, processes };
   } finally {
     await stack.stop();
   }

@@ -47,7 +47,8 @@ async function distinctDocuments(): Promise<void> {
   for (const style of ["variables", "inline"] as const) runs.push(await runDocuments(style, DOCUMENTS));
   const [variables, inline] = runs as [DocumentsRun, DocumentsRun];
   const at = (tenth: number) => `RSS at ${Math.round((DOCUMENTS * tenth) / 10).toLocaleString("en-US")}`;
-  console.log(`\nvariables: ${variables.rate.toFixed(0)} operations/s; inline: ${inline.rate.toFixed(0)} operations/s\n`);
+  const failed = (r: DocumentsRun) => (Object.keys(r.errors).length === 0 ? "no errors" : `errors ${JSON.stringify(r.errors)}`);
+  console.log(`\nvariables: ${variables.rate.toFixed(0)} operations/s, ${failed(variables)}; inline: ${inline.rate.toFixed(0)} operations/s, ${failed(inline)}\n`);
   printTable(
     ["process", "run", "RSS at start", at(5), at(10), "RSS after GC", "heap at start", `heap at ${Math.round(DOCUMENTS / 2).toLocaleString("en-US")}`, "heap at end"],
     Object.keys(variables.processes).flatMap((name) =>
