@@ -6,7 +6,7 @@
  * transaction as the change (one `audit.record(manager, …)` call in the
  * repository method), and publishes the entry as an `audit.recorded` event on
  * topic `audit` through its outbox. The devices subgraph consumes that topic
- * into `audit_log`, the tenant's whole trail, served as `Query.auditLog`.
+ * into one table, the tenant's whole trail, served as `Query.auditLog`.
  * A change that is refused never commits, so it leaves no entry; a request
  * that changes nothing (the same settings again) leaves none either.
  */
@@ -69,10 +69,7 @@ export interface AuditRecord {
 
 /** The table of a service's own entries. */
 export const auditTable = (service: string) => `${service}_audit`;
-/** The devices subgraph's table of every service's entries. */
-export const AUDIT_LOG_TABLE = "audit_log";
-
-/** The entity of an audit table (`auditTable(service)` or `AUDIT_LOG_TABLE`). */
+/** The entity of an audit table (`auditTable(service)`, or a table gathering every service's entries). */
 export function auditEntity(table: string): EntitySchema<AuditRecord> {
   return new EntitySchema<AuditRecord>({
     name: table,
@@ -98,7 +95,7 @@ export function auditEntity(table: string): EntitySchema<AuditRecord> {
 /**
  * The migration creating an audit table, named `Audit_${table}_${timestamp}`.
  * Services' tables use 1000000000001 (right after the outbox's); the devices
- * subgraph's `audit_log` 1000000000002.
+ * subgraph's table of every service's entries 1000000000002.
  */
 export function auditMigration(table: string, timestamp = 1_000_000_000_001): new () => MigrationInterface {
   return class AuditMigration implements MigrationInterface {

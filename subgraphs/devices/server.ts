@@ -3,10 +3,10 @@
  * subgraph extends, and the tenant's audit log (every service's entries,
  * consumed from topic `audit`).
  */
-import { AUDIT_LOG_TABLE, auditMigration } from "../../lib/audit.js";
+import { auditMigration } from "../../lib/audit.js";
 import { olderThan } from "../../lib/retention.js";
 import { runSubgraph, type SubgraphDeps } from "../runtime.js";
-import { AuditLogEntity, AuditLogRepository, consumeAuditTrail } from "./data/audit-log.js";
+import { AUDIT_LOG_TABLE, AuditLogEntity, AuditLogRepository, consumeAuditTrail } from "./data/audit-log.js";
 import { createContext } from "./context.js";
 import { DeviceEntity } from "./data/entities.js";
 import { Devices0001 } from "./data/migrations/0001-devices.js";

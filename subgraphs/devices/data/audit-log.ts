@@ -5,11 +5,13 @@
  */
 import { randomUUID } from "node:crypto";
 import type { DataSource } from "typeorm";
-import { AUDIT_LOG_TABLE, AUDIT_RECORDED, AUDIT_TOPIC, auditEntity, type AuditRecord } from "../../../lib/audit.js";
+import { AUDIT_RECORDED, AUDIT_TOPIC, auditEntity, type AuditRecord } from "../../../lib/audit.js";
 import { isUniqueViolation } from "../../../lib/db.js";
 import type { Disposable, EventLog } from "../../../lib/events/types.js";
 import type { Logger } from "../../../lib/logger.js";
 
+/** The table of every service's entries. */
+export const AUDIT_LOG_TABLE = "audit_log";
 export const AuditLogEntity = auditEntity(AUDIT_LOG_TABLE);
 
 export class AuditLogRepository {

@@ -8,8 +8,8 @@
 import { randomUUID } from "node:crypto";
 import { In, IsNull, MoreThan, type DataSource, type EntityManager } from "typeorm";
 import type { Actor, AuditTrail } from "../../../lib/audit.js";
+import type { Transaction } from "../../../lib/unit-of-work.js";
 import { notFound } from "../../../lib/errors.js";
-import type { Evaluator } from "../evaluator.js";
 import { AccessExceptionEntity, PolicyDeviceEntity, type AccessExceptionRecord } from "./entities.js";
 
 export interface ExceptionGrant {
@@ -38,10 +38,15 @@ export async function exceptionsInForce(manager: EntityManager, tenantId: string
   return byDevice;
 }
 
+/** The evaluator's step under the tenant's lock (evaluator.ts `within`): what an exception change runs in. */
+export interface TenantEvaluation {
+  within(tenantId: string, work: (tx: Transaction) => Promise<string[]>): Promise<void>;
+}
+
 export class ExceptionRepository {
   constructor(
     private readonly dataSource: DataSource,
-    private readonly evaluator: Evaluator,
+    private readonly evaluator: TenantEvaluation,
     private readonly audit: AuditTrail,
     private readonly now: () => number,
   ) {}
