@@ -20,11 +20,13 @@ const MAPPERS: Record<string, Record<string, string>> = {
     ConditionalAccessPolicy: "../data/entities.js#ConditionalAccessPolicyRecord",
     PolicyImpact: "../context.js#PolicyImpactReference",
     AccessException: "../data/entities.js#AccessExceptionRecord",
-    SsfReceiver: "../ssf/data/entities.js#ReceiverRecord",
-    SsfStream: "../ssf/data/entities.js#StreamRecord",
-    SsfDeadLetter: "../ssf/data/entities.js#DeliveryRecord",
-    SsfDeliveryHealth: "../ssf/admin.js#StreamHealth",
-    SsfReceiverRegistration: "../ssf/admin.js#Registration",
+  },
+  signals: {
+    SsfReceiver: "../data/entities.js#ReceiverRecord",
+    SsfStream: "../data/entities.js#StreamRecord",
+    SsfDeadLetter: "../data/entities.js#DeliveryRecord",
+    SsfDeliveryHealth: "../admin.js#StreamHealth",
+    SsfReceiverRegistration: "../admin.js#Registration",
   },
 };
 

@@ -10,7 +10,7 @@ import { parseDuration } from "./duration.js";
 import { splitHostPort, type RedisTarget } from "./redis.js";
 import type { OtlpProtocol, TracingConfig } from "./tracing.js";
 
-export const SUBGRAPH_NAMES = ["devices", "threats", "policies", "inventory"] as const;
+export const SUBGRAPH_NAMES = ["devices", "threats", "policies", "inventory", "signals"] as const;
 export type SubgraphName = (typeof SUBGRAPH_NAMES)[number];
 
 export const DEFAULT_PORTS: Record<"gateway" | SubgraphName, number> = {
@@ -19,6 +19,7 @@ export const DEFAULT_PORTS: Record<"gateway" | SubgraphName, number> = {
   threats: 4002,
   policies: 4003,
   inventory: 4004,
+  signals: 4005,
 };
 
 export type Environment = "development" | "production" | "test";
@@ -71,7 +72,7 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** The gateway's federated subscriptions over WebSocket (`gateway/subscriptions/`). */
   subscriptions: SubscriptionLimits;
-  /** The Shared Signals (SSF 1.0 / CAEP 1.0) transmitter in the policies service (`subgraphs/policies/ssf/`). */
+  /** The Shared Signals (SSF 1.0 / CAEP 1.0) transmitter: the signals service (`subgraphs/signals/`). */
   ssf: SsfConfig;
   /** Entry bounds of the caches keyed by what clients send (`lib/cache.ts`), the same in every process. */
   caches: CacheLimits;
@@ -160,7 +161,7 @@ export interface SsfConfig {
   /**
    * `MTD_SSF_ISSUER`: the transmitter's issuer (the `iss` of every SET; metadata at
    * `/.well-known/ssf-configuration`), an https URL without query or fragment.
-   * Unset: `http://<host>:<policies port>` outside production; in production the transmitter is off.
+   * Unset: `http://<host>:<signals port>` outside production; in production the transmitter is off.
    */
   issuer?: string;
   /** `MTD_SSF_ALLOW_HTTP`: accept plain http issuer and receiver URLs with `NODE_ENV=production` (never in a real deployment). Default false; development and test always accept http. */

@@ -5,7 +5,6 @@ import type { AccessDecisionRecord, AccessExceptionRecord, PolicyDeviceRecord } 
 import type { ExceptionRepository } from "./data/exceptions.js";
 import type { ImpactReader } from "./data/impact.js";
 import type { PolicyRepository } from "./data/repository.js";
-import type { SsfAdmin } from "./ssf/admin.js";
 
 export interface DeviceReference {
   id: string;
@@ -31,18 +30,15 @@ export interface Context extends RequestContext, PolicyServices {
   deviceState: DataLoader<string, PolicyDeviceRecord | null>;
   decisions: DataLoader<string, AccessDecisionRecord[]>;
   accessExceptions: DataLoader<string, AccessExceptionRecord[]>;
-  /** The Shared Signals transmitter's admin side; undefined when the transmitter is off. */
-  ssf?: SsfAdmin;
 }
 
-export function createContext(base: RequestContext, policies: PolicyRepository, services: PolicyServices, accessStream: AccessChangeStream, ssf?: SsfAdmin): Context {
+export function createContext(base: RequestContext, policies: PolicyRepository, services: PolicyServices, accessStream: AccessChangeStream): Context {
   const tenantId = base.identity.tenantId;
   return {
     ...base,
     ...services,
     policies,
     accessStream,
-    ssf,
     deviceState: new DataLoader(async (ids) => {
       const found = new Map((await policies.devices(tenantId, ids)).map((device) => [device.deviceId, device]));
       return ids.map((id) => found.get(id) ?? null);

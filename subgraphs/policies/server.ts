@@ -19,8 +19,6 @@ import { PolicyRepository } from "./data/repository.js";
 import { Deadlines, DEFAULT_DEADLINE_POLL_MS } from "./deadlines.js";
 import { Evaluator } from "./evaluator.js";
 import { resolvers } from "./resolvers/index.js";
-import { createTransmitter, SSF_ENTITIES, Ssf0001 } from "./ssf/index.js";
-import { ssfResolvers } from "./ssf/resolvers.js";
 
 export interface PoliciesOptions {
   /** The subgraph's clock, epoch ms. Default `Date.now` (tests run one ahead of it). */
@@ -37,11 +35,9 @@ export interface RunningPolicies extends RunningSubgraph {
 export async function start(deps: SubgraphDeps, options: PoliciesOptions = {}): Promise<RunningPolicies> {
   return runSubgraph(deps, {
     name: "policies",
-    entities: [...POLICY_ENTITIES, ...SSF_ENTITIES],
-    migrations: [Policies0001, Policies0002, Policies0003, Ssf0001],
-    setup: ({ config, database, outbox, events, logger, audit, work }) => {
-      // The Shared Signals transmitter (`ssf/`): its own tables, consumer group and HTTP routes, on this service.
-      const transmitter = createTransmitter({ config, dataSource: database.dataSource, events, logger, audit: { trail: audit, outbox } });
+    entities: POLICY_ENTITIES,
+    migrations: [Policies0001, Policies0002, Policies0003],
+    setup: ({ config, database, events, logger, audit, work }) => {
       const repository = new PolicyRepository(work, audit);
       const now = options.now ?? Date.now;
       const evaluator = new Evaluator(work, repository, now);
@@ -50,26 +46,15 @@ export async function start(deps: SubgraphDeps, options: PoliciesOptions = {}): 
       const feed = new TopicFeed(events, "policies");
       const accessStream = new AccessChangeStream(feed, repository);
       return {
-        resolvers: {
-          ...ssfResolvers,
-          ...resolvers,
-          Query: { ...resolvers.Query, ...ssfResolvers.Query },
-          Mutation: { ...resolvers.Mutation, ...ssfResolvers.Mutation },
-        },
+        resolvers,
         subscriptions: true,
         // Access changes age out; a cursor from before what remains is CURSOR_EXPIRED (resolvers, access-stream.ts).
         retention: [olderThan(AccessChangeEntity, "at", config.retention.accessChangesMs, "date")],
-        routes: transmitter?.routes,
-        context: (base) => createContext(base, repository, services, accessStream, transmitter?.admin),
+        context: (base) => createContext(base, repository, services, accessStream),
         consumers: consumeIntoEvaluator(events, evaluator, logger),
         timers: [{ everyMs: options.deadlinePollMs ?? DEFAULT_DEADLINE_POLL_MS, run: () => deadlines.poll() }],
-        // The transmitter names itself by the service's origin unless an issuer is configured.
-        afterListen: async (url) => transmitter?.start(new URL(url).origin),
         api: { fireDeadlines: () => deadlines.poll() },
-        dispose: async () => {
-          await transmitter?.dispose();
-          await feed.dispose();
-        },
+        dispose: () => feed.dispose(),
       };
     },
   });

@@ -54,7 +54,7 @@ describe("a supergraph file that changes under open subscriptions", () => {
     const destination = new Writable({ write: (chunk, _encoding, done) => (logs.push(String(chunk)), done()) });
     // No MTD_SUBGRAPH_<NAME>_URL: the subgraphs are found through the file's join__graph URLs only.
     gateway = await startGateway({
-      config: { ...graph.config, port: 0, supergraphPath: file, subgraphUrlOverrides: {}, subgraphUrls: { devices: "http://127.0.0.1:9/graphql", threats: "http://127.0.0.1:9/graphql", policies: "http://127.0.0.1:9/graphql", inventory: "http://127.0.0.1:9/graphql" } },
+      config: { ...graph.config, port: 0, supergraphPath: file, subgraphUrlOverrides: {}, subgraphUrls: { devices: "http://127.0.0.1:9/graphql", threats: "http://127.0.0.1:9/graphql", policies: "http://127.0.0.1:9/graphql", inventory: "http://127.0.0.1:9/graphql", signals: "http://127.0.0.1:9/graphql" } },
       logger: createLogger("info", "test", destination),
     });
   });

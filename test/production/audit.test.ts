@@ -97,7 +97,7 @@ for (const engine of engines()) {
       await ok(admin, MUTATIONS.settings, { input: { iosAppSyncEnabled: true, includePersonalDevices: false } });
 
       // In each service's table at once (same transaction as the change)…
-      expect(await stored("audited")).toEqual({ devices: 3, threats: 3, policies: 4, inventory: 1 });
+      expect(await stored("audited")).toEqual({ devices: 3, threats: 3, policies: 4, inventory: 1, signals: 0 });
       // …and in the tenant's log as soon as the events are through.
       await waitFor(async () => (await auditLog(analyst)).totalCount === 11, 10_000, "11 entries in auditLog");
       const { entries } = await auditLog(analyst);
@@ -139,7 +139,7 @@ for (const engine of engines()) {
       await ok(boss, MUTATIONS.compliance, { input: { platform: "IOS", name: "iOS", maxThreatLevel: "LOW" } });
       await ok(boss, MUTATIONS.settings, { input: { iosAppSyncEnabled: true, includePersonalDevices: true } });
       const before = await stored(tenant);
-      expect(before).toEqual({ devices: 1, threats: 1, policies: 1, inventory: 1 });
+      expect(before).toEqual({ devices: 1, threats: 1, policies: 1, inventory: 1, signals: 0 });
 
       // Wrong role, bad input, conflicts, unknown ids, operation limits, and changes that change nothing.
       await refused(reader, MUTATIONS.enroll, { input: phone("r-2") }, "FORBIDDEN");

@@ -123,16 +123,16 @@ describe("Shared Signals issuer in production", () => {
     const { MTD_JWT_SECRET: _harnessHasItsOwn, ...env } = production;
     const graph = await startSsfGraph({ env: { ...env, MTD_SSF_ISSUER: "https://ssf.example.com/mtd" } });
     try {
-      const policies = new URL(graph.subgraphs.policies!.url).origin;
+      const signals = new URL(graph.subgraphs.signals!.url).origin;
       // The issuer has a path: the metadata sits at /.well-known/ssf-configuration/mtd (SSF §7.2), the endpoints under /mtd.
-      const response = await fetch(`${policies}/.well-known/ssf-configuration/mtd`);
+      const response = await fetch(`${signals}/.well-known/ssf-configuration/mtd`);
       expect(response.status).toBe(200);
       const metadata = (await response.json()) as Record<string, unknown>;
       expect(metadata.issuer).toBe("https://ssf.example.com/mtd");
       for (const [name, value] of Object.entries(metadata)) {
         if (typeof value === "string" && /(_uri|_endpoint)$/.test(name)) expect(value, name).toMatch(/^https:\/\/ssf\.example\.com\/mtd\//);
       }
-      expect((await fetch(`${policies}/.well-known/ssf-configuration`)).status).toBe(404);
+      expect((await fetch(`${signals}/.well-known/ssf-configuration`)).status).toBe(404);
 
       const { admin } = await tenant(graph);
       const okta = await graph.query(admin, `mutation { registerSsfReceiver(input: { name: "Okta", okta: { orgUrl: "http://acme.okta.com" } }) { clientSecret } }`);

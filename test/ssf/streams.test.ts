@@ -247,7 +247,7 @@ for (const engine of engines()) {
           ["ssfReceiver.removed", "admin", "admin"],
         ].sort(),
       );
-      expect(log.every((entry) => entry.service === "policies")).toBe(true);
+      expect(log.every((entry) => entry.service === "signals")).toBe(true);
       const text = JSON.stringify(log);
       expect(text).not.toContain("top-secret");
       expect(text).not.toContain(registered.clientSecret);

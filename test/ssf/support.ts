@@ -16,9 +16,9 @@ export async function startSsfGraph(options: GraphOptions = {}): Promise<TestGra
   return startGraph({ ...options, env: { ...FAST_SSF_ENV, ...options.env } });
 }
 
-/** The transmitter's issuer: the policies service's origin (MTD_SSF_ISSUER unset in tests). */
+/** The transmitter's issuer: the signals service's origin (MTD_SSF_ISSUER unset in tests). */
 export function issuerOf(graph: TestGraph): string {
-  return new URL(graph.subgraphs.policies!.url).origin;
+  return new URL(graph.subgraphs.signals!.url).origin;
 }
 
 export const REGISTER = /* GraphQL */ `

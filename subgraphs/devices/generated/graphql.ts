@@ -44,7 +44,7 @@ export type AuditEntry = {
   id: Scalars['ID']['output'];
   /** The request that made the change (`x-request-id`), to find it in the logs. */
   requestId: Maybe<Scalars['String']['output']>;
-  /** The service that made the change: `devices`, `threats`, `policies` or `inventory`. */
+  /** The service that made the change: `devices`, `threats`, `policies`, `inventory` or `signals`. */
   service: Scalars['String']['output'];
   targetId: Scalars['String']['output'];
   /** The kind of object changed: `Device`, `MtdConnector`, `CompliancePolicy`, `ConditionalAccessPolicy`, `AppInventorySettings`. */

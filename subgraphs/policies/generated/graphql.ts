@@ -2,8 +2,6 @@
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
 import type { DeviceReference, PolicyImpactReference, Context } from '../context.js';
 import type { AccessChangeRecord, AccessDecisionRecord, CompliancePolicyRecord, ConditionalAccessPolicyRecord, AccessExceptionRecord } from '../data/entities.js';
-import type { ReceiverRecord, StreamRecord, DeliveryRecord } from '../ssf/data/entities.js';
-import type { StreamHealth, Registration } from '../ssf/admin.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
 export type Omit<T, K extends keyof T> = Pick<T, Exclude<keyof T, K>>;
@@ -142,25 +140,12 @@ export type Mutation = {
   __typename?: 'Mutation';
   /** Admin. Allows the device on `resources` until `expiresAt` whatever its compliance. NOT_FOUND for an unknown device. */
   grantAccessException: AccessException;
-  /** Admin. Queues a stream's dead letters again (same `jti`). Returns how many. */
-  redeliverSsfDeadLetters: Scalars['Int']['output'];
-  /** Admin. Registers a Shared Signals receiver; returns its client secret once. */
-  registerSsfReceiver: SsfReceiverRegistration;
-  /** Admin. Removes a receiver with its stream and queued SETs. */
-  removeSsfReceiver: Scalars['Boolean']['output'];
   /** Admin. Ends the exception now (the device is re-evaluated); revoking it again changes nothing. */
   revokeAccessException: AccessException;
-  /** Admin. A new client secret for the receiver; the old one stops working. */
-  rotateSsfReceiverSecret: SsfReceiverRegistration;
   /** Admin. Creates or replaces the policy of `platform`. */
   setCompliancePolicy: CompliancePolicy;
   /** Admin. Creates or updates a conditional-access policy. */
   setConditionalAccessPolicy: ConditionalAccessPolicy;
-  /**
-   * Admin. Enables, pauses or disables a stream on the transmitter's side: the
-   * receiver gets a stream-updated event.
-   */
-  setSsfStreamStatus: SsfStream;
 };
 
 
@@ -169,28 +154,8 @@ export type MutationGrantAccessExceptionArgs = {
 };
 
 
-export type MutationRedeliverSsfDeadLettersArgs = {
-  streamId: Scalars['ID']['input'];
-};
-
-
-export type MutationRegisterSsfReceiverArgs = {
-  input: RegisterSsfReceiverInput;
-};
-
-
-export type MutationRemoveSsfReceiverArgs = {
-  clientId: Scalars['ID']['input'];
-};
-
-
 export type MutationRevokeAccessExceptionArgs = {
   id: Scalars['ID']['input'];
-};
-
-
-export type MutationRotateSsfReceiverSecretArgs = {
-  clientId: Scalars['ID']['input'];
 };
 
 
@@ -201,20 +166,6 @@ export type MutationSetCompliancePolicyArgs = {
 
 export type MutationSetConditionalAccessPolicyArgs = {
   input: SetConditionalAccessPolicyInput;
-};
-
-
-export type MutationSetSsfStreamStatusArgs = {
-  id: Scalars['ID']['input'];
-  reason?: InputMaybe<Scalars['String']['input']>;
-  status: SsfStreamStatus;
-};
-
-export type OktaReceiverInput = {
-  /** The org URL, e.g. `https://acme.okta.com` (https in production). It is the `aud` of every SET. */
-  orgUrl: Scalars['String']['input'];
-  /** Also send CAEP session-revoked on every flip to not compliant. Default false. */
-  sessionRevoked?: InputMaybe<Scalars['Boolean']['input']>;
 };
 
 export type PageInfo = {
@@ -248,12 +199,6 @@ export type Query = {
   accessChanges: AccessChangeConnection;
   compliancePolicies: Array<CompliancePolicy>;
   conditionalAccessPolicies: Array<ConditionalAccessPolicy>;
-  /** Admin, analyst. SETs that could not be delivered, newest first (of one stream, or all). */
-  ssfDeadLetters: SsfDeadLetterConnection;
-  /** Admin, analyst. The tenant's Shared Signals receivers. */
-  ssfReceivers: Array<SsfReceiver>;
-  /** Admin, analyst. The tenant's Shared Signals streams with their delivery health. */
-  ssfStreams: Array<SsfStream>;
 };
 
 
@@ -261,22 +206,6 @@ export type QueryAccessChangesArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
   resource?: InputMaybe<Scalars['String']['input']>;
-};
-
-
-export type QuerySsfDeadLettersArgs = {
-  after?: InputMaybe<Scalars['String']['input']>;
-  first?: InputMaybe<Scalars['Int']['input']>;
-  streamId?: InputMaybe<Scalars['ID']['input']>;
-};
-
-export type RegisterSsfReceiverInput = {
-  /** The `aud` of SETs to this receiver (1-512 characters). Default: its client id. Ignored for Okta (the org URL). */
-  audience?: InputMaybe<Scalars['String']['input']>;
-  /** 1-256 characters. */
-  name: Scalars['String']['input'];
-  /** Register an Okta org (Security Events Provider): its push stream is created at once. */
-  okta?: InputMaybe<OktaReceiverInput>;
 };
 
 export type SetCompliancePolicyInput = {
@@ -301,116 +230,6 @@ export type SetConditionalAccessPolicyInput = {
   /** 1-50 distinct resource names of 1-128 characters, e.g. `exchange`. */
   resources: Array<Scalars['String']['input']>;
 };
-
-/**
- * A SET that was not delivered: the receiver rejected it (RFC 8935 400, or RFC 8936
- * `setErrs`), or retries ran out.
- */
-export type SsfDeadLetter = {
-  __typename?: 'SsfDeadLetter';
-  attempts: Scalars['Int']['output'];
-  deviceId: Maybe<Scalars['String']['output']>;
-  error: Scalars['String']['output'];
-  eventType: Scalars['String']['output'];
-  failedAt: Scalars['DateTime']['output'];
-  /** Opaque. */
-  id: Scalars['ID']['output'];
-  jti: Scalars['String']['output'];
-  queuedAt: Scalars['DateTime']['output'];
-  stream: SsfStream;
-  /** The compliance change the SET reported (its `txn`). */
-  txn: Maybe<Scalars['String']['output']>;
-};
-
-export type SsfDeadLetterConnection = {
-  __typename?: 'SsfDeadLetterConnection';
-  edges: Array<SsfDeadLetterEdge>;
-  pageInfo: PageInfo;
-  totalCount: Scalars['Int']['output'];
-};
-
-export type SsfDeadLetterEdge = {
-  __typename?: 'SsfDeadLetterEdge';
-  cursor: Scalars['String']['output'];
-  node: SsfDeadLetter;
-};
-
-export type SsfDeliveryHealth = {
-  __typename?: 'SsfDeliveryHealth';
-  /** Failed attempts since the last success. */
-  consecutiveFailures: Scalars['Int']['output'];
-  deadLetters: Scalars['Int']['output'];
-  lastDeliveredAt: Maybe<Scalars['DateTime']['output']>;
-  lastError: Maybe<Scalars['String']['output']>;
-  lastErrorAt: Maybe<Scalars['DateTime']['output']>;
-  oldestPendingAt: Maybe<Scalars['DateTime']['output']>;
-  /** SETs queued: waiting for a retry, held while paused, or (POLL) not acknowledged yet. */
-  pending: Scalars['Int']['output'];
-};
-
-/**
- * How a Shared Signals stream delivers its SETs: PUSH (RFC 8935, we POST to the
- * receiver) or POLL (RFC 8936, the receiver POSTs to us).
- */
-export type SsfDeliveryMethod =
-  | 'POLL'
-  | 'PUSH';
-
-/**
- * An identity provider (or any Shared Signals receiver) registered by the tenant:
- * an OAuth client of the transmitter's token endpoint, or an Okta org.
- */
-export type SsfReceiver = {
-  __typename?: 'SsfReceiver';
-  /** The `aud` of every SET sent to this receiver. */
-  audience: Scalars['String']['output'];
-  /** The OAuth client id (client credentials grant at `tokenEndpoint`). */
-  clientId: Scalars['ID']['output'];
-  createdAt: Scalars['DateTime']['output'];
-  name: Scalars['String']['output'];
-  /** Set for an Okta receiver: SETs are pushed to `<oktaOrgUrl>/security/api/v1/security-events`. */
-  oktaOrgUrl: Maybe<Scalars['String']['output']>;
-  /** At most one: the stream the receiver created (or, for Okta, the one created at registration). */
-  streams: Array<SsfStream>;
-};
-
-export type SsfReceiverRegistration = {
-  __typename?: 'SsfReceiverRegistration';
-  /** Shown once, here: store it now. Null for Okta receivers, which do not call the transmitter. */
-  clientSecret: Maybe<Scalars['String']['output']>;
-  /** The transmitter configuration metadata (`/.well-known/ssf-configuration`). */
-  configurationUrl: Scalars['String']['output'];
-  /** The transmitter's issuer (`iss` of every SET). */
-  issuer: Scalars['String']['output'];
-  receiver: SsfReceiver;
-  tokenEndpoint: Scalars['String']['output'];
-};
-
-export type SsfStream = {
-  __typename?: 'SsfStream';
-  createdAt: Scalars['DateTime']['output'];
-  deliveryMethod: SsfDeliveryMethod;
-  description: Maybe<Scalars['String']['output']>;
-  /** PUSH: the receiver's endpoint. POLL: ours, where the receiver polls. */
-  endpointUrl: Scalars['String']['output'];
-  /** The event types sent on the stream (`events_delivered`). */
-  eventsDelivered: Array<Scalars['String']['output']>;
-  health: SsfDeliveryHealth;
-  /** The SSF `stream_id`. */
-  id: Scalars['ID']['output'];
-  receiver: SsfReceiver;
-  status: SsfStreamStatus;
-  statusReason: Maybe<Scalars['String']['output']>;
-};
-
-/**
- * SSF stream status. PAUSED holds events (delivered in order when ENABLED again);
- * DISABLED drops them.
- */
-export type SsfStreamStatus =
-  | 'DISABLED'
-  | 'ENABLED'
-  | 'PAUSED';
 
 export type Subscription = {
   __typename?: 'Subscription';
@@ -547,24 +366,13 @@ export type ResolversTypes = ResolversObject<{
   DeviceEdge: ResolverTypeWrapper<Omit<DeviceEdge, 'node'> & { node: ResolversTypes['Device'] }>;
   GrantAccessExceptionInput: GrantAccessExceptionInput;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
-  OktaReceiverInput: OktaReceiverInput;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Platform: Platform;
   PolicyImpact: ResolverTypeWrapper<PolicyImpactReference>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
-  RegisterSsfReceiverInput: RegisterSsfReceiverInput;
   SafeInt: ResolverTypeWrapper<Scalars['SafeInt']['output']>;
   SetCompliancePolicyInput: SetCompliancePolicyInput;
   SetConditionalAccessPolicyInput: SetConditionalAccessPolicyInput;
-  SsfDeadLetter: ResolverTypeWrapper<DeliveryRecord>;
-  SsfDeadLetterConnection: ResolverTypeWrapper<Omit<SsfDeadLetterConnection, 'edges'> & { edges: Array<ResolversTypes['SsfDeadLetterEdge']> }>;
-  SsfDeadLetterEdge: ResolverTypeWrapper<Omit<SsfDeadLetterEdge, 'node'> & { node: ResolversTypes['SsfDeadLetter'] }>;
-  SsfDeliveryHealth: ResolverTypeWrapper<StreamHealth>;
-  SsfDeliveryMethod: SsfDeliveryMethod;
-  SsfReceiver: ResolverTypeWrapper<ReceiverRecord>;
-  SsfReceiverRegistration: ResolverTypeWrapper<Registration>;
-  SsfStream: ResolverTypeWrapper<StreamRecord>;
-  SsfStreamStatus: SsfStreamStatus;
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   ThreatLevel: ThreatLevel;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
@@ -588,21 +396,12 @@ export type ResolversParentTypes = ResolversObject<{
   DeviceEdge: Omit<DeviceEdge, 'node'> & { node: ResolversParentTypes['Device'] };
   GrantAccessExceptionInput: GrantAccessExceptionInput;
   Mutation: Record<PropertyKey, never>;
-  OktaReceiverInput: OktaReceiverInput;
   PageInfo: PageInfo;
   PolicyImpact: PolicyImpactReference;
   Query: Record<PropertyKey, never>;
-  RegisterSsfReceiverInput: RegisterSsfReceiverInput;
   SafeInt: Scalars['SafeInt']['output'];
   SetCompliancePolicyInput: SetCompliancePolicyInput;
   SetConditionalAccessPolicyInput: SetConditionalAccessPolicyInput;
-  SsfDeadLetter: DeliveryRecord;
-  SsfDeadLetterConnection: Omit<SsfDeadLetterConnection, 'edges'> & { edges: Array<ResolversParentTypes['SsfDeadLetterEdge']> };
-  SsfDeadLetterEdge: Omit<SsfDeadLetterEdge, 'node'> & { node: ResolversParentTypes['SsfDeadLetter'] };
-  SsfDeliveryHealth: StreamHealth;
-  SsfReceiver: ReceiverRecord;
-  SsfReceiverRegistration: Registration;
-  SsfStream: StreamRecord;
   Subscription: Record<PropertyKey, never>;
   String: Scalars['String']['output'];
 }>;
@@ -694,14 +493,9 @@ export type DeviceEdgeResolvers<ContextType = Context, ParentType extends Resolv
 
 export type MutationResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = ResolversObject<{
   grantAccessException?: Resolver<ResolversTypes['AccessException'], ParentType, ContextType, RequireFields<MutationGrantAccessExceptionArgs, 'input'>>;
-  redeliverSsfDeadLetters?: Resolver<ResolversTypes['Int'], ParentType, ContextType, RequireFields<MutationRedeliverSsfDeadLettersArgs, 'streamId'>>;
-  registerSsfReceiver?: Resolver<ResolversTypes['SsfReceiverRegistration'], ParentType, ContextType, RequireFields<MutationRegisterSsfReceiverArgs, 'input'>>;
-  removeSsfReceiver?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRemoveSsfReceiverArgs, 'clientId'>>;
   revokeAccessException?: Resolver<ResolversTypes['AccessException'], ParentType, ContextType, RequireFields<MutationRevokeAccessExceptionArgs, 'id'>>;
-  rotateSsfReceiverSecret?: Resolver<ResolversTypes['SsfReceiverRegistration'], ParentType, ContextType, RequireFields<MutationRotateSsfReceiverSecretArgs, 'clientId'>>;
   setCompliancePolicy?: Resolver<ResolversTypes['CompliancePolicy'], ParentType, ContextType, RequireFields<MutationSetCompliancePolicyArgs, 'input'>>;
   setConditionalAccessPolicy?: Resolver<ResolversTypes['ConditionalAccessPolicy'], ParentType, ContextType, RequireFields<MutationSetConditionalAccessPolicyArgs, 'input'>>;
-  setSsfStreamStatus?: Resolver<ResolversTypes['SsfStream'], ParentType, ContextType, RequireFields<MutationSetSsfStreamStatusArgs, 'id' | 'status'>>;
 }>;
 
 export type PageInfoResolvers<ContextType = Context, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = ResolversObject<{
@@ -718,78 +512,11 @@ export type QueryResolvers<ContextType = Context, ParentType extends ResolversPa
   accessChanges?: Resolver<ResolversTypes['AccessChangeConnection'], ParentType, ContextType, RequireFields<QueryAccessChangesArgs, 'first'>>;
   compliancePolicies?: Resolver<Array<ResolversTypes['CompliancePolicy']>, ParentType, ContextType>;
   conditionalAccessPolicies?: Resolver<Array<ResolversTypes['ConditionalAccessPolicy']>, ParentType, ContextType>;
-  ssfDeadLetters?: Resolver<ResolversTypes['SsfDeadLetterConnection'], ParentType, ContextType, RequireFields<QuerySsfDeadLettersArgs, 'first'>>;
-  ssfReceivers?: Resolver<Array<ResolversTypes['SsfReceiver']>, ParentType, ContextType>;
-  ssfStreams?: Resolver<Array<ResolversTypes['SsfStream']>, ParentType, ContextType>;
 }>;
 
 export interface SafeIntScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['SafeInt'], any> {
   name: 'SafeInt';
 }
-
-export type SsfDeadLetterResolvers<ContextType = Context, ParentType extends ResolversParentTypes['SsfDeadLetter'] = ResolversParentTypes['SsfDeadLetter']> = ResolversObject<{
-  attempts?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
-  deviceId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
-  error?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
-  eventType?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
-  failedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
-  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
-  jti?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
-  queuedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
-  stream?: Resolver<ResolversTypes['SsfStream'], ParentType, ContextType>;
-  txn?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
-}>;
-
-export type SsfDeadLetterConnectionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['SsfDeadLetterConnection'] = ResolversParentTypes['SsfDeadLetterConnection']> = ResolversObject<{
-  edges?: Resolver<Array<ResolversTypes['SsfDeadLetterEdge']>, ParentType, ContextType>;
-  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
-  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
-}>;
-
-export type SsfDeadLetterEdgeResolvers<ContextType = Context, ParentType extends ResolversParentTypes['SsfDeadLetterEdge'] = ResolversParentTypes['SsfDeadLetterEdge']> = ResolversObject<{
-  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
-  node?: Resolver<ResolversTypes['SsfDeadLetter'], ParentType, ContextType>;
-}>;
-
-export type SsfDeliveryHealthResolvers<ContextType = Context, ParentType extends ResolversParentTypes['SsfDeliveryHealth'] = ResolversParentTypes['SsfDeliveryHealth']> = ResolversObject<{
-  consecutiveFailures?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
-  deadLetters?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
-  lastDeliveredAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
-  lastError?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
-  lastErrorAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
-  oldestPendingAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
-  pending?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
-}>;
-
-export type SsfReceiverResolvers<ContextType = Context, ParentType extends ResolversParentTypes['SsfReceiver'] = ResolversParentTypes['SsfReceiver']> = ResolversObject<{
-  audience?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
-  clientId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
-  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
-  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
-  oktaOrgUrl?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
-  streams?: Resolver<Array<ResolversTypes['SsfStream']>, ParentType, ContextType>;
-}>;
-
-export type SsfReceiverRegistrationResolvers<ContextType = Context, ParentType extends ResolversParentTypes['SsfReceiverRegistration'] = ResolversParentTypes['SsfReceiverRegistration']> = ResolversObject<{
-  clientSecret?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
-  configurationUrl?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
-  issuer?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
-  receiver?: Resolver<ResolversTypes['SsfReceiver'], ParentType, ContextType>;
-  tokenEndpoint?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
-}>;
-
-export type SsfStreamResolvers<ContextType = Context, ParentType extends ResolversParentTypes['SsfStream'] = ResolversParentTypes['SsfStream']> = ResolversObject<{
-  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
-  deliveryMethod?: Resolver<ResolversTypes['SsfDeliveryMethod'], ParentType, ContextType>;
-  description?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
-  endpointUrl?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
-  eventsDelivered?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
-  health?: Resolver<ResolversTypes['SsfDeliveryHealth'], ParentType, ContextType>;
-  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
-  receiver?: Resolver<ResolversTypes['SsfReceiver'], ParentType, ContextType>;
-  status?: Resolver<ResolversTypes['SsfStreamStatus'], ParentType, ContextType>;
-  statusReason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
-}>;
 
 export type SubscriptionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = ResolversObject<{
   accessChanged?: SubscriptionResolver<ResolversTypes['AccessChange'], "accessChanged", ParentType, ContextType, Partial<SubscriptionAccessChangedArgs>>;
@@ -812,13 +539,6 @@ export type Resolvers<ContextType = Context> = ResolversObject<{
   PolicyImpact?: PolicyImpactResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   SafeInt?: GraphQLScalarType;
-  SsfDeadLetter?: SsfDeadLetterResolvers<ContextType>;
-  SsfDeadLetterConnection?: SsfDeadLetterConnectionResolvers<ContextType>;
-  SsfDeadLetterEdge?: SsfDeadLetterEdgeResolvers<ContextType>;
-  SsfDeliveryHealth?: SsfDeliveryHealthResolvers<ContextType>;
-  SsfReceiver?: SsfReceiverResolvers<ContextType>;
-  SsfReceiverRegistration?: SsfReceiverRegistrationResolvers<ContextType>;
-  SsfStream?: SsfStreamResolvers<ContextType>;
   Subscription?: SubscriptionResolvers<ContextType>;
 }>;
 

@@ -1,9 +1,9 @@
 /** What the transmitter's parts share: configuration, storage, keys, the issuer, and a wake-up signal. */
 import type { EntityManager } from "typeorm";
-import type { Actor, AuditTrail, Change } from "../../../lib/audit.js";
-import type { Environment, SsfConfig } from "../../../lib/config.js";
-import type { Outbox } from "../../../lib/events/outbox.js";
-import type { Logger } from "../../../lib/logger.js";
+import type { Actor, AuditTrail, Change } from "../../lib/audit.js";
+import type { Environment, SsfConfig } from "../../lib/config.js";
+import type { Outbox } from "../../lib/events/outbox.js";
+import type { Logger } from "../../lib/logger.js";
 import type { Sealer } from "./crypto.js";
 import type { SsfRepository } from "./data/repository.js";
 import type { KeyStore } from "./keys.js";
@@ -19,9 +19,9 @@ export interface SsfContext {
   sealer: Sealer;
   logger: Logger;
   notifier: Notifier;
-  /** The issuer in effect (configured, or the policies service's own origin once it listens). */
+  /** The issuer in effect (configured, or the signals service's own origin once it listens). */
   issuer(): string;
-  /** The policies service's audit trail and the outbox that publishes its entries. */
+  /** The signals service's audit trail and the outbox that publishes its entries. */
   audit?: { trail: AuditTrail; outbox: Pick<Outbox, "flush"> };
 }
 

@@ -1,6 +1,6 @@
 /** Small HTTP helpers for the transmitter's endpoints (plain `node:http`, served through `lib/server.ts` routes). */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { readBody } from "../../../lib/server.js";
+import { readBody } from "../../lib/server.js";
 
 /** Management and token responses are never cached (RFC 6749 §5.1, SSF examples). */
 const NO_STORE = { "cache-control": "no-store", pragma: "no-cache" };

@@ -12,7 +12,7 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import { errors as joseErrors, importJWK, jwtVerify, decodeProtectedHeader } from "jose";
-import type { SsfContext } from "./context.js";
+import type { SsfContext } from "./ssf-context.js";
 import type { ReceiverRecord } from "./data/entities.js";
 import { badRequest, HttpError, readForm, sendJson, type Handler } from "./http.js";
 import { ACCESS_TOKEN_TYP, SCOPES, SIGNING_ALG, Scope } from "./protocol.js";

@@ -17,7 +17,7 @@
  *   (sending the same SET again cannot succeed).
  * Dead letters stay listed for admins, who may queue them again.
  */
-import type { SsfContext } from "./context.js";
+import type { SsfContext } from "./ssf-context.js";
 import type { DeliveryRecord, StreamRecord } from "./data/entities.js";
 import type { SetBody } from "./sets.js";
 import { claims } from "./sets.js";

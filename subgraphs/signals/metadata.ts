@@ -3,7 +3,7 @@
  * `/.well-known/ssf-configuration[/<issuer path>]`, and the JWKS. Both are
  * public. Claims with zero elements are omitted (§7.2.2).
  */
-import { endpoints, type SsfContext } from "./context.js";
+import { endpoints, type SsfContext } from "./ssf-context.js";
 import { methodNotAllowed, sendPublicJson, type Handler } from "./http.js";
 import { DELIVERY_METHODS, OAUTH_SPEC_URN, SPEC_VERSION } from "./protocol.js";
 

@@ -1,4 +1,4 @@
-/** The admin surface of the Shared Signals transmitter in the policies subgraph. Thin: `admin.ts` does the work. */
+/** The admin surface of the Shared Signals transmitter (the signals subgraph). Thin: `admin.ts` does the work. */
 import DataLoader from "dataloader";
 import { actorOf } from "../../../lib/audit.js";
 import { requireRole } from "../../../lib/auth.js";
@@ -7,9 +7,9 @@ import { decodeCursor, encodeCursor, pageSize, toPage } from "../../../lib/pagin
 import { identifier, optionalText, text } from "../../../lib/validation.js";
 import type { Context } from "../context.js";
 import type { Resolvers, SsfStreamStatus } from "../generated/graphql.js";
-import type { SsfAdmin, StreamHealth } from "./admin.js";
-import type { DeliveryRecord, ReceiverRecord, StreamRecord } from "./data/entities.js";
-import { EVENTS_SUPPORTED, type StreamStatus } from "./protocol.js";
+import type { SsfAdmin, StreamHealth } from "../admin.js";
+import type { DeliveryRecord, ReceiverRecord, StreamRecord } from "../data/entities.js";
+import { EVENTS_SUPPORTED, type StreamStatus } from "../protocol.js";
 
 interface Loaders {
   health: DataLoader<StreamRecord, StreamHealth>;
@@ -44,7 +44,7 @@ function loaders(context: Context, admin: SsfAdmin): Loaders {
 }
 
 function transmitter(context: Context): SsfAdmin {
-  if (context.ssf === undefined) throw forbidden("the Shared Signals transmitter is off: set MTD_SSF_ISSUER on the policies service");
+  if (context.ssf === undefined) throw forbidden("the Shared Signals transmitter is off: set MTD_SSF_ISSUER on the signals service");
   return context.ssf;
 }
 
@@ -55,7 +55,7 @@ const beforeOf = (cursor: string) => {
   return sequence;
 };
 
-export const ssfResolvers: Resolvers = {
+export const resolvers: Resolvers = {
   Query: {
     ssfReceivers: (_, __, context) => {
       const { tenantId } = requireRole(context.identity, "admin", "analyst");

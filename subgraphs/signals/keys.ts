@@ -13,8 +13,8 @@
  */
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, SignJWT, type JWK, type JWTPayload } from "jose";
 import type { DataSource } from "typeorm";
-import { isUniqueViolation } from "../../../lib/db.js";
-import type { Logger } from "../../../lib/logger.js";
+import { isUniqueViolation } from "../../lib/db.js";
+import type { Logger } from "../../lib/logger.js";
 import type { Sealer } from "./crypto.js";
 import { SigningKeyEntity, type SigningKeyRecord } from "./data/entities.js";
 import { SIGNING_ALG } from "./protocol.js";

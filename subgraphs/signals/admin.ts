@@ -4,9 +4,9 @@
  * delivery health and dead letters, pause or disable a stream (a
  * transmitter-initiated change: stream-updated is sent), requeue dead letters.
  */
-import { badUserInput, notFound } from "../../../lib/errors.js";
-import type { Actor } from "../../../lib/audit.js";
-import { audited, auditedReceiver, auditedStream, endpoints, wellKnown, type SsfContext } from "./context.js";
+import { badUserInput, notFound } from "../../lib/errors.js";
+import type { Actor } from "../../lib/audit.js";
+import { audited, auditedReceiver, auditedStream, endpoints, wellKnown, type SsfContext } from "./ssf-context.js";
 import { hashSecret, newSecret, randomId } from "./crypto.js";
 import type { DeliveryRecord, ReceiverRecord, StreamRecord } from "./data/entities.js";
 import type { StreamHealthCounts } from "./data/repository.js";

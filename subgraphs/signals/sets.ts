@@ -3,7 +3,7 @@
  * is queued; `iss`, `aud`, `iat` and `jti` are added when it is signed
  * (`claims`). One event per SET; `sub_id` always; never `sub` nor `exp`.
  */
-import type { ComplianceChangedPayload } from "../../../lib/events/contracts.js";
+import type { ComplianceChangedPayload } from "../../lib/events/contracts.js";
 import { deviceSubject, streamSubject } from "./subjects.js";
 import { EventType, type ComplianceStatus, type DeviceComplianceChange, type SetClaims, type StreamStatus, type SubjectIdentifier } from "./protocol.js";
 

@@ -16,17 +16,22 @@
  * forever. An event older than the last one fanned out is stale and dropped.
  */
 import { randomId } from "./crypto.js";
-import type { SsfContext } from "./context.js";
+import type { SsfContext } from "./ssf-context.js";
 import { DeviceStateEntity, ReceiverEntity, SsfProcessedEventEntity, type StreamRecord } from "./data/entities.js";
 import type { NewDelivery } from "./data/repository.js";
-import type { ComplianceChangedPayload } from "../../../lib/events/contracts.js";
-import type { LoggedEvent } from "../../../lib/events/types.js";
-import { isUniqueViolation } from "../../../lib/db.js";
+import type { ComplianceChangedPayload } from "../../lib/events/contracts.js";
+import type { LoggedEvent } from "../../lib/events/types.js";
+import { isUniqueViolation } from "../../lib/db.js";
 import { EventType } from "./protocol.js";
 import { complianceSets } from "./sets.js";
 import { deviceSubject, subjectMatches } from "./subjects.js";
 import { In, type EntityManager } from "typeorm";
 
+/**
+ * The group's name from when the transmitter lived in the policies service,
+ * kept: a renamed group would read the topic again from its start, and its
+ * processed-event records (`ssf_processed_events`) are kept under this name.
+ */
 export const SSF_CONSUMER_GROUP = "policies.ssf";
 /** How long a flip waits for the flip before it (arriving through another consumer) before it goes anyway. */
 export const GAP_WAIT_MS = 30_000;

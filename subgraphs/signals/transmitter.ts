@@ -1,26 +1,26 @@
 /**
- * The Shared Signals transmitter (SSF 1.0, CAEP 1.0), part of the policies
- * service: it consumes `compliance.changed` from the event log and delivers
- * signed CAEP SETs to the receivers each tenant registers, by push (RFC
- * 8935) or poll (RFC 8936). Its endpoints are served on the policies port;
- * its tables are `ssf_*` in the policies database.
+ * The Shared Signals transmitter (SSF 1.0, CAEP 1.0), the heart of the
+ * signals service: it consumes `compliance.changed` from the event log and
+ * delivers signed CAEP SETs to the receivers each tenant registers, by push
+ * (RFC 8935) or poll (RFC 8936). Its endpoints are served on the signals
+ * port; its tables are `ssf_*` in the signals database.
  *
  *   fanout.ts   event log → per-stream SET queue (ssf_deliveries)
  *   push.ts     queue → receivers' endpoints        poll.ts   receivers ← queue
  *   streams.ts  SSF management API                  oauth.ts  token endpoint, bearer checks
  *   metadata.ts discovery + JWKS                    keys.ts   signing keys, rotation
- *   admin.ts    what the GraphQL admin surface does (resolvers.ts)
+ *   admin.ts    what the GraphQL admin surface does (resolvers/)
  */
 import { randomUUID } from "node:crypto";
-import type { AuditTrail } from "../../../lib/audit.js";
-import type { Config } from "../../../lib/config.js";
-import type { Outbox } from "../../../lib/events/outbox.js";
-import type { EventLog, Disposable } from "../../../lib/events/types.js";
-import type { Logger } from "../../../lib/logger.js";
-import type { ServeOptions } from "../../../lib/server.js";
+import type { AuditTrail } from "../../lib/audit.js";
+import type { Config } from "../../lib/config.js";
+import type { Outbox } from "../../lib/events/outbox.js";
+import type { EventLog, Disposable } from "../../lib/events/types.js";
+import type { Logger } from "../../lib/logger.js";
+import type { ServeOptions } from "../../lib/server.js";
 import type { DataSource } from "typeorm";
 import { SsfAdmin } from "./admin.js";
-import { Notifier, type SsfContext } from "./context.js";
+import { Notifier, type SsfContext } from "./ssf-context.js";
 import { keyEncryptionSecret, Sealer } from "./crypto.js";
 import { SsfRepository } from "./data/repository.js";
 import { Fanout, OutOfOrder, SSF_CONSUMER_GROUP } from "./fanout.js";
@@ -32,16 +32,12 @@ import { PollApi } from "./poll.js";
 import { PushWorker } from "./push.js";
 import { StreamApi } from "./streams.js";
 
-export { SSF_ENTITIES } from "./data/entities.js";
-export { Ssf0001 } from "./data/migrations/0001-ssf.js";
-export { SsfAdmin } from "./admin.js";
-
 export interface SsfOptions {
   config: Config;
   dataSource: DataSource;
   events: EventLog;
   logger: Logger;
-  /** The policies service's audit trail and outbox: configuration changes of receivers and streams are recorded. */
+  /** The signals service's audit trail and outbox: configuration changes of receivers and streams are recorded. */
   audit?: { trail: AuditTrail; outbox: Pick<Outbox, "flush"> };
 }
 
@@ -51,7 +47,7 @@ export interface Transmitter {
   routes: NonNullable<ServeOptions<never>["routes"]>;
   /**
    * Starts keys, the event consumer and the push worker. `origin` is the
-   * policies service's own origin: the issuer when MTD_SSF_ISSUER is unset.
+   * signals service's own origin: the issuer when MTD_SSF_ISSUER is unset.
    */
   start(origin: string): Promise<void>;
   dispose(): Promise<void>;
@@ -67,7 +63,7 @@ export function createTransmitter(options: SsfOptions): Transmitter | undefined 
   }
   let issuer = config.ssf.issuer;
   if (issuer === undefined && config.databaseUrl !== undefined) {
-    logger.warn("ssf: MTD_SSF_ISSUER is unset: the issuer is this replica's own address; set it when several policies replicas share the database");
+    logger.warn("ssf: MTD_SSF_ISSUER is unset: the issuer is this replica's own address; set it when several signals replicas share the database");
   }
   const sealer = new Sealer(keyEncryptionSecret(config));
   const context: SsfContext = {
@@ -140,7 +136,7 @@ export function createTransmitter(options: SsfOptions): Transmitter | undefined 
     async start(origin) {
       issuer ??= origin;
       await context.keys.start();
-      consumer = events.consume("policies", { group: SSF_CONSUMER_GROUP, consumer: `policies-ssf-${randomUUID()}` }, async (event) => {
+      consumer = events.consume("policies", { group: SSF_CONSUMER_GROUP, consumer: `signals-${randomUUID()}` }, async (event) => {
         try {
           await fanout.handle(event);
         } catch (error) {

@@ -1,6 +1,6 @@
 /**
  * Every statement of the Shared Signals transmitter. Deliveries are claimed
- * with conditional single-row UPDATEs, so several policies replicas share the
+ * with conditional single-row UPDATEs, so several signals replicas share the
  * work without locks held across HTTP calls.
  */
 import { In, LessThan, Not, type DataSource, type EntityManager } from "typeorm";

@@ -6,9 +6,9 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { isIP } from "node:net";
-import { isUniqueViolation } from "../../../lib/db.js";
-import type { Actor } from "../../../lib/audit.js";
-import { audited, auditedStream, endpoints, methodUri, receiverActor, type SsfContext } from "./context.js";
+import { isUniqueViolation } from "../../lib/db.js";
+import type { Actor } from "../../lib/audit.js";
+import { audited, auditedStream, endpoints, methodUri, receiverActor, type SsfContext } from "./ssf-context.js";
 import { randomId } from "./crypto.js";
 import type { StreamRecord, StreamStatusName } from "./data/entities.js";
 import { badRequest, HttpError, methodNotAllowed, notFound, optionalString, readJsonObject, requiredString, sendEmpty, sendJson } from "./http.js";

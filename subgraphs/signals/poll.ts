@@ -8,7 +8,7 @@
  * is held open until a SET arrives or `pollWaitMaxMs` passed.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { SsfContext } from "./context.js";
+import type { SsfContext } from "./ssf-context.js";
 import type { DeliveryRecord, StreamRecord } from "./data/entities.js";
 import { HttpError, methodNotAllowed, readJsonObject, sendJson } from "./http.js";
 import type { ReceiverAuth } from "./oauth.js";

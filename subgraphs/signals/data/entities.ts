@@ -1,10 +1,10 @@
 /**
- * The Shared Signals transmitter's tables, all prefixed `ssf_`, in the policies
+ * The Shared Signals transmitter's tables, all prefixed `ssf_`, in the signals
  * service's database. Times the delivery workers compare are epoch
  * milliseconds (numbers); the rest are Dates through `timestampColumn`.
  */
 import { EntitySchema } from "typeorm";
-import { integerColumn, timestampColumn } from "../../../../lib/db.js";
+import { integerColumn, timestampColumn } from "../../../lib/db.js";
 
 /** A signing key. Generation n+1 takes over from n at its `activatesAt`; see `../keys.ts`. */
 export interface SigningKeyRecord {

@@ -1,11 +1,17 @@
 import { Table, TableIndex, type MigrationInterface, type QueryRunner } from "typeorm";
-import { isMysql } from "../../../../../lib/db.js";
+import { isMysql } from "../../../../lib/db.js";
 
-/** The Shared Signals transmitter's tables (see `../entities.ts`). Runs after Policies0001. */
+/**
+ * The Shared Signals transmitter's tables (see `../entities.ts`). On a MySQL
+ * database where the transmitter ran inside the policies service (same
+ * migration, recorded in `policies_migrations`), the tables exist already:
+ * the signals service adopts them with their data.
+ */
 export class Ssf0001 implements MigrationInterface {
   name = "Ssf0001_1764417600100";
 
   async up(queryRunner: QueryRunner): Promise<void> {
+    if (await queryRunner.hasTable("ssf_signing_keys")) return;
     const mysql = isMysql(queryRunner);
     await queryRunner.createTable(
       new Table({

@@ -1,0 +1,31 @@
+/**
+ * The signals subgraph: the Shared Signals transmitter (`transmitter.ts`) as
+ * its own service. Its GraphQL admin fields (`resolvers/`), its SSF HTTP
+ * endpoints on the same port, its `ssf_*` tables, and its own consumer of
+ * `compliance.changed` on topic `policies`.
+ */
+import { runSubgraph, type SubgraphDeps } from "../runtime.js";
+import type { Context } from "./context.js";
+import { SSF_ENTITIES } from "./data/entities.js";
+import { Ssf0001 } from "./data/migrations/0001-ssf.js";
+import { resolvers } from "./resolvers/index.js";
+import { createTransmitter } from "./transmitter.js";
+
+export function start(deps: SubgraphDeps) {
+  return runSubgraph<Context>(deps, {
+    name: "signals",
+    entities: SSF_ENTITIES,
+    migrations: [Ssf0001],
+    setup: ({ config, database, outbox, events, logger, audit }) => {
+      const transmitter = createTransmitter({ config, dataSource: database.dataSource, events, logger, audit: { trail: audit, outbox } });
+      return {
+        resolvers,
+        routes: transmitter?.routes,
+        context: (base): Context => ({ ...base, ssf: transmitter?.admin }),
+        // The transmitter names itself by the service's origin unless an issuer is configured.
+        afterListen: async (url) => transmitter?.start(new URL(url).origin),
+        dispose: async () => transmitter?.dispose(),
+      };
+    },
+  });
+}
