@@ -10,16 +10,19 @@
  * most `maxEntries`. Positions do not change when older events go; a tail or a
  * group that starts before the oldest kept event starts at it.
  *
- * Consumer groups process a topic strictly in order: one event at a time per
- * group, whichever consumer of the group handles it. An event whose handler
- * throws is retried (50 ms doubling up to 2 s) and blocks the later events of
- * that group until it succeeds. An event held longer than `reclaimAfterMs` by a
- * consumer (slow, or disposed mid-handling) is taken over by another consumer.
+ * Consumer groups process a topic strictly in order: one event (`consume`) or
+ * one batch of the events there are, up to `batchSize` (`consumeBatches`), at a
+ * time per group, whichever consumer of the group handles it. An event or batch
+ * whose handler throws is retried (50 ms doubling up to 2 s) and blocks the
+ * later events of that group until it succeeds. One held longer than
+ * `reclaimAfterMs` by a consumer (slow, or disposed mid-handling) is taken over
+ * by another consumer.
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { retentionOf, type ConsumeOptions, type ConsumerGroupStats, type Disposable, type EventLog, type LoggedEvent, type NewEvent, type RetentionOptions, type TailOptions, type Topic } from "./types.js";
 
 const DEFAULT_RECLAIM_AFTER_MS = 30_000;
+const DEFAULT_BATCH_SIZE = 100;
 
 /** Delay before retrying after the n-th consecutive failure: 50 ms doubling, at most 2 s. */
 const retryDelay = (failures: number) => Math.min(50 * 2 ** (failures - 1), 2000);
@@ -39,8 +42,8 @@ interface TopicState {
 interface GroupState {
   /** Index (from the topic's first event ever, dropped ones included) of the event the group handles next; every earlier event is acknowledged. */
   next: number;
-  /** Who is handling `events[next]`, and since when (epoch ms). */
-  claim?: { owner: object; since: number };
+  /** Who is handling the `count` events from `events[next]` on, and since when (epoch ms). */
+  claim?: { owner: object; since: number; count: number };
 }
 
 export class MemoryEventLog implements EventLog {
@@ -73,6 +76,15 @@ export class MemoryEventLog implements EventLog {
   }
 
   consume(topic: Topic, options: ConsumeOptions, handler: (event: LoggedEvent) => Promise<void>): Disposable {
+    return this.subscribe(topic, options, 1, (events) => handler(events[0]!));
+  }
+
+  consumeBatches(topic: Topic, options: ConsumeOptions, handler: (events: LoggedEvent[]) => Promise<void>): Disposable {
+    return this.subscribe(topic, options, options.batchSize ?? DEFAULT_BATCH_SIZE, handler);
+  }
+
+  /** A consumer of the group handing the handler up to `size` events at a time. */
+  private subscribe(topic: Topic, options: ConsumeOptions, size: number, handler: (events: LoggedEvent[]) => Promise<void>): Disposable {
     this.assertOpen();
     const state = this.topic(topic);
     const group = state.groups.get(options.group) ?? { next: options.startAt === "$" ? end(state) : state.dropped };
@@ -87,18 +99,19 @@ export class MemoryEventLog implements EventLog {
       let failures = 0;
       while (!signal.aborted) {
         const index = group.next;
-        const event = state.events[index - state.dropped];
+        const from = index - state.dropped;
+        const events = state.events.slice(from, from + size);
         const claim = group.claim;
         const heldForMs = claim !== undefined && claim.owner !== me ? Date.now() - claim.since : Infinity;
-        if (event === undefined || heldForMs < reclaimAfterMs) {
+        if (events.length === 0 || heldForMs < reclaimAfterMs) {
           // Nothing to do until a publish, the holder moving on, or the holder's claim expiring.
-          await changed(state, signal, event === undefined ? undefined : reclaimAfterMs - heldForMs);
+          await changed(state, signal, events.length === 0 ? undefined : reclaimAfterMs - heldForMs);
           continue;
         }
-        group.claim = { owner: me, since: Date.now() };
+        group.claim = { owner: me, since: Date.now(), count: events.length };
         handling = true;
         const succeeded = await Promise.resolve()
-          .then(() => handler(event))
+          .then(() => handler(events))
           .then(
             () => true,
             () => false,
@@ -106,9 +119,9 @@ export class MemoryEventLog implements EventLog {
         handling = false;
         if (succeeded) {
           failures = 0;
-          // Unless another consumer reclaimed it and finished first.
+          // Unless another consumer reclaimed them and finished first.
           if (group.next === index) {
-            group.next += 1;
+            group.next += events.length;
             group.claim = undefined;
             notify(state);
           }
@@ -124,8 +137,8 @@ export class MemoryEventLog implements EventLog {
       dispose: async () => {
         stop.abort();
         this.consumers.delete(consumer);
-        // A handler that never settles must not hang shutdown: its event stays
-        // claimed and another consumer takes it over after `reclaimAfterMs`.
+        // A handler that never settles must not hang shutdown: its events stay
+        // claimed and another consumer takes them over after `reclaimAfterMs`.
         if (!handling) await done;
       },
     };
@@ -150,7 +163,7 @@ export class MemoryEventLog implements EventLog {
     const stats: ConsumerGroupStats[] = [];
     for (const [topic, state] of this.topics) {
       for (const [group, { next, claim }] of state.groups) {
-        const pending = claim !== undefined && next < end(state) ? 1 : 0;
+        const pending = claim === undefined ? 0 : Math.min(claim.count, end(state) - next);
         stats.push({ topic, group, lag: end(state) - next - pending, pending });
       }
     }

@@ -8,8 +8,10 @@
  * blocking XREADGROUP / XREAD holds its connection. Disconnecting that
  * connection is how a blocked read is aborted on dispose.
  *
- * Consumers: each handles its entries in order, acknowledging each after its
- * handler resolves; a handler that throws stops the batch, and after a backoff
+ * Consumers: each reads up to `batchSize` entries at a time (XREADGROUP COUNT)
+ * and handles them in order: `consume` one by one, acknowledging each after its
+ * handler resolves; `consumeBatches` all of them in one handler call, then one
+ * XACK for the lot. A handler that throws stops the read, and after a backoff
  * the consumer starts again from its own pending entries, so later entries
  * wait. Consumers of one group run side by side on disjoint entries. Entries
  * idle longer than `reclaimAfterMs` on a consumer (dead, or stuck) are claimed
@@ -55,6 +57,12 @@ const retryDelay = (failures: number) => Math.min(50 * 2 ** (failures - 1), 2000
 /** A stream entry as XREAD / XREADGROUP / XAUTOCLAIM return it; fields are null for an entry deleted while pending. */
 type Entry = [id: string, fields: string[] | null];
 
+/** How a consumer's `process` runs handlers: `run` marks one as running (dispose does not wait for it). */
+interface Handling {
+  aborted(): boolean;
+  run(handle: () => Promise<void>): Promise<void>;
+}
+
 export class RedisEventLog implements EventLog {
   /** Shared by publishes, acknowledgements and group creation. */
   private readonly command: RedisClient;
@@ -88,6 +96,30 @@ export class RedisEventLog implements EventLog {
   }
 
   consume(topic: Topic, options: ConsumeOptions, handler: (event: LoggedEvent) => Promise<void>): Disposable {
+    return this.subscribe(topic, options, async (key, entries, handling) => {
+      for (const [id, fields] of entries) {
+        if (handling.aborted()) return;
+        if (fields !== null) await handling.run(() => handler(toLoggedEvent(topic, id, fields)));
+        await this.command.xack(key, options.group, id);
+      }
+    });
+  }
+
+  consumeBatches(topic: Topic, options: ConsumeOptions, handler: (events: LoggedEvent[]) => Promise<void>): Disposable {
+    return this.subscribe(topic, options, async (key, entries, handling) => {
+      const events = entries.flatMap(([id, fields]) => (fields === null ? [] : [toLoggedEvent(topic, id, fields)]));
+      if (handling.aborted()) return;
+      if (events.length > 0) await handling.run(() => handler(events));
+      await this.command.xack(key, options.group, ...entries.map(([id]) => id));
+    });
+  }
+
+  /**
+   * A consumer of the group: reads entries (its pending ones, reclaimed ones,
+   * then new ones) and passes each read to `process`, which handles and
+   * acknowledges them, running handlers through `handling.run`.
+   */
+  private subscribe(topic: Topic, options: ConsumeOptions, process: (key: string, entries: Entry[], handling: Handling) => Promise<void>): Disposable {
     this.assertOpen();
     const key = this.key(topic);
     this.consumedTopics.add(topic);
@@ -103,6 +135,17 @@ export class RedisEventLog implements EventLog {
     reader.on("close", () => (losses += 1));
     const stop = new AbortController();
     let handling = false;
+    const guard: Handling = {
+      aborted: () => stop.signal.aborted,
+      run: async (handle) => {
+        handling = true;
+        try {
+          await handle();
+        } finally {
+          handling = false;
+        }
+      },
+    };
 
     const run = async () => {
       let groupExists = false;
@@ -131,18 +174,7 @@ export class RedisEventLog implements EventLog {
           // The connection was lost meanwhile: a reply may be lost with it. What this consumer
           // was given is pending on it, so start again from its pending entries, in order.
           if (losses !== lossesBefore) continue;
-          for (const [id, fields] of entries) {
-            if (stop.signal.aborted) return;
-            if (fields !== null) {
-              handling = true;
-              try {
-                await handler(toLoggedEvent(topic, id, fields));
-              } finally {
-                handling = false;
-              }
-            }
-            await this.command.xack(key, group, id);
-          }
+          if (entries.length > 0) await process(key, entries, guard);
           failures = 0;
         } catch (error) {
           // A handler that threw, or Redis unreachable: back off, then start

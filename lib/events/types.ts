@@ -40,7 +40,7 @@ export interface ConsumeOptions {
   consumer: string;
   /** Entries pending longer than this on a consumer are reclaimed by another. Default 30 000 ms. */
   reclaimAfterMs?: number;
-  /** Events handled per read. Default 100. */
+  /** Events handled per read (Redis `XREADGROUP COUNT`), and the largest batch `consumeBatches` hands over. Default 100. */
   batchSize?: number;
   /** Where a group that does not exist yet starts: `"0"` = the beginning (default), `"$"` = only new events. */
   startAt?: "0" | "$";
@@ -92,6 +92,16 @@ export interface EventLog {
    * retried (and reclaimed by another consumer if this one dies).
    */
   consume(topic: Topic, options: ConsumeOptions, handler: (event: LoggedEvent) => Promise<void>): Disposable;
+  /**
+   * `consume`, a batch at a time: the handler gets the events available now
+   * (at least one, at most `batchSize`), in log order, and they are all
+   * acknowledged together (one XACK) after it resolves. Nothing waits to fill
+   * a batch: under a trickle batches hold one event, under a burst they fill.
+   * A handler that throws leaves the whole batch pending: it is handed over
+   * again (and reclaimed by another consumer if this one dies) before any
+   * later event, so a handler must tolerate seeing events it already applied.
+   */
+  consumeBatches(topic: Topic, options: ConsumeOptions, handler: (events: LoggedEvent[]) => Promise<void>): Disposable;
   /** The position of the last event of the topic (`"0"` when it is empty): tail after it to see only what comes next. */
   position(topic: Topic): Promise<string>;
   /** Reads a topic from a position and keeps following it (for subscriptions). Ends when `signal` aborts. */

@@ -219,6 +219,72 @@ for (const [name, available, makeBackend] of implementations) {
       stuck.resolve();
     });
 
+    it("hands batches over in order, up to batchSize each, without waiting to fill one", async () => {
+      const { log, topic } = setup();
+      await log.publish(topic, range("e", 1, 10).map(newEvent));
+      const batches: string[][] = [];
+      const seen = recorder();
+      log.consumeBatches(topic, { group: "g", consumer: "c1", batchSize: 4 }, async (events) => {
+        batches.push(events.map((event) => event.id));
+        for (const event of events) seen.record(event.id);
+      });
+      await seen.reached(10);
+      expect(batches).toEqual([range("e", 1, 4), range("e", 5, 8), range("e", 9, 10)]);
+      // A trickle: one event is a batch of one, handed over at once.
+      await log.publish(topic, [newEvent("e11")]);
+      await seen.reached(11);
+      expect(batches.at(-1)).toEqual(["e11"]);
+      // Acknowledged together: nothing pending, nothing left.
+      await waitFor(async () => (await log.consumerGroups()).some((group) => group.topic === topic && group.pending === 0 && group.lag === 0), 10_000, "acknowledged");
+    });
+
+    it("hands a batch whose handler throws over again, whole, before any later event", async () => {
+      const { log, topic } = setup();
+      await log.publish(topic, range("e", 1, 3).map(newEvent));
+      const batches: string[][] = [];
+      const seen = recorder();
+      const retried = deferred();
+      log.consumeBatches(topic, { group: "g", consumer: "c1" }, async (events) => {
+        batches.push(events.map((event) => event.id));
+        if (batches.length === 1) throw new Error("transient");
+        retried.resolve();
+        for (const event of events) seen.record(event.id);
+      });
+      await retried.promise;
+      await log.publish(topic, [newEvent("e4")]);
+      await seen.reached(4);
+      expect(batches.slice(0, 2)).toEqual([range("e", 1, 3), range("e", 1, 3)]);
+      expect(seen.ids).toEqual(range("e", 1, 4));
+    });
+
+    it("hands each event to exactly one batch consumer of a group, and lets an heir reclaim a dead one's batch", async () => {
+      const { log, topic } = setup();
+      const reclaimAfterMs = 200;
+      const stuck = deferred();
+      const claimed = deferred<string[]>();
+      const dead = log.consumeBatches(topic, { group: "g", consumer: "dead", reclaimAfterMs }, async (events) => {
+        claimed.resolve(events.map((event) => event.id));
+        await stuck.promise; // never settles while it matters
+      });
+      await log.publish(topic, range("e", 1, 3).map(newEvent));
+      const held = await claimed.promise;
+      expect(held).toEqual(range("e", 1, 3));
+      await dead.dispose();
+
+      const seen = recorder();
+      for (const consumer of ["heir1", "heir2"]) {
+        log.consumeBatches(topic, { group: "g", consumer, reclaimAfterMs, batchSize: 5 }, async (events) => {
+          for (const event of events) seen.record(event.id);
+        });
+      }
+      for (let batch = 0; batch < 4; batch += 1) await log.publish(topic, range("f", 1 + batch * 5, 5 + batch * 5).map(newEvent));
+      await seen.reached(23);
+      await log.publish(topic, [newEvent("last")]);
+      await seen.reached(24);
+      expect([...seen.ids].sort()).toEqual([...range("e", 1, 3), ...range("f", 1, 20), "last"].sort());
+      stuck.resolve();
+    });
+
     /** The ids a tail from the beginning reads now (what the log still holds), through a fresh tail. */
     const held = async (log: EventLog, topic: string) => {
       const marker = `marker-${Math.random()}`;
