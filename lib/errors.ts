@@ -46,8 +46,9 @@ export function cursorExpired(field: string, oldestCursor: string): GraphQLError
   });
 }
 
-export function conflict(message: string): GraphQLError {
-  return new GraphQLError(message, { extensions: { code: ErrorCode.CONFLICT } });
+/** `details` go to `extensions` beside the code (e.g. the `reportId` reused). */
+export function conflict(message: string, details: Record<string, unknown> = {}): GraphQLError {
+  return new GraphQLError(message, { extensions: { ...details, code: ErrorCode.CONFLICT } });
 }
 
 /** `limit` names the limit (`maxDepth`, `maxCost`, …); HTTP 400, raised before execution. */

@@ -13,6 +13,7 @@ import { AssessmentRepository } from "./data/assessments.js";
 import { ConnectorRepository } from "./data/connectors.js";
 import { ENTITIES } from "./data/entities.js";
 import { Threats0001 } from "./data/migrations/0001-threats.js";
+import { Threats0002 } from "./data/migrations/0002-report-fingerprint.js";
 import { ReportRepository } from "./data/reports.js";
 import { resolvers } from "./resolvers/index.js";
 import { RiskFeed } from "./risk-feed.js";
@@ -39,7 +40,7 @@ export async function start(deps: SubgraphDeps, options: ThreatsOptions = {}): P
   return runSubgraph(deps, {
     name: "threats",
     entities: ENTITIES,
-    migrations: [Threats0001],
+    migrations: [Threats0001, Threats0002],
     now: options.now,
     setup: async ({ work: store, events, logger, audit }) => {
       const assessments = new AssessmentRepository(store, logger);

@@ -222,16 +222,18 @@ for (const engine of engines()) {
         expect(lastAssessment("contoso", "risk-1")).toMatchObject({ platform: "IOS", blockOnMissing: true, partner: "LOOKOUT", unresponsiveSince: null });
       });
 
-      it("a replay of a report id is a no-op: duplicate, nothing changed, no event", async () => {
+      it("a replay of a report is a no-op: duplicate, nothing changed, no event", async () => {
         await enroll(admin, "contoso", device("replay-1"));
         const original = reportOf("replay-1", [threat("x", "MEDIUM")], 1000);
         expect((await report(lookout, original)).duplicate).toBe(false);
         await waitFor(() => lastAssessment("contoso", "replay-1")?.level === "MEDIUM", 5000, "MEDIUM assessment");
         const eventsBefore = assessments("contoso", "replay-1").length;
 
-        // The same id with other content changes nothing.
-        const replay = await report(lookout, { ...original, observedAt: new Date().toISOString(), threats: [threat("x", "HIGH"), threat("y", "HIGH")] });
+        // The same id again is a duplicate; with other content it is CONFLICT (report-idempotency.test.ts); neither changes anything.
+        const replay = await report(lookout, original);
         expect(replay).toMatchObject({ reportId: original.reportId, duplicate: true, device: { riskLevel: "MEDIUM" } });
+        const reused = await graph.query(lookout, REPORT, { input: { ...original, observedAt: new Date().toISOString(), threats: [threat("x", "HIGH"), threat("y", "HIGH")] } });
+        expect(reused.errors![0]!.extensions).toMatchObject({ code: "CONFLICT", reportId: original.reportId });
         expect((await risk(analyst, "replay-1")).threats.map((t) => [t.externalId, t.severity])).toEqual([["x", "MEDIUM"]]);
 
         // Concurrent replays of a new id: exactly one is accepted.

@@ -68,6 +68,8 @@ export interface ReportRecord {
   observedAt: Date;
   receivedAt: Date;
   threatCount: number;
+  /** The report's content fingerprint (fingerprint.ts); null for reports accepted before it was stored. */
+  fingerprint: string | null;
 }
 
 /** A threat as last observed; unique on tenant, partner, device and external id. */
@@ -172,6 +174,7 @@ export const ReportEntity = new EntitySchema<ReportRecord>({
     observedAt: timestampColumn({ name: "observed_at" }),
     receivedAt: timestampColumn({ name: "received_at" }),
     threatCount: integerColumn({ name: "threat_count" }),
+    fingerprint: { type: "varchar", length: 64, nullable: true },
   },
 });
 

@@ -1,7 +1,8 @@
 /**
  * Ingest: partner reports, one or a batch of up to 500, in one transaction.
- * Set-based: one read of the report ids already accepted (a replay is a
- * no-op), the devices' rows locked in id order (reports on one device take
+ * Set-based: one read of the report ids already accepted (a replay of the
+ * same content is a no-op; the same id with other content is CONFLICT), the
+ * devices' rows locked in id order (reports on one device take
  * turns, and two batches never deadlock on each other), one read of the
  * stored threats the reports name or that are ACTIVE, multi-row inserts of
  * the reports and upserts of the threats (an observation older than the
@@ -17,8 +18,9 @@ import { GraphQLError } from "graphql";
 import { In, type FindOptionsWhere } from "typeorm";
 import type { MtdPartner } from "../../../lib/auth.js";
 import { isUniqueViolation } from "../../../lib/db.js";
-import { forbidden, notFound } from "../../../lib/errors.js";
+import { conflict, forbidden, notFound } from "../../../lib/errors.js";
 import { coveringConnector, type PartnerData } from "../domain.js";
+import { reportFingerprint } from "../fingerprint.js";
 import type { ThreatCategory, ThreatLevel, ThreatStatus } from "../generated/graphql.js";
 import { activeConnectors, lockDevices, type AssessmentRepository } from "./assessments.js";
 import { authorizePartner } from "./connectors.js";
@@ -41,7 +43,11 @@ export interface ObservedThreat {
   status: ThreatStatus;
 }
 
-/** One report's outcome: accepted (`duplicate`: its id was already accepted, nothing changed), or refused with a GraphQL error. */
+/**
+ * One report's outcome: accepted (`duplicate`: a report with its id and the
+ * same content was already accepted, nothing changed), or refused with a
+ * GraphQL error (CONFLICT: its id was accepted with other content).
+ */
 export type ReportOutcome = { duplicate: boolean } | { error: GraphQLError };
 
 /** Rows per multi-row INSERT / upsert. */
@@ -76,15 +82,18 @@ export class ReportRepository {
     const connector = authorizePartner(connectors, partner);
     const scope = { tenantId, partner: connector.partner };
     const now = new Date(this.store.now());
-    const accepted = await tx.manager.find(ReportEntity, { where: { ...scope, reportId: In(reports.map((r) => r.reportId)) } });
-    const seen = new Set(accepted.map((r) => r.reportId));
+    /** The reports accepted so far by id: stored before, or earlier in this batch. */
+    const accepted = new Map((await tx.manager.find(ReportEntity, { where: { ...scope, reportId: In(reports.map((r) => r.reportId)) } })).map((r) => [r.reportId, r]));
     const devices = new Map((await lockDevices(tx, tenantId, reports.map((r) => r.deviceId))).map((d) => [d.deviceId, d]));
 
     const outcomes: ReportOutcome[] = [];
     const applied: Report[] = [];
+    const rows: ReportRecord[] = [];
     for (const report of reports) {
-      if (seen.has(report.reportId)) {
-        outcomes.push({ duplicate: true });
+      const fingerprint = reportFingerprint(report);
+      const earlier = accepted.get(report.reportId);
+      if (earlier !== undefined) {
+        outcomes.push(sameContent(earlier, report, fingerprint) ? { duplicate: true } : { error: reusedReportId(report.reportId) });
         continue;
       }
       const refusal = refusalOf(devices.get(report.deviceId), report, connector, connectors);
@@ -92,13 +101,14 @@ export class ReportRepository {
         outcomes.push({ error: refusal });
         continue;
       }
-      seen.add(report.reportId);
+      const row: ReportRecord = { ...scope, reportId: report.reportId, deviceId: report.deviceId, observedAt: report.observedAt, receivedAt: now, threatCount: report.threats.length, fingerprint };
+      accepted.set(report.reportId, row);
+      rows.push(row);
       applied.push(report);
       outcomes.push({ duplicate: false });
     }
     if (applied.length === 0) return outcomes;
 
-    const rows: ReportRecord[] = applied.map((r) => ({ ...scope, reportId: r.reportId, deviceId: r.deviceId, observedAt: r.observedAt, receivedAt: now, threatCount: r.threats.length }));
     for (const chunk of chunks(rows)) await tx.manager.createQueryBuilder().insert().into(ReportEntity).values(chunk).updateEntity(false).execute();
     const data = await this.applyThreats(tx, connector.partner, tenantId, applied, now);
     const touched = [...data.keys()].map((id) => devices.get(id)!);
@@ -148,6 +158,20 @@ export class ReportRepository {
     }
     return data;
   }
+}
+
+/**
+ * Whether `report` (with `fingerprint`) is what `earlier` recorded. A record
+ * from before fingerprints were stored has none: its device, observation time
+ * and threat count are what can be compared.
+ */
+function sameContent(earlier: ReportRecord, report: Report, fingerprint: string): boolean {
+  if (earlier.fingerprint !== null) return earlier.fingerprint === fingerprint;
+  return earlier.deviceId === report.deviceId && earlier.observedAt.getTime() === report.observedAt.getTime() && earlier.threatCount === report.threats.length;
+}
+
+function reusedReportId(reportId: string): GraphQLError {
+  return conflict(`reportId ${JSON.stringify(reportId)} was already accepted with other content (device, observedAt or threats); a new report needs a new reportId`, { reportId });
 }
 
 /** Why `report` cannot be applied to `device` under `connector`, or null. */
