@@ -29,7 +29,7 @@ import { createClient } from "graphql-ws";
 import WebSocket from "ws";
 import { signToken, type MtdPartner, type Role } from "../lib/auth.js";
 import { helpdesk } from "./demo-helpdesk.js";
-import { loadConfig } from "../lib/config.js";
+import { loadServiceConfig } from "../subgraphs/config.js";
 import { createEventLog } from "../lib/events/index.js";
 import { createLogger } from "../lib/logger.js";
 import { startStack, type Stack } from "../subgraphs/stack.js";
@@ -120,7 +120,7 @@ async function main() {
   // ---- the graph, in this process ------------------------------------------------------------
   const dataDir = mkdtempSync(join(tmpdir(), "mtd-demo-"));
   const secret = randomBytes(32).toString("base64url");
-  const config = loadConfig({ NODE_ENV: "development", LOG_LEVEL: "warn", MTD_HOST: "127.0.0.1", MTD_DATA_DIR: dataDir, MTD_JWT_SECRET: secret });
+  const config = loadServiceConfig({ NODE_ENV: "development", LOG_LEVEL: "warn", MTD_HOST: "127.0.0.1", MTD_DATA_DIR: dataDir, MTD_JWT_SECRET: secret });
   const logger = createLogger(config.logLevel, "demo");
   const events = createEventLog({ redis: config.redis, redisPrefix: config.redisPrefix });
   let stack: Stack | undefined;

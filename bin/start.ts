@@ -9,17 +9,18 @@
  * flushing its outbox and closing its pool; the event log last. A second
  * signal, or a shutdown slower than `MTD_SHUTDOWN_TIMEOUT_MS` + 5 s, exits at once.
  */
-import { ConfigError, loadConfig, type Config, type SubgraphName } from "../lib/config.js";
+import { ConfigError, type SubgraphName } from "../lib/config.js";
 import { createEventLog } from "../lib/events/index.js";
 import { createLogger } from "../lib/logger.js";
 import { startTracing } from "../lib/tracing.js";
+import { loadServiceConfig, type ServiceConfig } from "../subgraphs/config.js";
 import { startStack } from "../subgraphs/stack.js";
 
 const [mode = "all", name] = process.argv.slice(2);
 
-let config: Config;
+let config: ServiceConfig;
 try {
-  config = loadConfig();
+  config = loadServiceConfig();
 } catch (error) {
   if (error instanceof ConfigError) {
     console.error(error.message);

@@ -9,7 +9,8 @@
 import type { EntitySchema, MigrationInterface, Logger as TypeOrmLogger } from "typeorm";
 import { once, settlesWithin, singleFlight } from "../lib/async.js";
 import { auditEntity, auditMigration, auditTable, AuditTrail } from "../lib/audit.js";
-import type { Config, SubgraphName } from "../lib/config.js";
+import type { SubgraphName } from "../lib/config.js";
+import type { ServiceConfig } from "./config.js";
 import { openDatabase, type Database } from "../lib/db.js";
 import { Outbox, outboxEntity, outboxMigration } from "../lib/events/outbox.js";
 import type { Disposable, EventLog } from "../lib/events/types.js";
@@ -23,7 +24,7 @@ import { serveSubgraph, type ServedParts } from "./serve.js";
 
 /** What a subgraph process is given. */
 export interface SubgraphDeps {
-  config: Config;
+  config: ServiceConfig;
   logger: Logger;
   events: EventLog;
   /** Where the subgraph's SQL statements are logged (tests count them); none by default. */
@@ -157,7 +158,7 @@ function repeat(timer: SubgraphTimer): Disposable {
  * redelivery, which comes within the event log's retention or from the outbox
  * sweep after an outage), and the audit trail.
  */
-function historyTargets(name: SubgraphName, config: Config, processedEvents: EntitySchema<ProcessedEventRecord>): PruneTarget[] {
+function historyTargets(name: SubgraphName, config: ServiceConfig, processedEvents: EntitySchema<ProcessedEventRecord>): PruneTarget[] {
   return [
     olderThan(outboxEntity(name), "publishedAt", PUBLISHED_OUTBOX_KEPT_MS, "epochMs"),
     olderThan(processedEvents, "processedAt", PROCESSED_EVENTS_KEPT_MS, "date"),

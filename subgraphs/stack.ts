@@ -6,7 +6,8 @@
  */
 import { start as startGateway } from "../gateway/server.js";
 import { once } from "../lib/async.js";
-import { DEFAULT_PORTS, type Config, type SubgraphName } from "../lib/config.js";
+import { DEFAULT_PORTS, type SubgraphName } from "../lib/config.js";
+import type { ServiceConfig } from "./config.js";
 import type { Logger as TypeOrmLogger } from "typeorm";
 import type { EventLog } from "../lib/events/types.js";
 import type { Logger } from "../lib/logger.js";
@@ -15,7 +16,7 @@ import { SUBGRAPHS } from "./index.js";
 import type { RunningSubgraph } from "./runtime.js";
 
 export interface StackOptions {
-  config: Config;
+  config: ServiceConfig;
   logger: Logger;
   events: EventLog;
   /** The subgraphs to start. Default: every one. */
@@ -35,7 +36,7 @@ export interface StackOptions {
 
 export interface Stack {
   /** The configuration the gateway was given (with the started subgraphs' URLs when ports are ephemeral). */
-  config: Config;
+  config: ServiceConfig;
   subgraphs: Partial<Record<SubgraphName, RunningSubgraph>>;
   gateway?: Served;
   dispose(): Promise<void>;

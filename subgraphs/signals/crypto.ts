@@ -7,7 +7,7 @@
 import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes, timingSafeEqual } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Config } from "../../lib/config.js";
+import type { ServiceConfig } from "../config.js";
 
 const VERSION = "v1";
 
@@ -46,7 +46,7 @@ export class Sealer {
  * unreadable: the transmitter refuses to start until it is restored (or the
  * `ssf_signing_keys` rows are deleted, which publishes new keys).
  */
-export function keyEncryptionSecret(config: Pick<Config, "env" | "dataDir" | "ssf">): string {
+export function keyEncryptionSecret(config: Pick<ServiceConfig, "env" | "dataDir" | "ssf">): string {
   if (config.ssf.keyEncryptionKey !== undefined) return config.ssf.keyEncryptionKey;
   if (config.env === "production") throw new Error("MTD_SSF_KEY_ENCRYPTION_KEY is required in production");
   const file = join(config.dataDir, "dev-ssf-key-encryption-key");

@@ -1,9 +1,10 @@
 /** What the transmitter's parts share: configuration, storage, keys, the issuer, and a wake-up signal. */
 import type { EntityManager } from "typeorm";
 import type { Actor, AuditTrail, Change } from "../../lib/audit.js";
-import type { Environment, SsfConfig } from "../../lib/config.js";
+import type { Environment } from "../../lib/config.js";
 import type { Outbox } from "../../lib/events/outbox.js";
 import type { Logger } from "../../lib/logger.js";
+import type { SsfConfig } from "./config.js";
 import type { Sealer } from "./crypto.js";
 import type { SsfRepository } from "./data/repository.js";
 import type { KeyStore } from "./keys.js";

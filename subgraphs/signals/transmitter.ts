@@ -13,7 +13,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { AuditTrail } from "../../lib/audit.js";
-import type { Config } from "../../lib/config.js";
+import type { ServiceConfig } from "../config.js";
 import type { Outbox } from "../../lib/events/outbox.js";
 import type { EventLog, Disposable } from "../../lib/events/types.js";
 import type { Logger } from "../../lib/logger.js";
@@ -33,7 +33,7 @@ import { PushWorker } from "./push.js";
 import { StreamApi } from "./streams.js";
 
 export interface SsfOptions {
-  config: Config;
+  config: ServiceConfig;
   dataSource: DataSource;
   events: EventLog;
   logger: Logger;

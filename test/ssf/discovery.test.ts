@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "../../lib/config.js";
+import { ConfigError } from "../../lib/config.js";
+import { loadServiceConfig } from "../../subgraphs/config.js";
 import type { TestGraph } from "../support/graph.js";
 import { issuerOf, register, startSsfGraph, tenant } from "./support.js";
 
@@ -102,21 +103,21 @@ describe("Shared Signals issuer in production", () => {
   const production = { NODE_ENV: "production", MTD_JWT_SECRET: "x".repeat(32), MTD_SSF_KEY_ENCRYPTION_KEY: "k".repeat(32) };
 
   it("requires https (plain http only behind MTD_SSF_ALLOW_HTTP) and a key-encryption key", () => {
-    expect(() => loadConfig({ ...production, MTD_SSF_ISSUER: "http://ssf.example.com" })).toThrow(/MTD_SSF_ISSUER must use https:/);
-    expect(loadConfig({ ...production, MTD_SSF_ISSUER: "https://ssf.example.com/" }).ssf.issuer).toBe("https://ssf.example.com");
-    expect(loadConfig({ ...production, MTD_SSF_ISSUER: "http://ssf.example.com", MTD_SSF_ALLOW_HTTP: "true" }).ssf.issuer).toBe("http://ssf.example.com");
-    expect(() => loadConfig({ ...production, MTD_SSF_ISSUER: "https://ssf.example.com?x=1" })).toThrow(/no query or fragment/);
+    expect(() => loadServiceConfig({ ...production, MTD_SSF_ISSUER: "http://ssf.example.com" })).toThrow(/MTD_SSF_ISSUER must use https:/);
+    expect(loadServiceConfig({ ...production, MTD_SSF_ISSUER: "https://ssf.example.com/" }).ssf.issuer).toBe("https://ssf.example.com");
+    expect(loadServiceConfig({ ...production, MTD_SSF_ISSUER: "http://ssf.example.com", MTD_SSF_ALLOW_HTTP: "true" }).ssf.issuer).toBe("http://ssf.example.com");
+    expect(() => loadServiceConfig({ ...production, MTD_SSF_ISSUER: "https://ssf.example.com?x=1" })).toThrow(/no query or fragment/);
     let error: unknown;
     try {
-      loadConfig({ NODE_ENV: "production", MTD_JWT_SECRET: "x".repeat(32), MTD_SSF_ISSUER: "https://ssf.example.com" });
+      loadServiceConfig({ NODE_ENV: "production", MTD_JWT_SECRET: "x".repeat(32), MTD_SSF_ISSUER: "https://ssf.example.com" });
     } catch (caught) {
       error = caught;
     }
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).problems.join("\n")).toMatch(/requires MTD_SSF_KEY_ENCRYPTION_KEY/);
     // Development and test accept http; production without an issuer leaves the transmitter off.
-    expect(loadConfig({ MTD_SSF_ISSUER: "http://127.0.0.1:4003" }).ssf.issuer).toBe("http://127.0.0.1:4003");
-    expect(loadConfig(production).ssf.issuer).toBeUndefined();
+    expect(loadServiceConfig({ MTD_SSF_ISSUER: "http://127.0.0.1:4003" }).ssf.issuer).toBe("http://127.0.0.1:4003");
+    expect(loadServiceConfig(production).ssf.issuer).toBeUndefined();
   });
 
   it("publishes https metadata and refuses http push endpoints in production", async () => {

@@ -10,10 +10,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { DestinationStream } from "pino";
 import { signToken, type TokenClaims } from "../../lib/auth.js";
-import { loadConfig, type Config } from "../../lib/config.js";
 import { createEventLog } from "../../lib/events/index.js";
 import type { EventLog } from "../../lib/events/types.js";
 import { createLogger } from "../../lib/logger.js";
+import { loadServiceConfig, type ServiceConfig } from "../../subgraphs/config.js";
 import { startStack, type Stack } from "../../subgraphs/stack.js";
 import type { RunningSubgraph } from "../../subgraphs/runtime.js";
 import { StatementCounter } from "./statements.js";
@@ -35,7 +35,7 @@ export interface GraphQLResponse<TData = Record<string, any>> {
 }
 
 export interface TestGraph {
-  config: Config;
+  config: ServiceConfig;
   gatewayUrl: string;
   subgraphs: Record<string, RunningSubgraph>;
   /** The SQL statements each subgraph sends. */
@@ -52,7 +52,7 @@ export async function startGraph(options: GraphOptions = {}): Promise<TestGraph>
   const mysql = options.database === "mysql" ? await createMysqlDatabase() : undefined;
   const redis = options.eventLog === "redis" ? redisPrefix() : undefined;
   const secret = randomBytes(32).toString("base64url");
-  const config = loadConfig({
+  const config = loadServiceConfig({
     NODE_ENV: "test",
     LOG_LEVEL: "silent",
     MTD_HOST: "127.0.0.1",

@@ -8,14 +8,14 @@ import { createRequire } from "node:module";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadConfig } from "../../lib/config.js";
+import { loadServiceConfig } from "../../subgraphs/config.js";
 import { createEventLog } from "../../lib/events/index.js";
 import { createLogger } from "../../lib/logger.js";
 import { startTracing } from "../../lib/tracing.js";
 import { SUBGRAPHS } from "../../subgraphs/index.js";
 
 const dataDir = mkdtempSync(join(tmpdir(), "mtd-tracing-probe-"));
-const config = loadConfig({ ...process.env, MTD_DATA_DIR: dataDir, MTD_HOST: "127.0.0.1", PORT: "0" });
+const config = loadServiceConfig({ ...process.env, MTD_DATA_DIR: dataDir, MTD_HOST: "127.0.0.1", PORT: "0" });
 const logger = createLogger("silent", "probe");
 const tracing = await startTracing(config.tracing, "devices", logger);
 const events = createEventLog({ redis: {}, redisPrefix: "probe" });
