@@ -1,7 +1,8 @@
 /**
  * `npm run token -- --tenant T --role R [--partner P] [--subject S] [--expires-in SECONDS]`
  * prints an HS256 development token signed with MTD_JWT_SECRET or the
- * development secret under ./data (the one `npm start` verifies with).
+ * development secret under ./data (the one `npm start` verifies with), valid
+ * for 12 hours by default and never longer than MTD_JWT_MAX_LIFETIME.
  */
 import { parseArgs } from "node:util";
 import { MTD_PARTNERS, ROLES, signToken, type MtdPartner, type Role } from "../lib/auth.js";
@@ -31,6 +32,11 @@ if (problems.length > 0) {
 }
 
 const config = loadConfig();
+const maxLifetime = config.auth.maxLifetimeMs / 1000;
+if (expiresIn !== undefined && expiresIn > maxLifetime) {
+  console.error(`--expires-in must be at most ${maxLifetime} (MTD_JWT_MAX_LIFETIME): longer tokens are refused`);
+  process.exit(2);
+}
 const secret = developmentSecret(config);
 if (secret === undefined) {
   console.error("no HS256 secret: with MTD_JWKS_URL, tokens come from your identity provider");
@@ -42,6 +48,6 @@ console.log(
     role: values.role as Role,
     partner: values.partner as MtdPartner | undefined,
     subject: values.subject,
-    expiresIn,
+    expiresIn: expiresIn ?? Math.min(12 * 3600, maxLifetime),
   }),
 );

@@ -3,6 +3,7 @@
  * trusted because it came through the gateway.
  */
 import { createRemoteJWKSet, jwtVerify, SignJWT, errors as joseErrors, type JWTVerifyGetKey } from "jose";
+import { parseDuration } from "./duration.js";
 import { forbidden, unauthenticated } from "./errors.js";
 
 export const ROLES = ["admin", "analyst", "partner", "enforcement"] as const;
@@ -40,7 +41,17 @@ export interface TokenKeys {
   jwksUrl?: string;
   issuer?: string;
   audience?: string;
+  /**
+   * Longest lifetime a token may have, in milliseconds (`MTD_JWT_MAX_LIFETIME`):
+   * refused when its `exp` lies further ahead than now + this, or, with an `iat`,
+   * when `exp - iat` exceeds it (a long-lived token stays refused for its whole
+   * life, not only until it is close enough to expiry). Default 24 hours.
+   */
+  maxLifetimeMs?: number;
 }
+
+/** `MTD_JWT_MAX_LIFETIME`'s default. */
+export const DEFAULT_MAX_TOKEN_LIFETIME = "24h";
 
 export type TokenVerifier = (authorization: string | undefined) => Promise<Identity>;
 
@@ -57,6 +68,7 @@ const VERIFIED_CACHE_SIZE = 10_000;
 const VERIFIED_MAX_AGE_MS = 5 * 60_000;
 
 export function createTokenVerifier(keys: TokenKeys): TokenVerifier {
+  const maxLifetimeSeconds = (keys.maxLifetimeMs ?? parseDuration(DEFAULT_MAX_TOKEN_LIFETIME)!) / 1000;
   let key: Promise<CryptoKey> | JWTVerifyGetKey;
   let algorithms: string[];
   if (keys.jwksUrl !== undefined) {
@@ -91,6 +103,11 @@ export function createTokenVerifier(keys: TokenKeys): TokenVerifier {
     if (typeof payload.iat === "number" && payload.iat > Date.now() / 1000 + CLOCK_TOLERANCE_SECONDS) {
       throw unauthenticated("token issued in the future");
     }
+    const exp = payload.exp!;
+    const lifetime = typeof payload.iat === "number" ? exp - payload.iat : undefined;
+    if (exp > Date.now() / 1000 + maxLifetimeSeconds + CLOCK_TOLERANCE_SECONDS || (lifetime !== undefined && lifetime > maxLifetimeSeconds)) {
+      throw unauthenticated(`token lifetime exceeds the maximum of ${maxLifetimeSeconds} s (MTD_JWT_MAX_LIFETIME): request a shorter-lived token`);
+    }
     const { sub, tid, role, partner } = payload as Record<string, unknown>;
     if (typeof sub !== "string" || sub === "") throw unauthenticated("token claim sub must be a non-empty string");
     if (typeof tid !== "string" || !TENANT_ID.test(tid)) throw unauthenticated("token claim tid must be a tenant id ([A-Za-z0-9._-], 1-64 chars)");
@@ -103,7 +120,7 @@ export function createTokenVerifier(keys: TokenKeys): TokenVerifier {
       tenantId: tid,
       role: role as Role,
       partner: role === "partner" ? (partner as MtdPartner) : undefined,
-      expiresAt: payload.exp!,
+      expiresAt: exp,
       authorization: `Bearer ${token}`,
     };
   };

@@ -2,12 +2,17 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
+import { DEFAULT_MAX_TOKEN_LIFETIME } from "../auth.js";
 import type { ConfigReader } from "./reader.js";
 import { nodeEnvOf, type Environment } from "./server.js";
 
 export interface AuthConfig {
-  /** `MTD_JWT_SECRET` (HS256) or `MTD_JWKS_URL` (asymmetric). Default: a development secret under `dataDir`. */
-  auth: { secret?: string; jwksUrl?: string; issuer?: string; audience?: string };
+  /**
+   * `MTD_JWT_SECRET` (HS256) or `MTD_JWKS_URL` (asymmetric). Default: a development secret under `dataDir`.
+   * `MTD_JWT_ISSUER` / `MTD_JWT_AUDIENCE`: required `iss` / `aud` when set.
+   * `MTD_JWT_MAX_LIFETIME` (`maxLifetimeMs`): longest token lifetime accepted (`exp` no further ahead, nor `exp - iat` longer), from 1m to 30d. Default `24h`.
+   */
+  auth: { secret?: string; jwksUrl?: string; issuer?: string; audience?: string; maxLifetimeMs: number };
 }
 
 export function readAuth(reader: ConfigReader): AuthConfig {
@@ -23,7 +28,8 @@ export function readAuth(reader: ConfigReader): AuthConfig {
   if (nodeEnvOf(reader) === "production" && secret === undefined && jwksUrl === undefined) {
     reader.problem("NODE_ENV=production requires MTD_JWT_SECRET or MTD_JWKS_URL (the development secret is refused)");
   }
-  return { auth: { secret, jwksUrl, issuer: reader.read("MTD_JWT_ISSUER"), audience: reader.read("MTD_JWT_AUDIENCE") } };
+  const maxLifetimeMs = reader.duration("MTD_JWT_MAX_LIFETIME", DEFAULT_MAX_TOKEN_LIFETIME, 60_000, 30 * 86_400_000);
+  return { auth: { secret, jwksUrl, issuer: reader.read("MTD_JWT_ISSUER"), audience: reader.read("MTD_JWT_AUDIENCE"), maxLifetimeMs } };
 }
 
 /**
