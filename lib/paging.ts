@@ -1,6 +1,7 @@
 /**
  * Relay connections: opaque cursors and page sizes. A cursor is base64url JSON
- * of the sort key of the last row; a cursor that does not decode is BAD_USER_INPUT.
+ * of the sort key of the last row; a cursor that does not decode to such a key
+ * (see `decodeCursor`) is BAD_USER_INPUT.
  */
 import { badUserInput } from "./errors.js";
 
@@ -18,7 +19,18 @@ export function encodeCursor(key: readonly (string | number)[]): string {
   return Buffer.from(JSON.stringify(key)).toString("base64url");
 }
 
-/** Decodes a cursor made by `encodeCursor` with `arity` parts of the given types. */
+/** The longest cursor accepted (what `encodeCursor` makes of the longest keys is far shorter). */
+const MAX_CURSOR_LENGTH = 1024;
+/** The longest string part of a cursor: every key we page by (ids, app ids) is at most this long. */
+const MAX_CURSOR_STRING = 256;
+
+/**
+ * Decodes a cursor made by `encodeCursor` with `types.length` parts of the
+ * given types: a number part is a non-negative safe integer (sequences, epoch
+ * ms), a string part 0-256 characters. Anything else, e.g. `1e400` (Infinity),
+ * `-1`, `0.5`, an object or an overlong string, is BAD_USER_INPUT before it
+ * reaches a query.
+ */
 export function decodeCursor<T extends readonly ("string" | "number")[]>(
   field: string,
   cursor: string,
@@ -26,14 +38,19 @@ export function decodeCursor<T extends readonly ("string" | "number")[]>(
 ): { [K in keyof T]: T[K] extends "number" ? number : string } {
   let key: unknown;
   try {
-    key = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
+    key = cursor.length > MAX_CURSOR_LENGTH ? undefined : JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
   } catch {
     key = undefined;
   }
-  if (!Array.isArray(key) || key.length !== types.length || key.some((part, i) => typeof part !== types[i])) {
+  if (!Array.isArray(key) || key.length !== types.length || key.some((part, i) => !isCursorPart(part, types[i]!))) {
     throw badUserInput(field, "not a cursor returned by this field");
   }
   return key as never;
+}
+
+function isCursorPart(part: unknown, type: "string" | "number"): boolean {
+  if (type === "number") return typeof part === "number" && Number.isSafeInteger(part) && part >= 0;
+  return typeof part === "string" && part.length <= MAX_CURSOR_STRING;
 }
 
 export interface Page<T> {

@@ -16,6 +16,7 @@ import type { Logger } from "../lib/logger.js";
 import { requestIdFrom } from "../lib/observability.js";
 import { header, serve, type Served, type ServeOptions } from "../lib/server.js";
 import type { RequestContext } from "./context.js";
+import { guardEntityRepresentations } from "./entity-representations.js";
 import { serveSubscriptions } from "./subscriptions.js";
 
 /** What `serveSubgraph` needs of the subgraph's parts. */
@@ -45,6 +46,7 @@ export async function serveSubgraph<TContext extends RequestContext>(
   ready: () => Promise<void>,
 ): Promise<Served> {
   const schema = buildSubgraphSchema({ typeDefs: loadTypeDefs(name), resolvers: parts.resolvers as GraphQLResolverMap<unknown> });
+  guardEntityRepresentations(schema);
   const verify = tokenVerifier(config);
   const apollo = createApolloServer<TContext>({
     config,
