@@ -22,11 +22,12 @@ export const ROOT = new URL("../../", import.meta.url).pathname;
 export const BENCH_DIR = new URL("./", import.meta.url).pathname;
 const RESULTS_DIR = join(BENCH_DIR, "results");
 
-export type PeerName = "ours" | "ours-traced" | "apollo" | "hive" | "floor";
+export type PeerName = "ours" | "ours-traced" | "ours-sampled" | "apollo" | "hive" | "floor";
 
 export const PEER_LABELS: Record<PeerName, string> = {
   ours: "MTD gateway",
-  "ours-traced": "MTD gateway, tracing on (always_on, OTLP/HTTP to a local sink)",
+  "ours-traced": "MTD gateway, tracing on (always_on, OTLP/HTTP protobuf to a local sink)",
+  "ours-sampled": "MTD gateway, tracing on (parentbased_traceidratio 0.01)",
   apollo: "@apollo/gateway + @apollo/server (stock)",
   hive: "Hive Gateway 2.15 (--jit)",
   floor: "bare ws broadcast (floor)",
@@ -87,6 +88,7 @@ export async function startPeer(name: PeerName, options: PeerOptions): Promise<R
   switch (name) {
     case "ours":
     case "ours-traced":
+    case "ours-sampled":
       Object.assign(env, {
         NODE_ENV: "production",
         LOG_LEVEL: "warn",
@@ -274,31 +276,76 @@ export interface AutocannonResult {
   duration: number;
 }
 
-/**
- * An OTLP/HTTP sink for "ours-traced": accepts every export and drops it.
- * `env` points a peer's exporter at it, with an always-on sampler unless
- * `BENCH_OTEL_SAMPLER` says otherwise.
- */
-export async function startTraceSink(): Promise<{ env: Record<string, string>; exports(): number; close(): Promise<void> }> {
-  let exports = 0;
+/** The traced peers' samplers: every trace recorded, or 1 % of them (following a caller's decision). */
+const SAMPLERS: Partial<Record<PeerName, Record<string, string>>> = {
+  "ours-traced": { OTEL_TRACES_SAMPLER: "always_on" },
+  "ours-sampled": { OTEL_TRACES_SAMPLER: "parentbased_traceidratio", OTEL_TRACES_SAMPLER_ARG: "0.01" },
+};
+
+export interface TraceSink {
+  /** The environment that points the traced peer's exporter at this sink, with the peer's sampler. */
+  env: Record<string, string>;
+  /** Spans received so far (counted in the protobuf bodies), so a run can show that none were dropped. */
+  spans(): number;
+  close(): Promise<void>;
+}
+
+/** Whether `peer` is one of ours with tracing on (it needs a `startTraceSink`). */
+export function traced(peer: PeerName): boolean {
+  return SAMPLERS[peer] !== undefined;
+}
+
+/** An OTLP/HTTP protobuf sink for one traced peer: counts the spans of every export and drops them. */
+export async function startTraceSink(peer: PeerName): Promise<TraceSink> {
+  const sampler = SAMPLERS[peer];
+  if (sampler === undefined) throw new Error(`${peer} is not traced`);
+  let spans = 0;
   const server = createServer((request, response) => {
-    request.resume();
+    const chunks: Buffer[] = [];
+    request.on("data", (chunk: Buffer) => chunks.push(chunk));
     request.on("end", () => {
-      exports++;
+      spans += countSpans(Buffer.concat(chunks));
       response.writeHead(200, { "content-type": "application/x-protobuf" }).end();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    env: {
-      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`,
-      OTEL_EXPORTER_OTLP_PROTOCOL: "http/protobuf",
-      // `BENCH_OTEL_SAMPLER=traceidratio BENCH_OTEL_SAMPLER_ARG=0.1` measures a sampled setup instead.
-      OTEL_TRACES_SAMPLER: process.env.BENCH_OTEL_SAMPLER ?? "always_on",
-      OTEL_TRACES_SAMPLER_ARG: process.env.BENCH_OTEL_SAMPLER_ARG ?? "1",
-    },
-    exports: () => exports,
+    env: { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`, OTEL_EXPORTER_OTLP_PROTOCOL: "http/protobuf", ...sampler },
+    spans: () => spans,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
+}
+
+/** The length-delimited fields numbered `field` of the protobuf message in `bytes[from, to)`, as [start, end) ranges. */
+function messages(bytes: Buffer, field: number, from = 0, to = bytes.length): [number, number][] {
+  const found: [number, number][] = [];
+  const varint = () => {
+    let value = 0;
+    for (let shift = 0; ; shift += 7) {
+      const byte = bytes[from++]!;
+      value += (byte & 0x7f) * 2 ** shift;
+      if (byte < 0x80) return value;
+    }
+  };
+  while (from < to) {
+    const key = varint();
+    const wire = key & 7;
+    if (wire === 0) varint();
+    else if (wire === 1) from += 8;
+    else if (wire === 5) from += 4;
+    else if (wire === 2) {
+      const length = varint();
+      if (key >>> 3 === field) found.push([from, from + length]);
+      from += length;
+    } else throw new Error(`OTLP body: unexpected wire type ${wire}`);
+  }
+  return found;
+}
+
+/** Spans in an OTLP `ExportTraceServiceRequest`: resource_spans (1) → scope_spans (2) → spans (2). */
+export function countSpans(body: Buffer): number {
+  let count = 0;
+  for (const [from, to] of messages(body, 1)) for (const [scopeFrom, scopeTo] of messages(body, 2, from, to)) count += messages(body, 2, scopeFrom, scopeTo).length;
+  return count;
 }

@@ -3,8 +3,10 @@
  * on the same running subgraphs (startGraph: every subgraph in this process,
  * SQLite, a small tenant), each gateway its own process: ours, the stock
  * `@apollo/gateway` + `@apollo/server`, Hive Gateway (`--jit`), and ours again
- * with OpenTelemetry tracing on (always-on sampler, OTLP/HTTP protobuf to a
- * sink in this process; the subgraphs are not traced in either run). Load: autocannon
+ * with OpenTelemetry tracing on, twice: always-on sampler, and
+ * `parentbased_traceidratio` 0.01 (OTLP/HTTP protobuf, each to its own sink in
+ * this process, which counts the spans it receives; the subgraphs are not
+ * traced in any run). Load: autocannon
  * in its own process, CONNECTIONS connections for SECONDS s per measurement
  * after a warm-up; peers interleaved (A B C A B C …) for ROUNDS rounds; the
  * table shows the median and range of requests/s and of p99.
@@ -13,10 +15,10 @@ import type { SubgraphName } from "../../lib/config.js";
 import { startGraph, type TestGraph } from "../support/graph.js";
 import { waitFor } from "../support/wait.js";
 import { DeviceStateEntity } from "../../subgraphs/threats/data/entities.js";
-import { autocannon, cpuMsOf, interleaved, PEER_LABELS, ratio, showSpread, spread, startPeer, startTraceSink, writeResults, type PeerName, type RunningPeer, type Spread } from "./peers.js";
+import { autocannon, cpuMsOf, interleaved, PEER_LABELS, ratio, showSpread, spread, startPeer, startTraceSink, traced, writeResults, type PeerName, type RunningPeer, type Spread, type TraceSink } from "./peers.js";
 import { printTable } from "./table.js";
 
-const PEERS = (process.env.BENCH_PEERS ?? "ours,ours-traced,apollo,hive").split(",") as PeerName[];
+const PEERS = (process.env.BENCH_PEERS ?? "ours,ours-traced,ours-sampled,apollo,hive").split(",") as PeerName[];
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -41,11 +43,16 @@ export const needsPeers = true;
 export async function run(): Promise<void> {
   const graph = await startGraph({ env: { MTD_RATE_LIMIT_TENANT_PER_SECOND: "0", MTD_RATE_LIMIT_PARTNER_PER_SECOND: "0" } });
   const peers: RunningPeer[] = [];
-  const sink = await startTraceSink();
+  const sinks = new Map<PeerName, TraceSink>();
+  // Requests each peer answered (warm-ups included), to show the traced peers' spans per request.
+  const answered = new Map<PeerName, number>(PEERS.map((name) => [name, QUERIES.length]));
   try {
     const analyst = await prepare(graph);
     const subgraphUrls = Object.fromEntries(Object.entries(graph.subgraphs).map(([name, subgraph]) => [name, subgraph.url])) as Record<SubgraphName, string>;
-    for (const name of PEERS) peers.push(await startPeer(name, { subgraphUrls, secret: graph.config.auth.secret!, env: name === "ours-traced" ? sink.env : undefined }));
+    for (const name of PEERS) {
+      if (traced(name)) sinks.set(name, await startTraceSink(name));
+      peers.push(await startPeer(name, { subgraphUrls, secret: graph.config.auth.secret!, env: sinks.get(name)?.env }));
+    }
 
     // Every peer answers every query with the same data before anything is measured.
     for (const { name, query } of QUERIES) {
@@ -60,8 +67,11 @@ export async function run(): Promise<void> {
     const results: Record<string, Record<string, { rps: Spread; p99: Spread; p50: Spread; cpu: Spread; subgraphsCpu: Spread }>> = {};
     const rows: (string | number)[][] = [];
     for (const { name, subgraphs, query } of QUERIES) {
-      const load = (peer: RunningPeer, seconds: number) =>
-        autocannon({ url: peer.url, body: JSON.stringify({ query }), headers: { "content-type": "application/json", authorization: `Bearer ${analyst}` }, connections: CONNECTIONS, seconds });
+      const load = async (peer: RunningPeer, seconds: number) => {
+        const result = await autocannon({ url: peer.url, body: JSON.stringify({ query }), headers: { "content-type": "application/json", authorization: `Bearer ${analyst}` }, connections: CONNECTIONS, seconds });
+        answered.set(peer.name, answered.get(peer.name)! + result.requests.total);
+        return result;
+      };
       for (const peer of peers) await load(peer, WARMUP_SECONDS);
       const samples = await interleaved(peers, ROUNDS, async (peer) => {
         const cpuBefore = cpuMsOf(peer.pid);
@@ -99,11 +109,15 @@ export async function run(): Promise<void> {
       }
     }
     printTable(["query", "gateway", "requests/s median (range)", "p99 ms median (range)", "gateway CPU ms/request", "subgraphs CPU ms/request", "ours ÷ peer, req/s", "peer ÷ ours, p99", "peer ÷ ours, CPU/request"], rows);
-    const file = writeResults("queries", { connections: CONNECTIONS, seconds: SECONDS, rounds: ROUNDS, results });
-    console.log(`\nwritten ${file}${PEERS.includes("ours-traced") ? `; the traced gateway sent ${sink.exports()} OTLP exports` : ""}`);
+    // A traced gateway flushes its spans when it stops: count them after.
+    for (const peer of peers) await peer.stop();
+    const exported = Object.fromEntries([...sinks].map(([name, sink]) => [name, { spans: sink.spans(), requests: answered.get(name)!, spansPerRequest: sink.spans() / answered.get(name)! }]));
+    for (const [name, { spans, requests, spansPerRequest }] of Object.entries(exported)) console.log(`${name}: ${spans} spans received for ${requests} requests (${spansPerRequest.toFixed(2)} per request)`);
+    const file = writeResults("queries", { connections: CONNECTIONS, seconds: SECONDS, rounds: ROUNDS, results, exported });
+    console.log(`\nwritten ${file}`);
   } finally {
     for (const peer of peers) await peer.stop();
-    await sink.close();
+    for (const sink of sinks.values()) await sink.close();
     await graph.stop();
   }
 }
