@@ -3,8 +3,9 @@
  * formatting (lib/errors.ts), no stack traces, no signal handlers of its own
  * (bin/start.ts drains on SIGTERM), a bounded document store (lib/cache.ts),
  * operation limits and schema exposure (lib/protection.ts), per-request
- * metrics and logs (lib/observability.ts), and a subscription sent as a plain
- * HTTP request refused as a client error.
+ * metrics and logs (lib/observability.ts), a subscription sent as a plain
+ * HTTP request refused as a client error, and the strings and operation name
+ * of every request checked (lib/request-input.ts).
  */
 import { ApolloServer, type ApolloServerOptionsWithGateway, type ApolloServerPlugin, type BaseContext } from "@apollo/server";
 import { ApolloServerPluginInlineTraceDisabled } from "@apollo/server/plugin/disabled";
@@ -15,6 +16,7 @@ import { ErrorCode, formatError } from "./errors.js";
 import type { Logger } from "./logger.js";
 import { requestObserver, type ObserverOptions } from "./observability.js";
 import { protection } from "./protection.js";
+import { checkRequestInput, operationNameLimit } from "./request-input.js";
 
 export interface ApolloOptions<TContext extends BaseContext> {
   config: Pick<Config, "env" | "limits" | "introspection" | "landingPage" | "caches">;
@@ -52,6 +54,7 @@ export function createApolloServer<TContext extends BaseContext>(options: Apollo
       ApolloServerPluginInlineTraceDisabled(),
       requestObserver<TContext>({ service, logger, requestIdOf: options.requestIdOf, callerOf: options.callerOf }),
       subscriptionTransportRequired<TContext>(options.subscriptionTransports),
+      requestInputChecked<TContext>(service),
       ...(options.plugins ?? []),
       ...(guard.plugins as ApolloServerPlugin<TContext>[]),
     ],
@@ -71,6 +74,21 @@ function subscriptionTransportRequired<TContext extends BaseContext>(transports:
           throw new GraphQLError(`Subscriptions are served on /graphql over ${transports}; this request speaks none of them`, {
             extensions: { code: ErrorCode.OPERATION_NOT_SUPPORTED, http: { status: 400 } },
           });
+        },
+      };
+    },
+  };
+}
+
+/** Strings and the operation name of every request (lib/request-input.ts), before the operation limits and execution. */
+function requestInputChecked<TContext extends BaseContext>(service: string): ApolloServerPlugin<TContext> {
+  const maxOperationName = operationNameLimit(service);
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ document, request, operationName }) {
+          const refused = checkRequestInput(document, request.variables ?? {}, { requested: request.operationName, resolved: operationName }, maxOperationName);
+          if (refused !== undefined) throw refused;
         },
       };
     },

@@ -13,6 +13,7 @@ import type { ApolloServerPlugin, BaseContext } from "@apollo/server";
 import type { GraphQLError } from "graphql";
 import type { Logger } from "./logger.js";
 import { metrics, operationLabel } from "./metrics.js";
+import { operationNameLimit } from "./request-input.js";
 import { nameCurrentSpan } from "./tracing.js";
 
 /** What a caller may send as `x-request-id`; anything else is replaced by a fresh id. */
@@ -33,6 +34,7 @@ export interface ObserverOptions<TContext> {
 }
 
 export function requestObserver<TContext extends BaseContext>({ service, logger, requestIdOf, callerOf }: ObserverOptions<TContext>): ApolloServerPlugin<TContext> {
+  const maxOperationName = operationNameLimit(service);
   return {
     async contextCreationDidFail({ error }) {
       // A refused token never reaches requestDidStart: count it here.
@@ -48,7 +50,8 @@ export function requestObserver<TContext extends BaseContext>({ service, logger,
           const codes = errors.map((error) => String(error.extensions?.code ?? "INTERNAL_SERVER_ERROR"));
           const seconds = Number(process.hrtime.bigint() - started) / 1e9;
           const type = operation?.operation ?? "unknown";
-          const name = operationName ?? request.operationName ?? null;
+          // A refused over-long name (lib/request-input.ts) is cut for the label, the span and the log line.
+          const name = (operationName ?? request.operationName)?.slice(0, maxOperationName) ?? null;
           metrics.requestDuration.observe({ service, operation: operationLabel(service, name), type }, seconds);
           // The operation's name and type only: never its variables.
           nameCurrentSpan(`${type} ${name ?? "anonymous"}`, { "graphql.operation.name": name ?? "", "graphql.operation.type": type, "mtd.error_codes": codes });

@@ -27,6 +27,22 @@ export function optionalText(field: string, value: string | null | undefined, li
   return value == null ? null : text(field, value, limits);
 }
 
+/** Lone surrogates (a high one not followed by a low one, a low one not preceded by a high one) and NUL. */
+const MALFORMED = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]|\u0000/;
+
+/**
+ * Text a utf8mb4 column can store and any client can decode: well-formed
+ * UTF-16 (no lone surrogate) and no NUL. Every string a request carries is
+ * checked before anything runs (lib/request-input.ts).
+ */
+export function wellFormed(field: string, value: string): string {
+  const at = value.search(MALFORMED);
+  if (at === -1) return value;
+  // The same words as `text` for NUL, which is a control character.
+  if (value.charCodeAt(at) === 0) throw badUserInput(field, "control characters are not allowed");
+  throw badUserInput(field, `expected well-formed Unicode text; got a lone surrogate at position ${at}`);
+}
+
 function describe(value: string): string {
   return value.length > 40 ? `${value.length} characters` : JSON.stringify(value);
 }

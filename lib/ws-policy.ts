@@ -8,17 +8,19 @@
  *   (the servers end the subscriptions and close with 4403 "token expired").
  * - Admission of an operation: parse (at most `maxTokens`: OPERATION_LIMIT,
  *   `limit: maxTokens`; else GRAPHQL_PARSE_FAILED), validate
- *   (GRAPHQL_VALIDATION_FAILED), then the operation limits of
+ *   (GRAPHQL_VALIDATION_FAILED), then the request-input rules of
+ *   lib/request-input.ts (BAD_USER_INPUT) and the operation limits of
  *   lib/protection.ts (OPERATION_LIMIT, counted by limit).
  * - Metrics: open connections (`mtd_websocket_connections{service}`).
  */
-import { GraphQLError, parse, validate, type DocumentNode, type GraphQLSchema } from "graphql";
+import { getOperationAST, GraphQLError, parse, validate, type DocumentNode, type GraphQLSchema } from "graphql";
 import type { WebSocket } from "ws";
 import { callAt } from "./async.js";
 import type { Identity, TokenVerifier } from "./auth.js";
 import { operationLimit } from "./errors.js";
 import { metrics } from "./metrics.js";
 import { TOKEN_LIMIT_MESSAGE, type OperationChecker } from "./protection.js";
+import { checkRequestInput, operationNameLimit } from "./request-input.js";
 
 /** graphql-ws's Forbidden: the token is missing, invalid or expired. */
 export const FORBIDDEN_CLOSE_CODE = 4403;
@@ -87,7 +89,11 @@ export function validateOperation(schema: GraphQLSchema, document: DocumentNode)
   return validate(schema, document).map((error) => new GraphQLError(error.message, { nodes: error.nodes, extensions: { code: OperationErrorCode.GRAPHQL_VALIDATION_FAILED } }));
 }
 
-/** The operation limits of lib/protection.ts, the refusal counted for `service`. */
+/**
+ * The admission checks of a parsed, valid operation with its variables: the
+ * request-input rules of lib/request-input.ts (strings, operation name), then
+ * the operation limits of lib/protection.ts (a refusal counted for `service`).
+ */
 export function checkLimits(
   check: OperationChecker,
   service: string,
@@ -96,6 +102,9 @@ export function checkLimits(
   variables: Record<string, unknown>,
   operationName: string | null | undefined,
 ): GraphQLError | undefined {
+  const resolved = getOperationAST(document, operationName)?.name?.value;
+  const malformed = checkRequestInput(document, variables, { requested: operationName, resolved }, operationNameLimit(service));
+  if (malformed !== undefined) return malformed;
   const refused = check(schema, document, variables, operationName);
   if (refused !== undefined) metrics.operationLimited.inc({ service, limit: String(refused.extensions.limit) });
   return refused;
