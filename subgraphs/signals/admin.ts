@@ -44,10 +44,9 @@ export class SsfAdmin {
   async registerReceiver(tenantId: string, input: RegisterReceiverInput, actor: Actor): Promise<Registration> {
     const clientId = `ssf-${randomId(12)}`;
     const now = new Date();
-    const strict = this.context.env === "production" && !this.context.config.allowHttp;
     if (input.okta !== undefined) {
       const orgUrl = input.okta.orgUrl.trim().replace(/\/+$/, "");
-      const problem = pushUrlProblem(orgUrl, strict);
+      const problem = pushUrlProblem(orgUrl, this.context.strictEgress);
       if (problem !== undefined) throw badUserInput("input.okta.orgUrl", problem);
       if (new URL(orgUrl).pathname !== "/" && new URL(orgUrl).pathname !== "") throw badUserInput("input.okta.orgUrl", "expected the org URL only, e.g. https://acme.okta.com");
       const receiver: ReceiverRecord = { clientId, tenantId, name: input.name, audience: orgUrl, secretHash: null, oktaOrgUrl: orgUrl, createdAt: now };

@@ -15,13 +15,18 @@
  * - 400 with any other `err` (`invalid_request`, `invalid_issuer`,
  *   `invalid_audience`, …), other 4xx, redirects: a dead letter at once
  *   (sending the same SET again cannot succeed).
- * Dead letters stay listed for admins, who may queue them again.
+ * Dead letters stay listed for admins, who may queue them again. Health and
+ * dead letters record a coarse category of each failure (push-failures.ts);
+ * the detail is logged. Requests go through `PushTransport`, which applies
+ * the egress rules (egress.ts).
  */
 import type { SsfContext } from "./ssf-context.js";
 import type { DeliveryRecord, StreamRecord } from "./data/entities.js";
 import type { SetBody } from "./sets.js";
 import { claims } from "./sets.js";
 import { SET_TYP } from "./protocol.js";
+import { signingFailure, statusFailure, transportFailure, type PushFailure } from "./push-failures.js";
+import type { PushResponse, PushTransport } from "./push-transport.js";
 
 /** SETs of one stream in flight at once (distinct subjects). */
 const CONCURRENCY_PER_STREAM = 8;
@@ -33,9 +38,10 @@ const IDLE_SCAN_MS = 1000;
 const MIN_IDLE_MS = 20;
 /** How long delivered SETs are kept (visible in health, then pruned). */
 const KEEP_DELIVERED_MS = 24 * 3600_000;
-const MAX_ERROR_BODY = 2048;
+/** Statuses worth retrying besides 5xx (and 400 invalid_key: the receiver's JWKS may be stale). */
+const RETRIED = [401, 403, 404, 408, 425, 429];
 
-type Outcome = { kind: "delivered" } | { kind: "retry"; error: string; retryAfterMs?: number } | { kind: "dead"; error: string };
+type Outcome = { kind: "delivered" } | { kind: "retry"; failure: PushFailure; retryAfterMs?: number } | { kind: "dead"; failure: PushFailure };
 
 export class PushWorker {
   private stopped = false;
@@ -44,7 +50,10 @@ export class PushWorker {
   private unlisten?: () => void;
   private lastPrune = 0;
 
-  constructor(private readonly context: SsfContext) {}
+  constructor(
+    private readonly context: SsfContext,
+    private readonly transport: PushTransport,
+  ) {}
 
   start(): void {
     this.unlisten = this.context.notifier.listen(() => this.wake?.());
@@ -56,6 +65,7 @@ export class PushWorker {
     this.unlisten?.();
     this.wake?.();
     await this.loop;
+    this.transport.close();
   }
 
   private async run(): Promise<void> {
@@ -124,7 +134,7 @@ export class PushWorker {
     try {
       outcome = await this.post(stream, row, now);
     } catch (error) {
-      outcome = { kind: "retry", error: `signing failed: ${error instanceof Error ? error.message : String(error)}` };
+      outcome = { kind: "retry", failure: signingFailure(error) };
     }
     const finishedAt = Date.now();
     if (outcome.kind === "delivered") {
@@ -132,16 +142,19 @@ export class PushWorker {
       await repository.recordOutcome(stream.streamId, { ok: true });
       return true;
     }
-    await repository.recordOutcome(stream.streamId, { ok: false, error: outcome.error });
+    const { category, detail } = outcome.failure;
+    await repository.recordOutcome(stream.streamId, { ok: false, error: category });
     const givenUp = finishedAt - row.createdAt >= config.pushGiveUpSeconds * 1000;
+    const logged = { streamId: stream.streamId, jti: row.jti, attempts, error: category, detail };
     if (outcome.kind === "dead" || givenUp) {
-      const error = outcome.kind === "dead" ? outcome.error : `gave up after ${attempts} attempts over ${Math.round((finishedAt - row.createdAt) / 1000)} s; last: ${outcome.error}`;
+      const error = outcome.kind === "dead" ? category : `gave up after ${attempts} attempts over ${Math.round((finishedAt - row.createdAt) / 1000)} s; last: ${category}`;
       await repository.finish(row.sequence, "dead", { attempts, error, now: finishedAt });
-      this.context.logger.warn({ streamId: stream.streamId, jti: row.jti, error }, "ssf: SET moved to the dead letters");
+      this.context.logger.warn(logged, "ssf: SET moved to the dead letters");
       return true;
     }
     const delayMs = Math.max(backoff(attempts, config.pushRetryBaseMs, config.pushRetryMaxMs), outcome.retryAfterMs ?? 0);
-    await repository.retryLater(row.sequence, { attempts, nextAttemptAt: finishedAt + delayMs, error: outcome.error });
+    await repository.retryLater(row.sequence, { attempts, nextAttemptAt: finishedAt + delayMs, error: category });
+    this.context.logger.info(logged, "ssf: push failed; will retry");
     return true;
   }
 
@@ -150,31 +163,17 @@ export class PushWorker {
     const token = await this.context.keys.sign({ ...claims(body, { iss: this.context.issuer(), aud: stream.audience, jti: row.jti, now }) }, SET_TYP, now);
     const headers: Record<string, string> = { "content-type": "application/secevent+jwt", accept: "application/json" };
     if (stream.authorizationHeader !== null) headers.authorization = this.context.sealer.open(stream.authorizationHeader, stream.streamId);
-    let response: Response;
+    let response: PushResponse;
     try {
-      response = await fetch(stream.endpointUrl!, {
-        method: "POST",
-        headers,
-        body: token,
-        redirect: "manual",
-        signal: AbortSignal.timeout(this.context.config.pushTimeoutMs),
-      });
+      response = await this.transport.post(stream.endpointUrl!, headers, token);
     } catch (error) {
-      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-      return { kind: "retry", error: `network: ${cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : String(error))}` };
+      return { kind: "retry", failure: transportFailure(error) };
     }
-    const text = await readLimited(response);
     if (response.status >= 200 && response.status < 300) return { kind: "delivered" };
-    if (response.status === 400) {
-      const { err, description } = setError(text);
-      const error = `400 ${err ?? "(no err)"}${description === undefined ? "" : `: ${description}`}`;
-      return err === "invalid_key" ? { kind: "retry", error } : { kind: "dead", error };
-    }
-    const error = `${response.status}${text === "" ? "" : `: ${text.slice(0, 200)}`}`;
-    if (response.status === 429 || response.status >= 500 || [401, 403, 404, 408, 425].includes(response.status)) {
-      return { kind: "retry", error, retryAfterMs: retryAfter(response.headers.get("retry-after")) };
-    }
-    return { kind: "dead", error: response.status >= 300 && response.status < 400 ? `${response.status} redirect not followed` : error };
+    const failure = statusFailure(response.status, response.body);
+    if (response.status === 400) return failure.err === "invalid_key" ? { kind: "retry", failure } : { kind: "dead", failure };
+    if (response.status >= 500 || RETRIED.includes(response.status)) return { kind: "retry", failure, retryAfterMs: retryAfter(response.retryAfter) };
+    return { kind: "dead", failure }; // other 4xx; 3xx: redirects are not followed
   }
 }
 
@@ -190,36 +189,6 @@ function retryAfter(value: string | null): number | undefined {
   if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
   const date = Date.parse(value);
   return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
-}
-
-function setError(text: string): { err?: string; description?: string } {
-  try {
-    const body = JSON.parse(text) as { err?: unknown; description?: unknown };
-    return { err: typeof body.err === "string" ? body.err : undefined, description: typeof body.description === "string" ? body.description.slice(0, 300) : undefined };
-  } catch {
-    return {};
-  }
-}
-
-/** The response body, at most MAX_ERROR_BODY bytes of it. */
-async function readLimited(response: Response): Promise<string> {
-  if (response.body === null) return "";
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    while (size < MAX_ERROR_BODY) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(value);
-      size += value.length;
-    }
-  } catch {
-    // a body cut short says nothing more
-  } finally {
-    await reader.cancel().catch(() => {});
-  }
-  return Buffer.concat(chunks).toString("utf8").slice(0, MAX_ERROR_BODY);
 }
 
 function delay(ms: number): Promise<void> {

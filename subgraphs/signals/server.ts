@@ -10,14 +10,16 @@ import { SSF_ENTITIES } from "./data/entities.js";
 import { Ssf0001 } from "./data/migrations/0001-ssf.js";
 import { resolvers } from "./resolvers/index.js";
 import { createTransmitter } from "./transmitter.js";
+import type { Resolver } from "./egress.js";
 
-export function start(deps: SubgraphDeps) {
+/** `resolve`: how push endpoints' host names are resolved (default the system resolver; tests inject one). */
+export function start(deps: SubgraphDeps & { resolve?: Resolver }) {
   return runSubgraph<Context>(deps, {
     name: "signals",
     entities: SSF_ENTITIES,
     migrations: [Ssf0001],
     setup: ({ config, database, outbox, events, logger, audit }) => {
-      const transmitter = createTransmitter({ config, dataSource: database.dataSource, events, logger, audit: { trail: audit, outbox } });
+      const transmitter = createTransmitter({ config, dataSource: database.dataSource, events, logger, audit: { trail: audit, outbox }, resolve: deps.resolve });
       return {
         resolvers,
         routes: transmitter?.routes,

@@ -1,7 +1,6 @@
 /** What the transmitter's parts share: configuration, storage, keys, the issuer, and a wake-up signal. */
 import type { EntityManager } from "typeorm";
 import type { Actor, AuditTrail, Change } from "../../lib/audit.js";
-import type { Environment } from "../../lib/config.js";
 import type { Outbox } from "../../lib/events/outbox.js";
 import type { Logger } from "../../lib/logger.js";
 import type { SsfConfig } from "./config.js";
@@ -13,7 +12,8 @@ import type { ReceiverRecord, StreamRecord } from "./data/entities.js";
 
 export interface SsfContext {
   config: SsfConfig;
-  env: Environment;
+  /** Production without MTD_SSF_ALLOW_HTTP: https only, and the egress rules (egress.ts) at registration and at connect time. */
+  strictEgress: boolean;
   maxBodyBytes: number;
   repository: SsfRepository;
   keys: KeyStore;

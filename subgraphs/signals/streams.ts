@@ -5,11 +5,11 @@
  * we allow one stream per receiver, so a second create is 409.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { isIP } from "node:net";
 import { isUniqueViolation } from "../../lib/db.js";
 import type { Actor } from "../../lib/audit.js";
 import { audited, auditedStream, endpoints, methodUri, receiverActor, type SsfContext } from "./ssf-context.js";
 import { randomId } from "./crypto.js";
+import { hostProblem } from "./egress.js";
 import type { StreamRecord, StreamStatusName } from "./data/entities.js";
 import { badRequest, HttpError, methodNotAllowed, notFound, optionalString, readJsonObject, requiredString, sendEmpty, sendJson } from "./http.js";
 import type { ReceiverAuth } from "./oauth.js";
@@ -222,7 +222,7 @@ export class StreamApi {
     }
     const endpointUrl = delivery.endpoint_url;
     if (typeof endpointUrl !== "string" || endpointUrl === "") throw badRequest("delivery.endpoint_url: required for push delivery");
-    const problem = pushUrlProblem(endpointUrl, this.context.env === "production" && !this.context.config.allowHttp);
+    const problem = pushUrlProblem(endpointUrl, this.context.strictEgress);
     if (problem !== undefined) throw badRequest(`delivery.endpoint_url: ${problem}`);
     const authorization = delivery.authorization_header;
     if (authorization !== undefined && authorization !== null && (typeof authorization !== "string" || authorization.length > 4096 || /[\r\n]/.test(authorization))) {
@@ -341,34 +341,21 @@ function normalize(value: unknown): unknown {
 
 /**
  * A push endpoint must be an absolute https URL (http outside production or
- * with MTD_SSF_ALLOW_HTTP), without credentials or fragment; in production
- * it may not name a loopback, private or link-local address literally
- * (server-side request forgery). Names that resolve to such addresses are
- * for the egress proxy to refuse.
+ * with MTD_SSF_ALLOW_HTTP), without credentials or fragment; when `strict`
+ * its host may not be an internal or reserved address or name (egress.ts;
+ * what a name resolves to is checked again when the push connects).
  */
-export function pushUrlProblem(value: string, production: boolean): string | undefined {
+export function pushUrlProblem(value: string, strict: boolean): string | undefined {
   let url: URL;
   try {
     url = new URL(value);
   } catch {
     return "expected an absolute URL";
   }
-  if (url.protocol !== "https:" && !(url.protocol === "http:" && !production)) return `expected https${production ? "" : " or http"}; got "${url.protocol}"`;
+  if (url.protocol !== "https:" && !(url.protocol === "http:" && !strict)) return `expected https${strict ? "" : " or http"}; got "${url.protocol}"`;
   if (url.username !== "" || url.password !== "") return "credentials in the URL are not allowed (use authorization_header)";
   if (url.hash !== "") return "a fragment is not allowed";
-  if (production && isInternalHost(url.hostname)) return `"${url.hostname}" is an internal address`;
-  return undefined;
-}
-
-function isInternalHost(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, "").toLowerCase();
-  if (host === "localhost" || host.endsWith(".localhost") || host.endsWith(".internal") || host.endsWith(".local")) return true;
-  if (isIP(host) === 4) {
-    const [a, b] = host.split(".").map(Number) as [number, number];
-    return a === 10 || a === 127 || a === 0 || (a === 169 && b === 254) || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 100 && b >= 64 && b <= 127);
-  }
-  if (isIP(host) === 6) return host === "::1" || host === "::" || /^f[cd]/.test(host) || /^fe[89ab]/.test(host) || host.startsWith("::ffff:");
-  return false;
+  return strict ? hostProblem(url.hostname) : undefined;
 }
 
 /** A new, enabled stream that has delivered nothing yet. */

@@ -30,6 +30,8 @@ import { jwksHandler, metadataHandler } from "./metadata.js";
 import { ReceiverAuth } from "./oauth.js";
 import { PollApi } from "./poll.js";
 import { PushWorker } from "./push.js";
+import { PushTransport } from "./push-transport.js";
+import type { Resolver } from "./egress.js";
 import { StreamApi } from "./streams.js";
 
 export interface SsfOptions {
@@ -39,6 +41,8 @@ export interface SsfOptions {
   logger: Logger;
   /** The signals service's audit trail and outbox: configuration changes of receivers and streams are recorded. */
   audit?: { trail: AuditTrail; outbox: Pick<Outbox, "flush"> };
+  /** How push endpoints' host names are resolved. Default: the system resolver (tests inject one). */
+  resolve?: Resolver;
 }
 
 export interface Transmitter {
@@ -68,7 +72,7 @@ export function createTransmitter(options: SsfOptions): Transmitter | undefined 
   const sealer = new Sealer(keyEncryptionSecret(config));
   const context: SsfContext = {
     config: config.ssf,
-    env: config.env,
+    strictEgress: config.env === "production" && !config.ssf.allowHttp,
     maxBodyBytes: Math.min(config.maxBodyBytes, 256 * 1024),
     repository: new SsfRepository(dataSource),
     keys: new KeyStore(
@@ -94,7 +98,7 @@ export function createTransmitter(options: SsfOptions): Transmitter | undefined 
   const streams = new StreamApi(context, auth);
   const poll = new PollApi(context, auth);
   const fanout = new Fanout(context);
-  const push = new PushWorker(context);
+  const push = new PushWorker(context, new PushTransport({ strict: context.strictEgress, timeoutMs: config.ssf.pushTimeoutMs, resolve: options.resolve }));
   let consumer: Disposable | undefined;
   let started = false;
 
