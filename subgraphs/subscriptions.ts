@@ -6,7 +6,9 @@
  * 4403 "token expired". Operations are parsed, validated and checked against
  * the same limits as over HTTP, with the same codes as at the gateway
  * (OPERATION_LIMIT, GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED); the
- * open connections and active subscriptions are counted in the metrics.
+ * open connections and active subscriptions are counted in the metrics. A
+ * client that asks for a resumable stream's head marker (`extensions.resumableHead`,
+ * lib/resumable.ts) gets it as its first `next` (subscribe.ts).
  */
 import { randomUUID } from "node:crypto";
 import { useServer } from "graphql-ws/use/ws";
@@ -19,8 +21,9 @@ import { metrics, observeDelivery } from "../lib/metrics.js";
 import { operationChecker } from "../lib/protection.js";
 import { admitConnection, admitOperation, FORBIDDEN_CLOSE_CODE, TOKEN_EXPIRED_REASON, type AdmittedConnection } from "../lib/ws-policy.js";
 import type { RequestContext } from "./context.js";
+import { asksForHead } from "../lib/resumable.js";
 import { tracingEnabled } from "../lib/tracing.js";
-import { tracedSubscribe } from "./traced-subscribe.js";
+import { subscriber } from "./subscribe.js";
 
 type ConnectionExtra = {
   admitted?: AdmittedConnection;
@@ -49,12 +52,14 @@ export interface SubscriptionServerOptions<TContext extends RequestContext> {
 export function serveSubscriptions<TContext extends RequestContext>(options: SubscriptionServerOptions<TContext>): () => Promise<void> {
   const { wss, schema, verify, context, logger, production, service, limits } = options;
   const check = operationChecker(limits);
+  /** Contexts of operations whose client asked for the head marker. */
+  const headAsked = new WeakSet<object>();
   const server = useServer<{ authorization?: unknown }, ConnectionExtra>(
     {
       schema,
       isProd: production,
-      // With tracing on, each event continues the trace of the change it reports (traced-subscribe.ts).
-      ...(tracingEnabled() ? { subscribe: tracedSubscribe } : {}),
+      // Head markers for clients that ask; with tracing on, each event continues the trace of the change it reports.
+      subscribe: subscriber({ traced: tracingEnabled(), wantsHead: (args) => headAsked.has(args.contextValue as object) }),
       onSubscribe: (_ctx, _id, payload) => {
         const document = admitOperation(check, service, schema, payload, limits.maxTokens);
         if (!("kind" in document)) return document;
@@ -84,10 +89,12 @@ export function serveSubscriptions<TContext extends RequestContext>(options: Sub
         return ctx.extra.admitted !== undefined;
       },
       onClose: (ctx) => ctx.extra.admitted?.release(),
-      context: (ctx) => {
+      context: (ctx, _id, payload) => {
         const identity = ctx.extra.admitted!.identity;
         const requestId = randomUUID();
-        return context({ identity, requestId, logger: logger.child({ requestId, tenantId: identity.tenantId }) });
+        const value = context({ identity, requestId, logger: logger.child({ requestId, tenantId: identity.tenantId }) });
+        if (asksForHead(payload.extensions)) headAsked.add(value);
+        return value;
       },
     },
     wss,

@@ -13,13 +13,19 @@
  *   jitter. A resumable subscription resubscribes with its resume argument set
  *   to the last cursor received, so nothing is lost; cursors already seen are
  *   dropped, so nothing is delivered twice.
+ * - A resumable subscription started live (no resume argument) asks the
+ *   subgraph for its head marker (lib/resumable.ts) and pins that cursor: a
+ *   drop before its first event resumes after the head, so nothing committed
+ *   since the subscription started is lost. (A drop before the marker arrives
+ *   starts live again: the subscription had not started on the subgraph.)
  * - Keep-alive: a ping every `keepAliveMs`; a connection that does not answer
- *   within as long is terminated (and re-established).
+ *   within as long is terminated (and re-established): connection.ts.
  */
-import { createClient, type Client, type FormattedExecutionResult } from "graphql-ws";
+import type { FormattedExecutionResult } from "graphql-ws";
 import type { GraphQLError } from "graphql";
-import WebSocket from "ws";
 import type { Logger } from "../../lib/logger.js";
+import { HEAD_EXTENSION, headOf } from "../../lib/resumable.js";
+import { openConnection, type Connection } from "./connection.js";
 import { describeFailure, isRetryable, toGraphQLError, upstreamFailure } from "./protocol.js";
 import { stableJson } from "./stable-json.js";
 
@@ -73,6 +79,8 @@ export interface UpstreamStats {
   subscribes: number;
   /** Resumptions after a dropped connection. */
   resumes: number;
+  /** Live resumable subscriptions that learned their head cursor before any event (head markers received). */
+  pins: number;
 }
 
 export interface UpstreamOptions {
@@ -88,18 +96,11 @@ export interface UpstreamOptions {
 /** Cursors remembered per upstream subscription to drop duplicates. */
 const SEEN_CURSORS = 4096;
 
-interface Connection {
-  key: string;
-  client: Client;
-  users: number;
-  sockets: Set<WebSocket>;
-}
-
 export class UpstreamPool {
   private readonly connections = new Map<string, Connection>();
   /** Upstream subscriptions by sharing key (several per key when they stand at different cursors). */
   private readonly subscriptions = new Map<string, Set<SharedSubscription>>();
-  private readonly counters = { subscribes: 0, resumes: 0 };
+  private readonly counters = { subscribes: 0, resumes: 0, pins: 0 };
   private disposed = false;
 
   constructor(private readonly options: UpstreamOptions) {}
@@ -171,7 +172,7 @@ export class UpstreamPool {
   }
 
   /** @internal */
-  count(what: "subscribes" | "resumes") {
+  count(what: "subscribes" | "resumes" | "pins") {
     this.counters[what]++;
   }
 
@@ -189,35 +190,7 @@ export class UpstreamPool {
     const key = `${request.url}\u0000${request.authorization}`;
     let connection = this.connections.get(key);
     if (connection === undefined) {
-      const sockets = new Set<WebSocket>();
-      let pongTimeout: NodeJS.Timeout | undefined;
-      const { keepAliveMs } = this.options;
-      const client = createClient({
-        url: request.url,
-        webSocketImpl: WebSocket,
-        connectionParams: { authorization: request.authorization },
-        lazy: true,
-        // Reconnection is ours: a resumable subscription must resubscribe with its last cursor.
-        retryAttempts: 0,
-        keepAlive: keepAliveMs,
-        on: {
-          opened: (socket) => void sockets.add(socket as WebSocket),
-          closed: () => {
-            clearTimeout(pongTimeout);
-            for (const socket of sockets) if (socket.readyState === WebSocket.CLOSED) sockets.delete(socket);
-          },
-          ping: (received) => {
-            if (received || keepAliveMs <= 0) return;
-            clearTimeout(pongTimeout);
-            pongTimeout = setTimeout(() => client.terminate(), keepAliveMs);
-            pongTimeout.unref();
-          },
-          pong: (received) => {
-            if (received) clearTimeout(pongTimeout);
-          },
-        },
-      });
-      connection = { key, client, users: 0, sockets };
+      connection = openConnection(key, request.url, request.authorization, this.options.keepAliveMs);
       this.connections.set(key, connection);
     }
     connection.users++;
@@ -272,11 +245,13 @@ class SharedSubscription {
     if (request.resume !== undefined && this.lastCursor !== undefined) {
       variables[request.resume.variable] = this.lastCursor;
     }
+    // Started live: ask where the stream starts, so a drop before the first event can resume from there.
+    const live = request.resume !== undefined && variables[request.resume.variable] == null;
     if (generation > 1) this.pool.count("resumes");
     this.pool.count("subscribes");
     const current = () => generation === this.generation && !this.closed;
     this.unsubscribe = this.connection.client.subscribe<Record<string, unknown>>(
-      { query: request.query, operationName: request.operationName, variables },
+      { query: request.query, operationName: request.operationName, variables, ...(live ? { extensions: { [HEAD_EXTENSION]: true } } : {}) },
       {
         next: (result) => {
           if (current()) this.receive(result);
@@ -308,6 +283,13 @@ class SharedSubscription {
     this.attempt = 0;
     let cursor: string | undefined;
     if (this.request.resume !== undefined) {
+      const head = headOf(result);
+      if (head !== undefined) {
+        // Where the live stream starts: not an event, but the cursor to resume after until the first one.
+        this.lastCursor ??= head;
+        this.pool.count("pins");
+        return;
+      }
       const value = path(result.data, this.request.resume.cursorPath);
       if (typeof value === "string") {
         if (this.seen.has(value)) return; // a replay overlapping what was already delivered

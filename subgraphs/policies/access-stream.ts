@@ -9,10 +9,16 @@
  * delivered out of order, or this subscriber fell behind) is filled from the
  * database. Per tenant, sequences commit in order (evaluator.ts), so
  * everything below a committed sequence is already readable.
+ *
+ * A live subscription (no `afterSequence`) first yields a head marker
+ * (lib/resumable.ts) with the cursor of the sequence it starts after: a client
+ * that resumes after it misses nothing, even before its first change.
  */
 import { abortable, waitUntil } from "../../lib/async.js";
 import type { AccessChangedPayload } from "../../lib/events/contracts.js";
 import type { TopicFeed } from "../../lib/events/feed.js";
+import { encodeCursor } from "../../lib/paging.js";
+import { headMarker, type HeadMarker } from "../../lib/resumable.js";
 import { carryTrace } from "../../lib/tracing.js";
 import type { AccessChangeRecord } from "./data/entities.js";
 import type { PolicyRepository } from "./data/repository.js";
@@ -34,11 +40,11 @@ export class AccessChangeStream {
     private readonly repository: PolicyRepository,
   ) {}
 
-  subscribe(options: StreamOptions): AsyncGenerator<AccessChangeRecord> {
+  subscribe(options: StreamOptions): AsyncGenerator<AccessChangeRecord | HeadMarker> {
     return abortable((signal) => this.follow(options, signal));
   }
 
-  private async *follow(options: StreamOptions, signal: AbortSignal): AsyncGenerator<AccessChangeRecord> {
+  private async *follow(options: StreamOptions, signal: AbortSignal): AsyncGenerator<AccessChangeRecord | HeadMarker> {
     const { tenantId, resources } = options;
     const wanted = resources === undefined ? () => true : (resource: string) => resources.includes(resource);
     let live: { change: AccessChangedPayload; traceparent?: string }[] = [];
@@ -54,6 +60,7 @@ export class AccessChangeStream {
       await this.feed.ready();
       const upTo = await this.repository.lastSequence(tenantId);
       let last = options.afterSequence ?? upTo;
+      if (options.afterSequence === undefined) yield headMarker(encodeCursor([upTo]));
       // Stored changes up to what was committed when the feed was already listening.
       yield* this.stored(tenantId, resources, last, upTo);
       last = Math.max(last, upTo);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGraph, type TestGraph } from "../support/graph.js";
 import { waitFor } from "../support/wait.js";
-import { startSubscriptionEngine, Subscriber, Tenant } from "./subscriptions-helpers.js";
+import { startProxy, startSubscriptionEngine, Subscriber, Tenant } from "./subscriptions-helpers.js";
 
 const CHANGES = /* GraphQL */ `
   subscription($after: String, $resources: [String!]) { accessChanged(after: $after, resources: $resources) { cursor resource allowed device { id name } } }
@@ -104,6 +104,49 @@ const CHANGES = /* GraphQL */ `
       expect(stream.data.map((data) => data!.accessChanged.cursor)).toEqual(stored.map((change) => change.cursor));
       expect(gateway.engine.stats().resumes - resumesBefore).toBeGreaterThanOrEqual(3);
       stream.dispose();
+    });
+  });
+
+  describe("a live subscription pinned at the head", () => {
+    let graph: TestGraph;
+    let proxy: Awaited<ReturnType<typeof startProxy>>;
+    let gateway: Awaited<ReturnType<typeof startSubscriptionEngine>>;
+    let client: Subscriber;
+
+    beforeAll(async () => {
+      graph = await startGraph();
+      proxy = await startProxy(graph.subgraphs.policies!.url);
+      gateway = await startSubscriptionEngine(graph.config, { limits: { upstreamRetryMaxMs: 200 }, subgraphUrls: { policies: proxy.url } });
+    });
+    afterAll(async () => {
+      await client?.dispose();
+      await gateway?.stop();
+      await proxy?.close();
+      await graph?.stop();
+    });
+
+    it("loses nothing when the upstream drops between subscribe and the first event", async () => {
+      const tenant = await Tenant.create("pinned", graph.query, graph.token);
+      await tenant.baseline("p-1");
+      const before = (await tenant.changes()).length;
+      client = new Subscriber(gateway.url, tenant.enforcement);
+      const live = client.subscribe(CHANGES); // no `after`: live from the stream's head
+      // The subgraph told the gateway where the live stream starts: the gateway has a cursor before any event.
+      await waitFor(() => gateway.engine.stats().pins === 1, 5000, "the head pinned");
+
+      proxy.cut();
+      // Committed while the gateway cannot reach the policies subgraph, before the client's first event.
+      await tenant.restore("p-1");
+      await tenant.stored(before + 2);
+      proxy.restore();
+      await tenant.revoke("p-1");
+
+      const stored = (await tenant.stored(before + 4)).slice(before);
+      await live.count(4, 15_000);
+      expect(live.data.map((data) => data!.accessChanged.cursor)).toEqual(stored.map((change) => change.cursor));
+      expect(live.results.every((result) => result.errors === undefined)).toBe(true);
+      expect(gateway.engine.stats().resumes).toBeGreaterThanOrEqual(1);
+      live.dispose();
     });
   });
 }
