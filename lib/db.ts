@@ -146,6 +146,11 @@ export function isDeadlock(error: unknown): boolean {
   return driverErrorCode(error) === "ER_LOCK_DEADLOCK";
 }
 
+/** `rows` in consecutive slices of at most `size`: multi-row statements kept under the engines' parameter limits. */
+export function* chunks<T>(rows: readonly T[], size: number): Generator<T[]> {
+  for (let start = 0; start < rows.length; start += size) yield rows.slice(start, start + size);
+}
+
 /** Runs `work` up to `attempts` times while it fails with an error `retriable` accepts (a lost race, a deadlock victim). */
 export async function retrying<T>(attempts: number, retriable: (error: unknown) => boolean, work: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt += 1) {

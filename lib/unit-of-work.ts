@@ -2,16 +2,16 @@
  * The unit of work every service writes through: one transaction, the
  * events it emits written to the service's outbox inside it and published
  * right after the commit, row locks that serialise concurrent writers of one
- * row, the record of events a consumer group already applied, and the
- * retry of a transaction MySQL chose as a deadlock victim.
+ * row, the record of events a consumer group already applied (in bulk), and
+ * the retry of a transaction MySQL chose as a deadlock victim.
  *
  * On MySQL/MariaDB a transaction runs at READ COMMITTED and `forUpdate` /
  * `lock` take row locks held until the commit (a read after taking a lock
  * sees what the previous holder committed). SQLite has no row locks and needs
  * none: lib/db.ts runs its transactions one at a time.
  */
-import { EntitySchema, Table, TableIndex, type DataSource, type EntityManager, type EntityTarget, type FindOptionsWhere, type MigrationInterface, type ObjectLiteral, type QueryRunner, type SelectQueryBuilder } from "typeorm";
-import { engineOf, isDeadlock, isUniqueViolation, retrying, timestampColumn } from "./db.js";
+import { EntitySchema, In, Table, TableIndex, type DataSource, type EntityManager, type EntityTarget, type FindOptionsWhere, type MigrationInterface, type ObjectLiteral, type QueryRunner, type SelectQueryBuilder } from "typeorm";
+import { chunks, engineOf, isDeadlock, retrying, timestampColumn } from "./db.js";
 import type { Outbox } from "./events/outbox.js";
 import type { NewEvent, Topic } from "./events/types.js";
 
@@ -30,10 +30,14 @@ export interface Transaction {
    */
   lock<T extends ObjectLiteral>(entity: EntityTarget<T>, key: FindOptionsWhere<T>, initial: T): Promise<T>;
   /**
-   * Records that consumer group `group` applied event `eventId`. False when
-   * it already had (a redelivery): the caller then does nothing.
+   * Records that consumer group `group` applied the events `eventIds` (one
+   * read, multi-row inserts) and resolves with those it had not applied
+   * before, in the order given, each once: the caller applies only these (the
+   * others are redeliveries). A concurrent transaction recording one of them
+   * too fails with a unique violation: run the work with
+   * `retryOn: isUniqueViolation` to apply the rest on a second attempt.
    */
-  markProcessed(group: string, eventId: string): Promise<boolean>;
+  markProcessed(group: string, eventIds: readonly string[]): Promise<string[]>;
 }
 
 export interface TransactionOptions {
@@ -54,6 +58,8 @@ export interface UnitOfWorkOptions {
 
 /** Attempts of a transaction that lost a race or was chosen as a deadlock victim. */
 const ATTEMPTS = 3;
+/** Event ids per read / multi-row insert of `markProcessed`. */
+const PROCESSED_CHUNK = 500;
 
 export class UnitOfWork {
   readonly dataSource: DataSource;
@@ -106,14 +112,20 @@ export class UnitOfWork {
         await manager.createQueryBuilder().insert().into(entity).values(initial).orIgnore().updateEntity(false).execute();
         return (await locked())!;
       },
-      markProcessed: async (group, eventId) => {
-        try {
-          await manager.getRepository(processedEvents).insert({ consumerGroup: group, eventId, processedAt: new Date(this.now()) });
-          return true;
-        } catch (error) {
-          if (isUniqueViolation(error)) return false;
-          throw error;
+      markProcessed: async (group, eventIds) => {
+        const repository = manager.getRepository(processedEvents);
+        const unique = [...new Set(eventIds)];
+        const seen = new Set<string>();
+        for (const chunk of chunks(unique, PROCESSED_CHUNK)) {
+          const rows = await repository.find({ select: { eventId: true }, where: { consumerGroup: group, eventId: In(chunk) } });
+          for (const row of rows) seen.add(row.eventId);
         }
+        const fresh = unique.filter((id) => !seen.has(id));
+        const processedAt = new Date(this.now());
+        for (const chunk of chunks(fresh, PROCESSED_CHUNK)) {
+          await manager.createQueryBuilder().insert().into(processedEvents).values(chunk.map((eventId) => ({ consumerGroup: group, eventId, processedAt }))).updateEntity(false).execute();
+        }
+        return fresh;
       },
     };
   }

@@ -1,44 +1,46 @@
 /**
  * The evaluator turns what happened (device events, assessments, policy
- * changes) into access decisions and access changes. Each step is one
- * transaction under the tenant's lock: decisions, access changes with their
- * per-tenant sequence, and their outbox events commit together, and the
- * tenant's sequence numbers commit in order.
+ * changes) into access decisions and access changes, a batch at a time.
+ *
+ * A batch (the events of one topic the log hands over together) is grouped
+ * by tenant, and each tenant's events are applied in one transaction under
+ * the tenant's lock (`TenantEvaluation`): the event ids recorded in bulk, the
+ * devices involved read set-based, each event applied in log order as its
+ * own step, and decisions, access changes with their per-tenant sequence,
+ * and their outbox events written with multi-row statements. The tenant's
+ * sequence numbers commit in order, gap-free.
  *
  * Consumption is at-least-once; effects happen once: an event id applied by a
- * consumer group is recorded in the same transaction, and per-device versions
- * keep a stale event from overriding a newer one.
+ * consumer group is recorded in the same transaction (a batch handed over
+ * again skips what it finds recorded), and per-device versions keep a stale
+ * event from overriding a newer one. A poison event is skipped (event-checks.ts).
+ *
+ * Lock hold times stay short: a transaction holds at most one batch of one
+ * tenant (the consumers' batch size), and a tenant-wide re-evaluation runs in
+ * slices of `REEVALUATION_SLICE` devices, each its own transaction, so the
+ * other consumers' batches of the tenant interleave with its slices.
  */
-import { randomUUID } from "node:crypto";
-import { In } from "typeorm";
-import type { AccessChangedPayload, AssessmentChangedPayload, ComplianceChangedPayload, DeviceEventPayload, Platform } from "../../lib/events/contracts.js";
 import { isDeviceEvent } from "../../lib/events/catalog.js";
-import type { LoggedEvent, NewEvent } from "../../lib/events/types.js";
-import { encodeCursor } from "../../lib/paging.js";
+import type { AssessmentChangedPayload, DeviceEventPayload, Platform } from "../../lib/events/contracts.js";
+import type { LoggedEvent } from "../../lib/events/types.js";
+import { isUniqueViolation } from "../../lib/db.js";
+import type { Logger } from "../../lib/logger.js";
 import type { Transaction, UnitOfWork } from "../../lib/unit-of-work.js";
-import {
-  AccessChangeEntity,
-  AccessDecisionEntity,
-  CompliancePolicyEntity,
-  ConditionalAccessPolicyEntity,
-  PolicyDeviceEntity,
-  TenantSequenceEntity,
-  type AccessChangeRecord,
-  type CompliancePolicyRecord,
-  type PolicyDeviceRecord,
-} from "./data/entities.js";
+import { TenantSequenceEntity, type PolicyDeviceRecord } from "./data/entities.js";
 import type { PolicyChangedPayload, PolicyRepository } from "./data/repository.js";
-import { exceptionsInForce } from "./data/exceptions.js";
-import { syncImpacts } from "./data/impact.js";
-import { blockingPolicies, diffDecisions, evaluateAccess, evaluateCompliance, stateOf, withGrace, type ComplianceStateName, type ComplianceStatus, type Decision } from "./evaluate.js";
+import { assessmentProblem, deviceEventProblem, policyChangeProblem } from "./event-checks.js";
+import { TenantEvaluation } from "./evaluation.js";
 
 /** Devices re-evaluated per transaction after a policy change. */
-export const REEVALUATION_BATCH = 200;
+export const REEVALUATION_SLICE = 1000;
+
+type DeviceUpdate = { kind: "device"; event: LoggedEvent<DeviceEventPayload> } | { kind: "assessment"; event: LoggedEvent<AssessmentChangedPayload> };
 
 export class Evaluator {
   constructor(
     private readonly work: UnitOfWork,
     private readonly repository: PolicyRepository,
+    private readonly logger: Logger,
     /** Epoch ms: the clock decisions, grace deadlines and exception expiry are judged by (tests move it). */
     private readonly now: () => number = Date.now,
   ) {}
@@ -49,163 +51,144 @@ export class Evaluator {
    * then evaluated in the same transaction.
    */
   async within(tenantId: string, work: (tx: Transaction) => Promise<string[]>): Promise<void> {
-    await this.step(tenantId, undefined, undefined, async (tx, lastSequence) => {
+    await this.step(tenantId, async (tx, evaluation) => {
       const ids = await work(tx);
-      if (ids.length === 0) return;
-      const devices = await tx.manager.getRepository(PolicyDeviceEntity).find({ where: { tenantId, deviceId: In(ids) } });
-      await this.evaluate(tx, tenantId, lastSequence, devices.map((device) => ({ device, previous: device })));
+      await evaluation.load(ids);
+      for (const id of new Set(ids)) {
+        const device = evaluation.device(id);
+        if (device !== null) evaluation.evaluate(device, device);
+      }
     });
   }
 
-  /** Handles one event of the `devices`, `threats` or `policies` topic for consumer group `group`. */
-  async handle(group: string, event: LoggedEvent): Promise<void> {
-    if (isDeviceEvent(event)) return this.applyDeviceEvent(group, event);
-    switch (event.type) {
-      case "device.assessment.changed":
-        return this.applyAssessment(group, event as LoggedEvent<AssessmentChangedPayload>);
-      case "policy.changed":
-        return this.reevaluate(group, event as LoggedEvent<PolicyChangedPayload>);
-      default:
-        return;
+  /** Handles a batch of the `devices`, `threats` or `policies` topic for consumer group `group`. */
+  async handleBatch(group: string, events: readonly LoggedEvent[]): Promise<void> {
+    const updates = new Map<string, DeviceUpdate[]>();
+    const policyChanges = new Map<string, LoggedEvent<PolicyChangedPayload>[]>();
+    for (const event of events) {
+      const classified = classify(event);
+      if (classified === null) continue;
+      if ("problem" in classified) {
+        this.logger.error({ eventId: event.id, type: event.type, topic: event.topic, position: event.position, problem: classified.problem }, "event skipped: the evaluator cannot apply it");
+        continue;
+      }
+      if (classified.kind === "policy") policyChanges.set(event.tenantId, [...(policyChanges.get(event.tenantId) ?? []), classified.event]);
+      else updates.set(event.tenantId, [...(updates.get(event.tenantId) ?? []), classified]);
     }
+    for (const [tenantId, tenantUpdates] of updates) await this.apply(group, tenantId, tenantUpdates);
+    for (const [tenantId, changes] of policyChanges) await this.reevaluate(group, tenantId, changes);
   }
 
-  private async applyDeviceEvent(group: string, event: LoggedEvent<DeviceEventPayload>) {
-    const { payload } = event;
-    await this.step(event.tenantId, group, event.id, async (tx, lastSequence) => {
-      const existing = await tx.manager.getRepository(PolicyDeviceEntity).findOne({ where: { tenantId: event.tenantId, deviceId: payload.id } });
-      if (existing !== null && existing.deviceVersion >= (event.version ?? 0)) return;
-      const device: PolicyDeviceRecord = {
-        ...(existing ?? unknownDevice(event.tenantId, payload.id, payload.platform)),
-        platform: payload.platform,
-        userPrincipalName: payload.userPrincipalName,
-        retired: payload.retiredAt !== null,
-        deviceVersion: event.version ?? 0,
-      };
-      await this.evaluate(tx, event.tenantId, lastSequence, [{ device, previous: existing }]);
+  /** A tenant's device events and assessments, in log order, in one transaction. */
+  private async apply(group: string, tenantId: string, updates: readonly DeviceUpdate[]): Promise<void> {
+    await this.step(tenantId, async (tx, evaluation) => {
+      const fresh = new Set(await tx.markProcessed(group, updates.map(({ event }) => event.id)));
+      const pending = updates.filter(({ event }) => fresh.delete(event.id));
+      await evaluation.load(pending.map(deviceIdOf));
+      for (const update of pending) {
+        const existing = evaluation.device(deviceIdOf(update));
+        const device = update.kind === "device" ? fromDeviceEvent(update.event, existing) : fromAssessment(update.event, existing);
+        if (device !== null) evaluation.evaluate(device, existing);
+      }
     });
   }
 
-  private async applyAssessment(group: string, event: LoggedEvent<AssessmentChangedPayload>) {
-    const { payload } = event;
-    await this.step(event.tenantId, group, event.id, async (tx, lastSequence) => {
-      const existing = await tx.manager.getRepository(PolicyDeviceEntity).findOne({ where: { tenantId: event.tenantId, deviceId: payload.deviceId } });
-      if (existing !== null && existing.assessmentVersion >= (event.version ?? 0)) return;
-      const device: PolicyDeviceRecord = {
-        ...(existing ?? unknownDevice(event.tenantId, payload.deviceId, payload.platform)),
-        assessmentVersion: event.version ?? 0,
-        level: payload.level,
-        dataStatus: payload.dataStatus,
-        blockOnMissing: payload.blockOnMissing,
-        partner: payload.partner,
-        unresponsiveSince: payload.unresponsiveSince === null ? null : new Date(payload.unresponsiveSince),
-      };
-      await this.evaluate(tx, event.tenantId, lastSequence, [{ device, previous: existing }]);
-    });
-  }
-
-  /** Re-evaluates every device of the tenant on the policy's platforms, a batch per transaction. */
-  private async reevaluate(group: string, event: LoggedEvent<PolicyChangedPayload>) {
+  /**
+   * Re-evaluates every device of the tenant on the changed policies'
+   * platforms, a slice per transaction (the lock is released between slices),
+   * then records the changes applied. Several changes of one tenant in a batch
+   * need one pass: each slice reads the policies as committed.
+   */
+  private async reevaluate(group: string, tenantId: string, changes: readonly LoggedEvent<PolicyChangedPayload>[]): Promise<void> {
+    const platforms = [...new Set(changes.flatMap((change) => change.payload.platforms))] as Platform[];
     let after = "";
     for (;;) {
       let last: string | undefined;
-      await this.step(event.tenantId, undefined, undefined, async (tx, lastSequence) => {
-        const batch = await this.repository.devicePage(tx.manager, event.tenantId, event.payload.platforms, after, REEVALUATION_BATCH);
-        last = batch.at(-1)?.deviceId;
-        await this.evaluate(tx, event.tenantId, lastSequence, batch.map((device) => ({ device, previous: device })));
+      await this.step(tenantId, async (tx, evaluation) => {
+        const page = await this.repository.devicePage(tx.manager, tenantId, platforms, after, REEVALUATION_SLICE);
+        last = page.at(-1)?.deviceId;
+        await evaluation.include(page);
+        for (const device of page) evaluation.evaluate(device, device);
       });
       if (last === undefined) break;
       after = last;
     }
-    await this.step(event.tenantId, group, event.id, async () => undefined);
+    await this.step(tenantId, async (tx) => void (await tx.markProcessed(group, changes.map((change) => change.id))));
   }
 
   /**
-   * One transaction under the tenant's lock. With `group`/`eventId`, the event
-   * is applied at most once: a redelivery finds it recorded and does nothing.
-   * `work` gets the tenant's last access-change sequence, read with the lock.
+   * One transaction under the tenant's lock: `work` applies its steps to the
+   * tenant's evaluation (which starts from the tenant's last sequence, read
+   * with the lock), written when it resolves. A unique violation (another
+   * replica recorded one of the event ids first) runs it again.
    */
-  private async step(tenantId: string, group: string | undefined, eventId: string | undefined, work: (tx: Transaction, lastSequence: number) => Promise<void>) {
-    await this.work.transaction(async (tx) => {
-      const { lastSequence } = await tx.lock(TenantSequenceEntity, { tenantId }, { tenantId, lastSequence: 0 });
-      if (group !== undefined && eventId !== undefined && !(await tx.markProcessed(group, eventId))) return;
-      await work(tx, lastSequence);
-    });
+  private async step(tenantId: string, work: (tx: Transaction, evaluation: TenantEvaluation) => Promise<void>): Promise<void> {
+    await this.work.transaction(
+      async (tx) => {
+        const { lastSequence } = await tx.lock(TenantSequenceEntity, { tenantId }, { tenantId, lastSequence: 0 });
+        const evaluation = new TenantEvaluation(tx, tenantId, lastSequence, new Date(this.now()));
+        await work(tx, evaluation);
+        await evaluation.commit();
+      },
+      { retryOn: isUniqueViolation },
+    );
   }
+}
 
-  /** Evaluates devices, stores their state and changed decisions, and records access changes with their events. */
-  private async evaluate(tx: Transaction, tenantId: string, lastSequence: number, items: { device: PolicyDeviceRecord; previous: PolicyDeviceRecord | null }[]) {
-    if (items.length === 0) return;
-    const { manager } = tx;
-    const now = new Date(this.now());
-    const deviceIds = items.map((item) => item.device.deviceId);
-    const [compliancePolicies, accessPolicies, storedDecisions, exceptions] = await Promise.all([
-      manager.getRepository(CompliancePolicyEntity).find({ where: { tenantId } }),
-      manager.getRepository(ConditionalAccessPolicyEntity).find({ where: { tenantId } }),
-      manager.getRepository(AccessDecisionEntity).find({ where: { tenantId, deviceId: In(deviceIds) } }),
-      exceptionsInForce(manager, tenantId, deviceIds, now),
-    ]);
-    const policyByPlatform = new Map(compliancePolicies.map((policy) => [policy.platform, policy]));
-    const storedByDevice = new Map<string, Map<string, Decision>>();
-    for (const decision of storedDecisions) {
-      const map = storedByDevice.get(decision.deviceId) ?? new Map<string, Decision>();
-      map.set(decision.resource, { allowed: decision.allowed, reason: decision.reason });
-      storedByDevice.set(decision.deviceId, map);
-    }
+type Classified = DeviceUpdate | { kind: "policy"; event: LoggedEvent<PolicyChangedPayload> } | { problem: string };
 
-    const devices: PolicyDeviceRecord[] = [];
-    const blocking = new Map<string, string[]>();
-    const upserts: { deviceId: string; resource: string; decision: Decision }[] = [];
-    const deletions: { deviceId: string; resource: string }[] = [];
-    const changes: { deviceId: string; resource: string; decision: Decision }[] = [];
-    const complianceEvents: NewEvent<ComplianceChangedPayload>[] = [];
-
-    for (const { device, previous } of items) {
-      const policy = policyByPlatform.get(device.platform);
-      const status = withGrace(evaluateCompliance(device, policy), previous ?? device, policy, now);
-      const excepted = exceptions.get(device.deviceId) ?? [];
-      const next = evaluateAccess(device, status, accessPolicies, excepted);
-      blocking.set(device.deviceId, blockingPolicies(device, status, accessPolicies, excepted));
-      for (const change of diffDecisions(device.retired, storedByDevice.get(device.deviceId) ?? new Map(), next)) {
-        if (change.decision === null) deletions.push({ deviceId: device.deviceId, resource: change.resource });
-        else upserts.push({ deviceId: device.deviceId, resource: change.resource, decision: change.decision });
-        if (change.accessChange) changes.push({ deviceId: device.deviceId, resource: change.resource, decision: change.accessChange });
-      }
-      // A device seen for the first time was implicitly compliant: only a first IN_GRACE_PERIOD or NONCOMPLIANT is a change.
-      const was = stateOf(previous ?? { compliant: true, graceDeadline: null });
-      if (was !== status.state) complianceEvents.push(complianceChanged(tenantId, device, policy ?? null, previous === null ? null : was, status, now));
-      devices.push({ ...device, compliant: status.state !== "NONCOMPLIANT", graceDeadline: status.deadline, complianceReason: status.reason, evaluatedAt: now });
-    }
-
-    await manager.getRepository(PolicyDeviceEntity).upsert(devices, ["tenantId", "deviceId"]);
-    await syncImpacts(manager, tenantId, blocking);
-    if (upserts.length > 0) {
-      await manager.getRepository(AccessDecisionEntity).upsert(
-        upserts.map(({ deviceId, resource, decision }) => ({ tenantId, deviceId, resource, ...decision, decidedAt: now })),
-        ["tenantId", "deviceId", "resource"],
-      );
-    }
-    for (const { deviceId, resource } of deletions) {
-      await manager.getRepository(AccessDecisionEntity).delete({ tenantId, deviceId, resource });
-    }
-    const events: NewEvent[] = [...complianceEvents];
-    if (changes.length > 0) {
-      const sequences = manager.getRepository(TenantSequenceEntity);
-      const records: AccessChangeRecord[] = changes.map(({ deviceId, resource, decision }, index) => ({
-        tenantId,
-        sequence: lastSequence + index + 1,
-        deviceId,
-        resource,
-        allowed: decision.allowed,
-        reason: decision.reason,
-        at: now,
-      }));
-      await sequences.update({ tenantId }, { lastSequence: lastSequence + records.length });
-      await manager.getRepository(AccessChangeEntity).insert(records);
-      events.push(...records.map(accessChanged));
-    }
-    tx.emit(...events);
+/** What an event is to the evaluator: an update, a policy change, a poison event (`problem`), or nothing (null). */
+function classify(event: LoggedEvent): Classified | null {
+  if (isDeviceEvent(event)) {
+    const problem = deviceEventProblem(event);
+    return problem === null ? { kind: "device", event } : { problem };
   }
+  switch (event.type) {
+    case "device.assessment.changed": {
+      const assessment = event as LoggedEvent<AssessmentChangedPayload>;
+      const problem = assessmentProblem(assessment);
+      return problem === null ? { kind: "assessment", event: assessment } : { problem };
+    }
+    case "policy.changed": {
+      const change = event as LoggedEvent<PolicyChangedPayload>;
+      const problem = policyChangeProblem(change);
+      return problem === null ? { kind: "policy", event: change } : { problem };
+    }
+    default:
+      return null;
+  }
+}
+
+function deviceIdOf(update: DeviceUpdate): string {
+  return update.kind === "device" ? update.event.payload.id : update.event.payload.deviceId;
+}
+
+/** The device after a device event; null when `existing` already has this version or a later one. */
+function fromDeviceEvent(event: LoggedEvent<DeviceEventPayload>, existing: PolicyDeviceRecord | null): PolicyDeviceRecord | null {
+  const { payload } = event;
+  if (existing !== null && existing.deviceVersion >= (event.version ?? 0)) return null;
+  return {
+    ...(existing ?? unknownDevice(event.tenantId, payload.id, payload.platform)),
+    platform: payload.platform,
+    userPrincipalName: payload.userPrincipalName,
+    retired: payload.retiredAt !== null,
+    deviceVersion: event.version ?? 0,
+  };
+}
+
+/** The device after an assessment; null when `existing` already has this version or a later one. */
+function fromAssessment(event: LoggedEvent<AssessmentChangedPayload>, existing: PolicyDeviceRecord | null): PolicyDeviceRecord | null {
+  const { payload } = event;
+  if (existing !== null && existing.assessmentVersion >= (event.version ?? 0)) return null;
+  return {
+    ...(existing ?? unknownDevice(event.tenantId, payload.deviceId, payload.platform)),
+    assessmentVersion: event.version ?? 0,
+    level: payload.level,
+    dataStatus: payload.dataStatus,
+    blockOnMissing: payload.blockOnMissing,
+    partner: payload.partner,
+    unresponsiveSince: payload.unresponsiveSince === null ? null : new Date(payload.unresponsiveSince),
+  };
 }
 
 function unknownDevice(tenantId: string, deviceId: string, platform: Platform): PolicyDeviceRecord {
@@ -226,67 +209,5 @@ function unknownDevice(tenantId: string, deviceId: string, platform: Platform): 
     graceDeadline: null,
     complianceReason: "not evaluated yet",
     evaluatedAt: new Date(0),
-  };
-}
-
-function accessChanged(record: AccessChangeRecord): NewEvent<AccessChangedPayload> {
-  return {
-    id: randomUUID(),
-    type: "access.changed",
-    tenantId: record.tenantId,
-    aggregateId: record.deviceId,
-    version: record.sequence,
-    occurredAt: record.at.toISOString(),
-    payload: {
-      sequence: record.sequence,
-      cursor: encodeCursor([record.sequence]),
-      deviceId: record.deviceId,
-      resource: record.resource,
-      allowed: record.allowed,
-      reason: record.reason,
-      at: record.at.toISOString(),
-    },
-  };
-}
-
-/**
- * `compliance.changed` for a change of the device's state. `previous` /
- * `current` are the enforced states (IN_GRACE_PERIOD counts as COMPLIANT:
- * access is unchanged), so they flip only when the device actually becomes,
- * or stops being, NONCOMPLIANT — what the Shared Signals transmitter reports.
- * `previousState` / `state` / `complianceDeadline` carry the grace period.
- */
-function complianceChanged(
-  tenantId: string,
-  device: PolicyDeviceRecord,
-  policy: CompliancePolicyRecord | null,
-  previous: ComplianceStateName | null,
-  status: ComplianceStatus,
-  at: Date,
-): NewEvent<ComplianceChangedPayload> {
-  const enforced = (state: ComplianceStateName) => (state === "NONCOMPLIANT" ? "NONCOMPLIANT" : "COMPLIANT");
-  const changeId = randomUUID();
-  return {
-    id: changeId,
-    type: "compliance.changed",
-    tenantId,
-    aggregateId: device.deviceId,
-    occurredAt: at.toISOString(),
-    payload: {
-      changeId,
-      deviceId: device.deviceId,
-      userPrincipalName: device.userPrincipalName,
-      previous: previous === null ? null : enforced(previous),
-      current: enforced(status.state),
-      previousState: previous,
-      state: status.state,
-      complianceDeadline: status.deadline?.toISOString() ?? null,
-      reason: status.reason,
-      at: at.toISOString(),
-      platform: device.platform,
-      partner: device.partner,
-      level: device.level,
-      policy: policy === null ? null : { id: policy.id, name: policy.name, maxThreatLevel: policy.maxThreatLevel },
-    },
   };
 }

@@ -118,12 +118,16 @@ for (const [engine, available, target] of engines) {
       expect((await database.dataSource.getRepository(CounterEntity).findOneByOrFail({ name: "shared" })).value).toBe(increments);
     });
 
-    it("markProcessed is true the first time per group and event, false on a redelivery", async () => {
-      const id = randomUUID();
-      const mark = (group: string) => work.transaction((tx) => tx.markProcessed(group, id));
-      expect(await mark("g1")).toBe(true);
-      expect(await mark("g1")).toBe(false);
-      expect(await mark("g2")).toBe(true);
+    it("markProcessed returns the ids new to the group, each once, in order; a redelivery is not among them", async () => {
+      const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()];
+      const mark = (group: string, ids: string[]) => work.transaction((tx) => tx.markProcessed(group, ids));
+      expect(await mark("g1", [a])).toEqual([a]);
+      expect(await mark("g1", [b, a, c, b])).toEqual([b, c]);
+      expect(await mark("g1", [a, b, c])).toEqual([]);
+      expect(await mark("g2", [c, a])).toEqual([c, a]);
+      const many = Array.from({ length: 1_200 }, () => randomUUID());
+      expect(await mark("g3", many)).toEqual(many);
+      expect(await mark("g3", [...many, a])).toEqual([a]);
     });
 
     it("runs the work again after an error retryOn accepts, at most three times", async () => {

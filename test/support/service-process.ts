@@ -52,7 +52,8 @@ export class Service {
         if (child.exitCode !== null) throw new Error(`${this.name} exited with ${child.exitCode}:\n${this.output}`);
         return listening !== undefined;
       },
-      30_000,
+      // Generous: on a loaded machine a process compiling its sources under tsx takes tens of seconds to listen.
+      120_000,
       `${this.name} listening`,
     );
     this.port = Number(new URL(listening!).port);

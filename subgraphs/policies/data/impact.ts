@@ -6,21 +6,28 @@
  * instead of evaluating the fleet per query.
  */
 import { In, MoreThan, type DataSource, type EntityManager } from "typeorm";
+import { chunks } from "../../../lib/db.js";
 import { PolicyImpactEntity } from "./entities.js";
 
-/** Replaces the impact rows of each device in `blocking` (device id → ids of the policies that block it). One read for the batch. */
+/** Rows per read / multi-row insert. */
+const CHUNK = 500;
+
+/** Replaces the impact rows of each device in `blocking` (device id → ids of the policies that block it): set-based, a few statements per chunk of devices. */
 export async function syncImpacts(manager: EntityManager, tenantId: string, blocking: ReadonlyMap<string, readonly string[]>): Promise<void> {
-  if (blocking.size === 0) return;
   const repository = manager.getRepository(PolicyImpactEntity);
-  const stored = await repository.find({ where: { tenantId, deviceId: In([...blocking.keys()]) } });
   const key = (policyId: string, deviceId: string) => `${policyId}\u0000${deviceId}`;
-  const storedKeys = new Set(stored.map((row) => key(row.policyId, row.deviceId)));
-  const wanted = [...blocking].flatMap(([deviceId, policyIds]) => policyIds.map((policyId) => ({ tenantId, policyId, deviceId })));
-  const wantedKeys = new Set(wanted.map((row) => key(row.policyId, row.deviceId)));
-  const inserts = wanted.filter((row) => !storedKeys.has(key(row.policyId, row.deviceId)));
-  if (inserts.length > 0) await repository.insert(inserts);
-  for (const row of stored) {
-    if (!wantedKeys.has(key(row.policyId, row.deviceId))) await repository.delete({ tenantId, policyId: row.policyId, deviceId: row.deviceId });
+  for (const deviceIds of chunks([...blocking.keys()], CHUNK)) {
+    const stored = await repository.find({ where: { tenantId, deviceId: In(deviceIds) } });
+    const storedKeys = new Set(stored.map((row) => key(row.policyId, row.deviceId)));
+    const wanted = deviceIds.flatMap((deviceId) => blocking.get(deviceId)!.map((policyId) => ({ tenantId, policyId, deviceId })));
+    const wantedKeys = new Set(wanted.map((row) => key(row.policyId, row.deviceId)));
+    const inserts = wanted.filter((row) => !storedKeys.has(key(row.policyId, row.deviceId)));
+    for (const chunk of chunks(inserts, CHUNK)) await manager.createQueryBuilder().insert().into(PolicyImpactEntity).values(chunk).updateEntity(false).execute();
+    const stale = new Map<string, string[]>();
+    for (const row of stored) {
+      if (!wantedKeys.has(key(row.policyId, row.deviceId))) stale.set(row.policyId, [...(stale.get(row.policyId) ?? []), row.deviceId]);
+    }
+    for (const [policyId, ids] of stale) await repository.delete({ tenantId, policyId, deviceId: In(ids) });
   }
 }
 
