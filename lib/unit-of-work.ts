@@ -1,9 +1,10 @@
 /**
  * The unit of work every service writes through: one transaction, the
  * events it emits written to the service's outbox inside it and published
- * right after the commit, row locks that serialise concurrent writers of one
- * row, the record of events a consumer group already applied (in bulk), and
- * the retry of a transaction MySQL chose as a deadlock victim.
+ * from memory right after the commit (the rows stay for the sweep), row
+ * locks that serialise concurrent writers of one row, the record of events a
+ * consumer group already applied (in bulk), and the retry of a transaction
+ * MySQL chose as a deadlock victim.
  *
  * On MySQL/MariaDB a transaction runs at READ COMMITTED and `forUpdate` /
  * `lock` take row locks held until the commit (a read after taking a lock
@@ -47,7 +48,7 @@ export interface TransactionOptions {
 
 export interface UnitOfWorkOptions {
   dataSource: DataSource;
-  outbox: Pick<Outbox, "enqueue" | "flush">;
+  outbox: Pick<Outbox, "enqueue" | "publishCommitted">;
   /** The service's own topic (`emit`). */
   topic: Topic;
   /** The service's processed-events table (`processedEventsEntity(service)`), registered in its data source. */
@@ -86,13 +87,15 @@ export class UnitOfWork {
       if (last?.topic === topic) last.events.push(...events);
       else queued.push({ topic, events: [...events] });
     };
+    const written: { topic: Topic; events: NewEvent[] }[] = [];
     const run = async (manager: EntityManager) => {
       const result = await work(this.bind(manager, queue));
-      for (const { topic, events } of queued) if (events.length > 0) await this.options.outbox.enqueue(manager, topic, events);
+      for (const { topic, events } of queued) if (events.length > 0) written.push({ topic, events: await this.options.outbox.enqueue(manager, topic, events) });
       return result;
     };
     const result = this.mysql ? await this.dataSource.transaction("READ COMMITTED", run) : await this.dataSource.transaction(run);
-    if (queued.some((batch) => batch.events.length > 0)) void this.options.outbox.flush();
+    // From memory, right after the commit; the outbox rows are the durable copy for the sweep.
+    if (written.length > 0) void this.options.outbox.publishCommitted(written);
     return result;
   }
 

@@ -4,6 +4,13 @@
  * event log after the commit. A crash between commit and publish loses
  * nothing: the periodic sweep publishes what is left.
  *
+ * Right after a commit the events go out from memory (`publishCommitted`: no
+ * read-back of the rows just written, the XADDs of a publish pipelined), and
+ * their rows are then marked published with one UPDATE. The row stays the
+ * durable copy: what that publish did not get out (the log unreachable, the
+ * process killed) is published by the sweep, which takes only rows older than
+ * its period, so it does not race the publish from memory for fresh ones.
+ *
  * Delivery is at-least-once. A crash between publish and marking, or two
  * replicas flushing at once, publishes a row twice: consumers dedupe by event
  * id. Rows go out in `sequence` order as far as they are visible to a flush;
@@ -18,13 +25,14 @@ import {
   EntitySchema,
   In,
   IsNull,
+  LessThan,
   Table,
   type DataSource,
   type EntityManager,
   type MigrationInterface,
   type QueryRunner,
 } from "typeorm";
-import { engineOf, integerColumn, isMysql } from "../db.js";
+import { chunks, engineOf, integerColumn, isMysql } from "../db.js";
 import { currentTraceparent } from "../tracing.js";
 import type { EventLog, NewEvent, Topic } from "./types.js";
 
@@ -135,20 +143,37 @@ export class Outbox {
     this.mysql = engineOf(options.dataSource) === "mysql";
   }
 
-  /** Writes `events` for `topic` inside the caller's transaction: pass its transactional EntityManager. */
-  async enqueue(manager: EntityManager, topic: Topic, events: readonly NewEvent[]): Promise<void> {
+  /**
+   * Writes `events` for `topic` inside the caller's transaction: pass its
+   * transactional EntityManager. Resolves with the events as written (with the
+   * trace of the transaction, tracing on): what `publishCommitted` sends after
+   * the commit.
+   */
+  async enqueue(manager: EntityManager, topic: Topic, events: readonly NewEvent[]): Promise<NewEvent[]> {
     const createdAt = Date.now();
     // Each event carries the trace of the transaction writing it (tracing on), for its consumers to continue.
     const traceparent = currentTraceparent();
-    for (let start = 0; start < events.length; start += BATCH_SIZE) {
-      const rows = events.slice(start, start + BATCH_SIZE).map((event) => ({
-        topic,
-        eventId: event.id,
-        event: JSON.stringify(traceparent === undefined || event.traceparent !== undefined ? event : { ...event, traceparent }),
-        createdAt,
-        publishedAt: null,
-      }));
+    const written = events.map((event) => (traceparent === undefined || event.traceparent !== undefined ? event : { ...event, traceparent }));
+    for (const chunk of chunks(written, BATCH_SIZE)) {
+      const rows = chunk.map((event) => ({ topic, eventId: event.id, event: JSON.stringify(event), createdAt, publishedAt: null }));
       await manager.createQueryBuilder().insert().into(this.entity).values(rows).updateEntity(false).execute();
+    }
+    return written;
+  }
+
+  /**
+   * Publishes the events of a transaction that has committed, from memory and
+   * in order, then marks their rows published. Never rejects: a failure is
+   * logged and the rows wait for the sweep.
+   */
+  async publishCommitted(batches: readonly { topic: Topic; events: readonly NewEvent[] }[]): Promise<void> {
+    try {
+      for (const { topic, events } of batches) if (events.length > 0) await this.options.log.publish(topic, events);
+      const ids = batches.flatMap(({ events }) => events.map((event) => event.id));
+      const repository = this.options.dataSource.getRepository(this.entity);
+      for (const chunk of chunks(ids, BATCH_SIZE)) await repository.update({ eventId: In(chunk), publishedAt: IsNull() }, { publishedAt: Date.now() });
+    } catch (error) {
+      this.options.logger?.warn({ err: error, service: this.options.service }, "publishing committed events failed; the sweep publishes them");
     }
   }
 
@@ -181,10 +206,22 @@ export class Outbox {
     return this.queued;
   }
 
-  /** Starts the periodic sweep: the safety net for a crash between commit and flush. */
+  /**
+   * Starts the periodic sweep: the safety net for a crash between commit and
+   * publish. Each sweep publishes the unpublished rows older than its period
+   * (fresh ones are the publish from memory's); none while a flush runs.
+   */
   start(): void {
     if (this.sweep !== undefined || this.disposed) return;
-    this.sweep = setInterval(() => void this.flush(), this.options.sweepIntervalMs ?? 1000);
+    const periodMs = this.options.sweepIntervalMs ?? 1000;
+    this.sweep = setInterval(() => {
+      if (this.running !== undefined) return;
+      const running = this.publishPending(Date.now() - periodMs).finally(() => {
+        if (this.running === running) this.running = undefined;
+      });
+      running.catch((error: unknown) => this.options.logger?.warn({ err: error, service: this.options.service }, "outbox sweep failed"));
+      this.running = running;
+    }, periodMs);
     this.sweep.unref();
   }
 
@@ -204,13 +241,15 @@ export class Outbox {
     return { count, oldestAgeMs: oldest === null ? null : Math.max(0, Date.now() - Number(oldest)) };
   }
 
-  private async publishPending(): Promise<void> {
+  /** Publishes the unpublished rows (created before `createdBefore`, epoch ms, when given) in sequence order, and marks them. */
+  private async publishPending(createdBefore?: number): Promise<void> {
     const { dataSource } = this.options;
+    const where = createdBefore === undefined ? { publishedAt: IsNull() } : { publishedAt: IsNull(), createdAt: LessThan(createdBefore) };
     for (;;) {
       // On SQLite in a transaction (one shared connection, see lib/db.ts): a plain read could see the rows of a
       // transaction still in flight and publish events of a change that then rolls back. On MySQL a plain read
       // sees committed rows only, and saves the two round trips of a transaction on every event's way out.
-      const unpublished = (manager: EntityManager) => manager.getRepository(this.entity).find({ where: { publishedAt: IsNull() }, order: { sequence: "ASC" }, take: BATCH_SIZE });
+      const unpublished = (manager: EntityManager) => manager.getRepository(this.entity).find({ where, order: { sequence: "ASC" }, take: BATCH_SIZE });
       const rows = this.mysql ? await unpublished(dataSource.manager) : await dataSource.transaction(unpublished);
       if (rows.length === 0) return;
       // Consecutive rows of one topic go out in one publish.
