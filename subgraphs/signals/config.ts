@@ -1,6 +1,7 @@
 /** The signals service's own configuration: the `MTD_SSF_*` variables, read with the rest by `loadServiceConfig`. */
 import type { ConfigReader } from "../../lib/config/reader.js";
 import { nodeEnvOf } from "../../lib/config/server.js";
+import type { BucketLimit } from "../../lib/rate-limit/index.js";
 
 export interface SsfConfig {
   /**
@@ -39,6 +40,12 @@ export interface SsfConfig {
   pollRedeliverMs: number;
   /** `MTD_SSF_MIN_VERIFICATION_INTERVAL_SECONDS`: a stream's `min_verification_interval`; verification requests more frequent than this get 429. Default 30. */
   minVerificationIntervalSeconds: number;
+  /**
+   * Token buckets of `/oauth/token` (`token-limits.ts`), refilled per minute (a receiver needs a token an hour); 0 per minute turns one off:
+   * `MTD_SSF_TOKEN_RATE_LIMIT_CLIENT_PER_MINUTE` / `_BURST`, requests naming one client id, default 30/min, burst 10;
+   * `MTD_SSF_TOKEN_RATE_LIMIT_ADDRESS_PER_MINUTE` / `_BURST`, requests from one source address, default 300/min, burst 30.
+   */
+  tokenRateLimits: { client: BucketLimit; address: BucketLimit };
 }
 
 export function readSsf(reader: ConfigReader): SsfConfig {
@@ -63,6 +70,10 @@ export function readSsf(reader: ConfigReader): SsfConfig {
   if (keyPublishAheadSeconds >= keyRotationSeconds) {
     reader.problem(`MTD_SSF_KEY_PUBLISH_AHEAD_SECONDS must be less than MTD_SSF_KEY_ROTATION_SECONDS (${keyRotationSeconds}); got ${keyPublishAheadSeconds}`);
   }
+  const bucket = (scope: string, perMinute: number, burst: number): BucketLimit => ({
+    perSecond: int(`MTD_SSF_TOKEN_RATE_LIMIT_${scope}_PER_MINUTE`, 0, 1_000_000, perMinute) / 60,
+    burst: int(`MTD_SSF_TOKEN_RATE_LIMIT_${scope}_BURST`, 1, 1_000_000, burst),
+  });
   const pushRetryBaseMs = int("MTD_SSF_PUSH_RETRY_BASE_MS", 1, 3_600_000, 1000);
   const pushRetryMaxMs = int("MTD_SSF_PUSH_RETRY_MAX_MS", 1, 86_400_000, 300_000);
   if (pushRetryMaxMs < pushRetryBaseMs) {
@@ -83,5 +94,6 @@ export function readSsf(reader: ConfigReader): SsfConfig {
     pollWaitMaxMs: int("MTD_SSF_POLL_WAIT_MAX_MS", 0, 120_000, 25_000),
     pollRedeliverMs: int("MTD_SSF_POLL_REDELIVER_MS", 100, 86_400_000, 60_000),
     minVerificationIntervalSeconds: int("MTD_SSF_MIN_VERIFICATION_INTERVAL_SECONDS", 0, 86_400, 30),
+    tokenRateLimits: { client: bucket("CLIENT", 30, 10), address: bucket("ADDRESS", 300, 30) },
   };
 }

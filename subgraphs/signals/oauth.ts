@@ -17,6 +17,7 @@ import type { ReceiverRecord } from "./data/entities.js";
 import { badRequest, HttpError, readForm, sendJson, type Handler } from "./http.js";
 import { ACCESS_TOKEN_TYP, SCOPES, SIGNING_ALG, Scope } from "./protocol.js";
 import { secretMatches } from "./crypto.js";
+import type { TokenEndpointLimits } from "./token-limits.js";
 
 export interface Caller {
   receiver: ReceiverRecord;
@@ -26,11 +27,15 @@ export interface Caller {
 const CLOCK_TOLERANCE_SECONDS = 30;
 
 export class ReceiverAuth {
-  constructor(private readonly context: SsfContext) {}
+  constructor(
+    private readonly context: SsfContext,
+    private readonly limits: TokenEndpointLimits,
+  ) {}
 
-  /** `POST /oauth/token`. */
+  /** `POST /oauth/token`: rate-limited per source address and per client id before the secret is checked. */
   readonly token: Handler = async (request, response) => {
     if (request.method !== "POST") throw new HttpError(405, "invalid_request", "expected POST", { allow: "POST" });
+    await this.limits.address(request);
     const form = await readForm(request, 16 * 1024);
     const basic = basicCredentials(request);
     const clientId = basic?.clientId ?? form.get("client_id") ?? undefined;
@@ -39,6 +44,7 @@ export class ReceiverAuth {
     if (clientId === undefined || clientSecret === undefined) {
       throw new HttpError(401, "invalid_client", "client authentication required (HTTP Basic or client_id and client_secret)", { "www-authenticate": 'Basic realm="ssf"' });
     }
+    await this.limits.client(clientId);
     const receiver = await this.context.repository.receiver(clientId);
     if (receiver === null || receiver.secretHash === null || !secretMatches(clientSecret, receiver.secretHash)) {
       throw new HttpError(401, "invalid_client", "unknown client or wrong secret", challenge);

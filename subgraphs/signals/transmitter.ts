@@ -31,6 +31,8 @@ import { ReceiverAuth } from "./oauth.js";
 import { PollApi } from "./poll.js";
 import { PushWorker } from "./push.js";
 import { PushTransport } from "./push-transport.js";
+import { TokenEndpointLimits } from "./token-limits.js";
+import { createTokenBuckets } from "../../lib/rate-limit/index.js";
 import type { Resolver } from "./egress.js";
 import { StreamApi } from "./streams.js";
 
@@ -94,7 +96,8 @@ export function createTransmitter(options: SsfOptions): Transmitter | undefined 
     },
     audit: options.audit,
   };
-  const auth = new ReceiverAuth(context);
+  const tokenLimits = new TokenEndpointLimits(createTokenBuckets({ redis: config.redis, redisPrefix: config.redisPrefix }), config.ssf.tokenRateLimits, logger);
+  const auth = new ReceiverAuth(context, tokenLimits);
   const streams = new StreamApi(context, auth);
   const poll = new PollApi(context, auth);
   const fanout = new Fanout(context);
@@ -157,6 +160,7 @@ export function createTransmitter(options: SsfOptions): Transmitter | undefined 
       started = false;
       await consumer?.dispose();
       await push.stop();
+      await tokenLimits.close();
       context.keys.stop();
     },
   };
