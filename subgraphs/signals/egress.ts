@@ -31,8 +31,8 @@ export type Resolver = (hostname: string) => Promise<LookupAddress[]>;
 
 export const systemResolver: Resolver = (hostname) => lookup(hostname, { all: true, verbatim: true });
 
-/** Suffixes of names that only make sense inside a network (RFC 6761, RFC 6762, RFC 8375, cloud metadata). */
-const INTERNAL_SUFFIXES = ["localhost", "local", "internal", "localdomain", "home.arpa", "lan", "intranet", "corp", "home", "private"];
+/** Suffixes of names that only make sense inside a network (RFC 6761, RFC 6762, RFC 8375, cloud metadata, Kubernetes services). */
+const INTERNAL_SUFFIXES = ["localhost", "local", "internal", "localdomain", "home.arpa", "lan", "intranet", "corp", "home", "private", "svc"];
 
 type Ipv4Range = readonly [base: string, prefix: number, name: string];
 

@@ -128,6 +128,19 @@ describe("egress: hosts as written in URLs", () => {
     ["https://[FE80::1]/", /link-local/],
     ["https://[fd00::1]/", /unique local/],
     ["https://[ff05::2]/", /multicast/],
+    // Unicode digits and dots, hex and octal forms, long IPv6 spellings: the parser's output is what is judged
+    ["https://\u2460\u2461\u2466.0.0.1/", /loopback/],
+    ["https://\uff11\uff12\uff17.\uff10.\uff10.\uff11/", /loopback/],
+    ["https://127\u30020\u30020\u30021/", /loopback/],
+    ["https://0x7f000001/", /loopback/],
+    ["https://017700000001/", /loopback/],
+    ["https://127.000.000.001/", /loopback/],
+    ["https://[0000:0000:0000:0000:0000:0000:0000:0001]/", /loopback ::1/],
+    ["https://\uff2c\uff2f\uff23\uff21\uff2c\uff28\uff2f\uff33\uff34/", /\.localhost/],
+    ["https://kubernetes.default.svc/", /\.svc/],
+    ["https://kubernetes.default.svc.cluster.local./", /\.local/],
+    ["https://100.100.100.200/", /CGNAT/],
+    ["https://[fd00:ec2::254]/", /unique local/],
   ])("refuses %s", (url, reason) => {
     expect(hostProblem(hostOf(url))).toMatch(reason);
   });
