@@ -76,6 +76,14 @@ export const metrics = {
     labelNames: ["service", "transport"] as const,
     registers: [registry],
   }),
+  /** What the gateway held for a client when it was closed for exceeding its byte bound (gateway/subscriptions/client-bytes.ts). */
+  slowConsumerBytes: new Histogram({
+    name: "mtd_subscription_slow_consumer_bytes",
+    help: "Bytes held for a client (results waiting plus its transport's unsent buffer) when it was closed for exceeding MTD_WS_MAX_QUEUED_BYTES",
+    labelNames: ["service", "transport"] as const,
+    buckets: [65_536, 262_144, 1_048_576, 4_194_304, 16_777_216, 67_108_864, 268_435_456],
+    registers: [registry],
+  }),
   /** From the change's `occurredAt` / `at` to the moment it is pushed to a client (see `observeDelivery`). */
   reportToDelivery: new Histogram({
     name: "mtd_report_to_delivery_seconds",

@@ -33,6 +33,7 @@ import { checkLimits } from "../../lib/ws-policy.js";
 import { EventExecutor } from "./execute.js";
 import { bindVariables, CURSOR_ALIAS, Planners, RESUME_VARIABLE, type PlannedSupergraph } from "./planner.js";
 import { supergraphChanged, tokenExpired, tooManySubscriptions } from "./protocol.js";
+import type { ClientBytes } from "./client-bytes.js";
 import { ClientStream } from "./stream.js";
 import { UpstreamPool, webSocketUrl, type UpstreamStats } from "./upstream.js";
 
@@ -69,6 +70,8 @@ export interface SubscriptionRequest {
   deliver(result: ExecutionResult, cursor: string | undefined): Promise<void> | void;
   /** The queue overflowed and the stream ended: tell the client (resume hint) and close. */
   onOverflow(lastCursor: string | undefined): void;
+  /** The byte bound of the client this subscription belongs to (client-bytes.ts), shared by all its subscriptions. */
+  bytes?: ClientBytes;
 }
 
 /** What graphql-ws needs to recognise the operation (the stream does the rest). */
@@ -142,6 +145,7 @@ export class SubscriptionEngine {
     const active: Active = { request, stream: undefined as unknown as ClientStream };
     const stream = new ClientStream({
       maxQueued: maxQueuedEvents,
+      bytes: request.bytes,
       execute: this.executor.bind({ plan, variables, identity, requestId }),
       deliver: (result, event) => {
         delivered.inc();

@@ -14,7 +14,7 @@
  * - Errors before the subscription starts (parse, validation, limits): a
  *   stream with one result carrying them, then its end (what graphql-sse and
  *   Apollo Client both report as GraphQL errors).
- * - A client that falls too far behind gets a last SLOW_CONSUMER error with
+ * - A client that falls too far behind (events, or bytes: client-bytes.ts) gets a last SLOW_CONSUMER error with
  *   `extensions.resumeAfter` (its last cursor) and the stream ends.
  * - Any other request with a subscription (plain `application/json`) is
  *   refused by Apollo Server (lib/apollo.ts, `subscriptionTransports`): HTTP
@@ -25,6 +25,7 @@ import { GraphQLError, type ExecutionResult, type GraphQLFormattedError } from "
 import type { TokenVerifier } from "../../lib/auth.js";
 import { ErrorCode } from "../../lib/errors.js";
 import { header, readBody, send } from "../../lib/server.js";
+import { ClientBytes } from "./client-bytes.js";
 import type { SubscriptionEngine, Transport } from "./engine.js";
 import { writeChunk } from "./frames.js";
 import { multipart } from "./multipart.js";
@@ -134,6 +135,7 @@ export function httpSubscriptions(options: { engine: SubscriptionEngine; verify:
       resumeAfter: header(request, "last-event-id"),
       deliver: (result, cursor) => writeChunk(response, encoding.next(result, cursor)),
       onOverflow: (lastCursor) => (overflowed = slowConsumer(lastCursor)),
+      bytes: new ClientBytes(engine.limits.maxQueuedBytes, () => response.writableLength, encoding.transport),
     });
 
     response.writeHead(200, { "content-type": encoding.contentType, ...encoding.headers });

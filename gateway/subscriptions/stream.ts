@@ -2,16 +2,21 @@
  * One client subscription: the async iterator graphql-ws reads from, fed by
  * an upstream subscription. Events are executed a few ahead (entity fetches
  * overlap with sending) but delivered strictly in event order. The queue is
- * bounded: a client that falls more than `maxQueued` events behind is not
- * skipped but closed (`onOverflow`), and told to resume from its last cursor.
+ * bounded: a client that falls more than `maxQueued` events behind, or whose
+ * results waiting plus its transport's buffer exceed its byte bound
+ * (`bytes`, shared by every stream of the client), is not skipped but closed
+ * (`onOverflow`), and told to resume from its last cursor.
  */
 import type { ExecutionResult, GraphQLError } from "graphql";
+import { resultBytes, type ClientBytes } from "./client-bytes.js";
 import { SubscriptionFailure, toGraphQLError } from "./protocol.js";
 import type { UpstreamEvent, UpstreamListener } from "./upstream.js";
 
 export interface ClientStreamOptions {
   /** Events waiting for this client before it counts as too slow. */
   maxQueued: number;
+  /** The client's byte bound: each executed result is held in it until written. */
+  bytes?: ClientBytes;
   execute(event: UpstreamEvent): Promise<ExecutionResult>;
   /** The queue overflowed: close the client's connection. */
   onOverflow(): void;
@@ -32,6 +37,8 @@ export interface ClientStreamOptions {
 interface Queued {
   event: UpstreamEvent;
   result?: Promise<ExecutionResult>;
+  /** Bytes held in the client's bound for this result, until it is written or dropped. */
+  held?: number;
 }
 
 type Ending = { errors?: readonly GraphQLError[] };
@@ -60,11 +67,7 @@ export class ClientStream implements AsyncGenerator<ExecutionResult, undefined>,
   event(event: UpstreamEvent): void {
     if (this.finished || this.ending !== undefined) return;
     this.queue.push({ event });
-    if (this.queue.length > this.options.maxQueued) {
-      this.finish();
-      this.options.onOverflow();
-      return;
-    }
+    if (this.queue.length > this.options.maxQueued) return this.overflow();
     this.pump();
     this.signal();
   }
@@ -82,7 +85,7 @@ export class ClientStream implements AsyncGenerator<ExecutionResult, undefined>,
   /** Ends the stream with `errors` at once, dropping what is still queued. */
   fail(errors: readonly GraphQLError[]): void {
     if (this.finished) return;
-    this.queue = [];
+    this.drop();
     this.ending = { errors };
     this.signal();
   }
@@ -94,13 +97,18 @@ export class ClientStream implements AsyncGenerator<ExecutionResult, undefined>,
       if (this.finished) return DONE;
       const head = this.queue[0];
       if (head !== undefined) {
-        head.result ??= this.run(head.event);
+        head.result ??= this.run(head);
         const result = await head.result;
         if (this.finished) return DONE;
         if (this.queue[0] === head) this.queue.shift();
         this.pump();
-        if (this.options.deliver === undefined) return { done: false, value: result };
+        if (this.options.deliver === undefined) {
+          this.release(head);
+          return { done: false, value: result };
+        }
         const written = this.options.deliver(result, head.event);
+        // Written: its bytes are in the transport's buffer now, which the bound reads itself.
+        this.release(head);
         if (written !== undefined) await written;
         continue;
       }
@@ -128,14 +136,42 @@ export class ClientStream implements AsyncGenerator<ExecutionResult, undefined>,
     return this;
   }
 
-  private run(event: UpstreamEvent): Promise<ExecutionResult> {
-    return this.options.execute(event).catch((error: unknown) => ({ data: null, errors: [toGraphQLError(error)] }));
+  private async run(queued: Queued): Promise<ExecutionResult> {
+    const result = await this.options.execute(queued.event).catch((error: unknown): ExecutionResult => ({ data: null, errors: [toGraphQLError(error)] }));
+    // Held only while it is still queued (a failed or finished stream dropped it).
+    if (this.options.bytes !== undefined && this.queue.includes(queued) && !this.hold(queued, resultBytes(result))) this.overflow();
+    return result;
   }
 
   /** Starts executing the first `lookahead` queued events. */
   private pump() {
     const ahead = Math.min(this.queue.length, this.options.lookahead ?? 4);
-    for (let i = 0; i < ahead; i++) this.queue[i]!.result ??= this.run(this.queue[i]!.event);
+    for (let i = 0; i < ahead; i++) this.queue[i]!.result ??= this.run(this.queue[i]!);
+  }
+
+  private overflow() {
+    if (this.finished) return;
+    this.finish();
+    this.options.onOverflow();
+  }
+
+  private hold(queued: Queued, bytes: number): boolean {
+    const { bytes: bound } = this.options;
+    if (bound === undefined) return true;
+    if (!bound.hold(bytes)) return false;
+    queued.held = bytes;
+    return true;
+  }
+
+  private release(queued: Queued) {
+    if (queued.held !== undefined) this.options.bytes?.release(queued.held);
+    queued.held = undefined;
+  }
+
+  /** Empties the queue, releasing what its results held. */
+  private drop() {
+    for (const queued of this.queue) this.release(queued);
+    this.queue = [];
   }
 
   private signal() {
@@ -147,7 +183,7 @@ export class ClientStream implements AsyncGenerator<ExecutionResult, undefined>,
   private finish() {
     if (this.finished) return;
     this.finished = true;
-    this.queue = [];
+    this.drop();
     this.signal();
     this.options.onEnd();
     this.markEnded();

@@ -11,7 +11,10 @@
  *   OPERATION_NOT_SUPPORTED error (send it over HTTP).
  * - At most `maxPerConnection` subscriptions per connection (and the engine's
  *   per-tenant limit) answer TOO_MANY_SUBSCRIPTIONS; a client that cannot keep
- *   up is closed with 4290 (GatewayCloseCode.SlowConsumer).
+ *   up is closed with 4290 (GatewayCloseCode.SlowConsumer): more than
+ *   `maxQueuedEvents` behind on one subscription, or more than
+ *   `maxQueuedBytes` held for the connection, its subscriptions' results
+ *   waiting plus the socket's unsent bytes (client-bytes.ts).
  * - Keep-alive: WebSocket pings every `keepAliveMs`; a client that misses a pong is dropped.
  */
 import type { ExecutionArgs, GraphQLError } from "graphql";
@@ -19,6 +22,7 @@ import { useServer, type Extra } from "graphql-ws/use/ws";
 import type { WebSocketServer } from "ws";
 import type { TokenVerifier } from "../../lib/auth.js";
 import { admitConnection, FORBIDDEN_CLOSE_CODE, TOKEN_EXPIRED_REASON, type AdmittedConnection } from "../../lib/ws-policy.js";
+import { ClientBytes } from "./client-bytes.js";
 import type { SubscriptionEngine } from "./engine.js";
 import { nextFrame, writeFrame } from "./frames.js";
 import { GatewayCloseCode, SLOW_CONSUMER_REASON, SubscriptionFailure, tokenExpired, tooManySubscriptions } from "./protocol.js";
@@ -33,6 +37,7 @@ export interface WebSocketTransportOptions {
 interface ConnectionState {
   admitted?: AdmittedConnection;
   streams: Set<ClientStream>;
+  bytes: ClientBytes;
 }
 
 type ConnectionExtra = { state?: ConnectionState };
@@ -44,8 +49,9 @@ const FLUSH_BEFORE_CLOSE_MS = 1000;
 
 /** Serves the engine's subscriptions over graphql-ws on `wss`; returns its disposer. */
 export function serveWebSocket({ wss, engine, verify }: WebSocketTransportOptions): () => Promise<void> {
-  const { maxPerConnection, keepAliveMs } = engine.limits;
-  const stateOf = (extra: ConnectionExtra & Extra): ConnectionState => (extra.state ??= { streams: new Set() });
+  const { maxPerConnection, keepAliveMs, maxQueuedBytes } = engine.limits;
+  const stateOf = (extra: ConnectionExtra & Extra): ConnectionState =>
+    (extra.state ??= { streams: new Set(), bytes: new ClientBytes(maxQueuedBytes, () => extra.socket.bufferedAmount, "graphql-ws") });
 
   async function expire(extra: ConnectionExtra & Extra) {
     const streams = [...stateOf(extra).streams];
@@ -79,6 +85,7 @@ export function serveWebSocket({ wss, engine, verify }: WebSocketTransportOption
           // The group's frame, serialised once, written as is (graphql-ws would stringify per subscriber).
           deliver: (result) => writeFrame(ctx.extra.socket, nextFrame(id, result)),
           onOverflow: () => ctx.extra.socket.close(GatewayCloseCode.SlowConsumer, SLOW_CONSUMER_REASON),
+          bytes: state.bytes,
         });
         if (started.errors !== undefined) return started.errors;
         const { stream } = started;

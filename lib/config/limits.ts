@@ -26,8 +26,15 @@ export interface SubscriptionLimits {
   maxPerConnection: number;
   /** `MTD_WS_MAX_SUBSCRIPTIONS_PER_TENANT`: active subscriptions of one tenant on one gateway process. Default 10000. */
   maxPerTenant: number;
-  /** `MTD_WS_MAX_QUEUED_EVENTS`: events queued for one subscription before its client is closed as too slow (4409). Default 1000. */
+  /** `MTD_WS_MAX_QUEUED_EVENTS`: events queued for one subscription before its client is closed as too slow (4290). Default 1000. */
   maxQueuedEvents: number;
+  /**
+   * `MTD_WS_MAX_QUEUED_BYTES`: bytes the gateway holds for one client (a WebSocket with all its subscriptions,
+   * or one SSE / multipart response): results waiting to be written plus the transport's unsent buffer.
+   * Past it the client is closed as too slow (4290). Results executed ahead count (up to 4 per subscription),
+   * so keep it above `maxPerConnection` × 4 × a large result. From 64 KiB to 1 GiB. Default 16777216 (16 MiB).
+   */
+  maxQueuedBytes: number;
   /** `MTD_WS_KEEPALIVE_MS`: ping interval towards clients and subgraphs; a peer that misses a pong for as long is dropped. 0 disables. Default 12000. */
   keepAliveMs: number;
   /** `MTD_WS_UPSTREAM_RETRY_MAX_MS`: longest wait between attempts to re-establish a dropped subgraph subscription (exponential backoff with jitter from 100 ms). Default 5000. */
@@ -68,6 +75,7 @@ export function readLimits(reader: ConfigReader): LimitsConfig {
     maxPerConnection: limit("MTD_WS_MAX_SUBSCRIPTIONS_PER_CONNECTION", 1, 10_000, 100),
     maxPerTenant: limit("MTD_WS_MAX_SUBSCRIPTIONS_PER_TENANT", 1, 1_000_000, 10_000),
     maxQueuedEvents: limit("MTD_WS_MAX_QUEUED_EVENTS", 1, 1_000_000, 1000),
+    maxQueuedBytes: limit("MTD_WS_MAX_QUEUED_BYTES", 65_536, 1_073_741_824, 16 * 1024 * 1024),
     keepAliveMs: limit("MTD_WS_KEEPALIVE_MS", 0, 600_000, 12_000),
     upstreamRetryMaxMs: limit("MTD_WS_UPSTREAM_RETRY_MAX_MS", 100, 600_000, 5000),
   };
