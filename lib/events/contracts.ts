@@ -46,6 +46,13 @@ export interface AssessmentChangedPayload {
   partner: MtdPartner | null;
   /** When the partner became unresponsive (PARTNER_UNRESPONSIVE only). */
   unresponsiveSince: string | null;
+  /**
+   * True for the assessment of a report on a single device (`reportThreats`,
+   * or a batch of one): the policies evaluator applies it in its urgent lane,
+   * ahead of any bulk backlog (re-syncs, enrolment waves, connector changes).
+   * Absent otherwise.
+   */
+  urgent?: boolean;
 }
 
 /**

@@ -93,7 +93,7 @@ export function sameAssessment(device: DeviceStateRecord, next: Assessment): boo
 }
 
 /** `device.assessment.changed` for `device`, whose stored assessment is the previous one. */
-export function assessmentChanged(device: DeviceStateRecord, next: Assessment, version: number, at: Date): NewEvent<AssessmentChangedPayload> {
+export function assessmentChanged(device: DeviceStateRecord, next: Assessment, version: number, at: Date, urgent = false): NewEvent<AssessmentChangedPayload> {
   return {
     id: randomUUID(),
     type: "device.assessment.changed",
@@ -110,6 +110,7 @@ export function assessmentChanged(device: DeviceStateRecord, next: Assessment, v
       blockOnMissing: next.blockOnMissing,
       partner: next.partner,
       unresponsiveSince: next.unresponsiveSince?.toISOString() ?? null,
+      ...(urgent ? { urgent } : {}),
     },
   };
 }

@@ -20,12 +20,12 @@ async function reachable(check: () => Promise<void>): Promise<boolean> {
 }
 
 export const mysqlAvailable = await reachable(async () => {
-  const connection = await mysqlConnection({ uri: MYSQL_ADMIN_URL, connectTimeout: 2000 });
+  const connection = await mysqlConnection({ uri: MYSQL_ADMIN_URL, connectTimeout: 10_000 });
   await connection.end();
 });
 
 export const redisAvailable = await reachable(async () => {
-  const redis = new Redis(REDIS_TEST_URL, { lazyConnect: true, connectTimeout: 2000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const redis = new Redis(REDIS_TEST_URL, { lazyConnect: true, connectTimeout: 10_000, maxRetriesPerRequest: 0, retryStrategy: () => null });
   try {
     await redis.connect();
     await redis.ping();

@@ -109,9 +109,10 @@ export class AssessmentRepository {
    * under the connector of `connectors` that covers its platform, stores those
    * that changed and emits their events. `known`: the partner data of the
    * devices when the caller has it already (ingest); otherwise it is read, two
-   * statements per partner for the whole batch.
+   * statements per partner for the whole batch. `urgent`: the events are
+   * marked for the policies evaluator's urgent lane (a single device's report).
    */
-  async reassess(tx: Transaction, tenantId: string, devices: DeviceStateRecord[], connectors: readonly ConnectorRecord[], known?: ReadonlyMap<string, PartnerData>): Promise<void> {
+  async reassess(tx: Transaction, tenantId: string, devices: DeviceStateRecord[], connectors: readonly ConnectorRecord[], known?: ReadonlyMap<string, PartnerData>, urgent = false): Promise<void> {
     if (devices.length === 0) return;
     const data = known ?? (await this.partnerData(tx.manager, tenantId, devices, connectors));
     const now = this.store.now();
@@ -122,7 +123,7 @@ export class AssessmentRepository {
       const next = assess(device.platform, connector, data.get(device.deviceId) ?? { reported: false, activeSeverities: [] }, now);
       if (device.assessmentVersion > 0 && sameAssessment(device, next)) continue;
       const version = device.assessmentVersion + 1;
-      tx.emit(assessmentChanged(device, next, version, at));
+      tx.emit(assessmentChanged(device, next, version, at, urgent));
       Object.assign(device, next, { assessmentVersion: version, assessedAt: at });
       changed.push(device);
     }

@@ -112,7 +112,8 @@ export class ReportRepository {
     for (const chunk of chunks(rows)) await tx.manager.createQueryBuilder().insert().into(ReportEntity).values(chunk).updateEntity(false).execute();
     const data = await this.applyThreats(tx, connector.partner, tenantId, applied, now);
     const touched = [...data.keys()].map((id) => devices.get(id)!);
-    await this.assessments.reassess(tx, tenantId, touched, connectors, data);
+    // A report on one device is urgent: the policies evaluator takes it ahead of bulk work.
+    await this.assessments.reassess(tx, tenantId, touched, connectors, data, touched.length === 1);
     return outcomes;
   }
 
