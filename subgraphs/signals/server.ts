@@ -8,6 +8,7 @@ import { runSubgraph, type SubgraphDeps } from "../runtime.js";
 import type { Context } from "./context.js";
 import { SSF_ENTITIES } from "./data/entities.js";
 import { Ssf0001 } from "./data/migrations/0001-ssf.js";
+import { Ssf0002 } from "./data/migrations/0002-coarse-errors.js";
 import { resolvers } from "./resolvers/index.js";
 import { createTransmitter } from "./transmitter.js";
 import type { Resolver } from "./egress.js";
@@ -17,7 +18,7 @@ export function start(deps: SubgraphDeps & { resolve?: Resolver }) {
   return runSubgraph<Context>(deps, {
     name: "signals",
     entities: SSF_ENTITIES,
-    migrations: [Ssf0001],
+    migrations: [Ssf0001, Ssf0002],
     setup: ({ config, database, outbox, events, logger, audit }) => {
       const transmitter = createTransmitter({ config, dataSource: database.dataSource, events, logger, audit: { trail: audit, outbox }, resolve: deps.resolve });
       return {
