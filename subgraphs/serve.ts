@@ -17,6 +17,7 @@ import { requestIdFrom } from "../lib/observability.js";
 import { header, serve, type Served, type ServeOptions } from "../lib/server.js";
 import type { RequestContext } from "./context.js";
 import { guardEntityRepresentations } from "./entity-representations.js";
+import { guardServiceSdl } from "./service-sdl.js";
 import { serveSubscriptions } from "./subscriptions.js";
 
 /** What `serveSubgraph` needs of the subgraph's parts. */
@@ -47,6 +48,7 @@ export async function serveSubgraph<TContext extends RequestContext>(
 ): Promise<Served> {
   const schema = buildSubgraphSchema({ typeDefs: loadTypeDefs(name), resolvers: parts.resolvers as GraphQLResolverMap<unknown> });
   guardEntityRepresentations(schema);
+  guardServiceSdl(schema, config.introspection);
   const verify = tokenVerifier(config);
   const apollo = createApolloServer<TContext>({
     config,
