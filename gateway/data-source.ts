@@ -6,8 +6,9 @@
  * - Forwards the caller's verified token and the request id.
  * - The fetches of a query may join an identical one in flight (same token,
  *   subgraph-http.ts); a mutation's or subscription's never do.
- * - Times every fetch: `mtd_gateway_subgraph_fetch_duration_seconds{subgraph, operation}`,
- *   in a client span when tracing is on.
+ * - Times every fetch: `mtd_gateway_subgraph_fetch_duration_seconds{subgraph, operation}`
+ *   (with tracing on, the fetch runs in Apollo's fetch span, named `fetch <subgraph>`:
+ *   lib/tracing-apollo.ts).
  * - A subgraph that refuses a request with a non-2xx status still says why in
  *   its GraphQL errors: its first error is passed on with its code.
  */
@@ -15,7 +16,6 @@ import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from "@
 import { GraphQLError } from "graphql";
 import type { Identity } from "../lib/auth.js";
 import { metrics, operationLabel } from "../lib/metrics.js";
-import { inSpan, SpanKind } from "../lib/tracing.js";
 import { SHAREABLE_HEADER, subgraphFetcher } from "./subgraph-http.js";
 
 /** What the gateway knows of every request it forwards. */
@@ -36,7 +36,7 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<ForwardingContex
   override async process(options: GraphQLDataSourceProcessOptions<ForwardingContext>) {
     const started = process.hrtime.bigint();
     try {
-      return await inSpan(`fetch ${this.subgraph}`, { "mtd.subgraph": this.subgraph }, () => super.process(options), SpanKind.CLIENT);
+      return await super.process(options);
     } finally {
       const name = "incomingRequestContext" in options ? options.incomingRequestContext.operationName : undefined;
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;

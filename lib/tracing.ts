@@ -24,6 +24,7 @@
  */
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Link, type Span } from "@opentelemetry/api";
 import type { Logger } from "./logger.js";
+import { APOLLO_GATEWAY_TRACER, shapeApolloSpans } from "./tracing-apollo.js";
 
 export type OtlpProtocol = "http/protobuf" | "http/json";
 
@@ -61,7 +62,14 @@ export async function startTracing(config: TracingConfig, service: string, logge
     config.protocol === "http/json" ? import("@opentelemetry/exporter-trace-otlp-http") : import("@opentelemetry/exporter-trace-otlp-proto"),
   ]);
   const serviceName = config.serviceName ?? `mtd-${service}`;
-  const provider = new NodeTracerProvider({
+  // @apollo/gateway's tracer shaped to our spans (lib/tracing-apollo.ts); every other tracer as the SDK makes it.
+  class Provider extends NodeTracerProvider {
+    override getTracer(name: string, version?: string, options?: { schemaUrl?: string }) {
+      const tracer = super.getTracer(name, version, options);
+      return name === APOLLO_GATEWAY_TRACER ? shapeApolloSpans(tracer) : tracer;
+    }
+  }
+  const provider = new Provider({
     resource: resourceFromAttributes({ "service.name": serviceName }),
     spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: config.tracesUrl }))],
   });
