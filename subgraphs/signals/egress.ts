@@ -104,7 +104,7 @@ export function hostProblem(hostname: string): string | undefined {
 }
 
 /** Lower case, without IPv6 brackets and trailing dots. */
-export function canonicalHost(hostname: string): string {
+function canonicalHost(hostname: string): string {
   return hostname
     .replace(/^\[(.*)\]$/, "$1")
     .replace(/\.+$/, "")
