@@ -5,7 +5,8 @@
  * for 12 hours by default and never longer than MTD_JWT_MAX_LIFETIME.
  */
 import { parseArgs } from "node:util";
-import { MTD_PARTNERS, ROLES, signToken, type MtdPartner, type Role } from "../lib/auth.js";
+import { ROLES, signToken, type Role } from "../lib/auth.js";
+import { MTD_PARTNERS, type MtdPartner } from "../lib/domain-enums.js";
 import { developmentSecret, loadConfig } from "../lib/config.js";
 
 const { values } = parseArgs({

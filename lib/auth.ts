@@ -3,24 +3,12 @@
  * trusted because it came through the gateway.
  */
 import { createRemoteJWKSet, jwtVerify, SignJWT, errors as joseErrors, type JWTVerifyGetKey } from "jose";
+import { MTD_PARTNERS, type MtdPartner } from "./domain-enums.js";
 import { parseDuration } from "./duration.js";
 import { forbidden, unauthenticated } from "./errors.js";
 
 export const ROLES = ["admin", "analyst", "partner", "enforcement"] as const;
 export type Role = (typeof ROLES)[number];
-
-export const MTD_PARTNERS = [
-  "LOOKOUT",
-  "SYMANTEC_ENDPOINT_PROTECTION_MOBILE",
-  "CHECK_POINT_SANDBLAST_MOBILE",
-  "ZIMPERIUM",
-  "PRADEO",
-  "BETTER_MOBILE",
-  "SOPHOS_MOBILE",
-  "WANDERA",
-  "MICROSOFT_DEFENDER",
-] as const;
-export type MtdPartner = (typeof MTD_PARTNERS)[number];
 
 export interface Identity {
   readonly subject: string;

@@ -2,12 +2,7 @@
  * The events subgraphs exchange, by topic. Producers and consumers import these
  * types; a field is only ever added, never renamed or removed.
  */
-import type { MtdPartner } from "../auth.js";
-
-export type Platform = "IOS" | "ANDROID" | "WINDOWS" | "MACOS";
-export type Ownership = "CORPORATE" | "PERSONAL";
-export type ThreatLevel = "SECURED" | "LOW" | "MEDIUM" | "HIGH";
-export type ComplianceStateName = "COMPLIANT" | "IN_GRACE_PERIOD" | "NONCOMPLIANT";
+import type { ComplianceStateName, ConnectorState, MtdPartner, Ownership, Platform, ThreatLevel } from "../domain-enums.js";
 
 /** Topic `devices`: `device.enrolled`, `device.updated`, `device.retired`; aggregate = device id, versioned per device. */
 export interface DeviceEventPayload {
@@ -28,7 +23,8 @@ export interface DeviceEventPayload {
  * heartbeats (data ignored, fail open); NOT_CONNECTED: no enabled connector, or
  * the device's platform is not enabled on it.
  */
-export type DataStatus = "REPORTED" | "MISSING" | "PARTNER_UNRESPONSIVE" | "NOT_CONNECTED";
+export const DATA_STATUSES = ["REPORTED", "MISSING", "PARTNER_UNRESPONSIVE", "NOT_CONNECTED"] as const;
+export type DataStatus = (typeof DATA_STATUSES)[number];
 
 /**
  * Topic `threats`: `device.assessment.changed`; aggregate = device id, versioned
@@ -63,8 +59,8 @@ export interface AssessmentChangedPayload {
  */
 export interface ConnectorStateChangedPayload {
   partner: MtdPartner;
-  previousState: "ENABLED" | "UNRESPONSIVE" | "DISABLED" | null;
-  state: "ENABLED" | "UNRESPONSIVE" | "DISABLED";
+  previousState: ConnectorState | null;
+  state: ConnectorState;
   /** The platforms the connector covers. Absent from older events. */
   enabledPlatforms?: Platform[];
 }

@@ -4,12 +4,10 @@
  * device. Reasons are written for a help desk: they name the partner, the
  * grace deadline, the exception.
  */
-import type { ComplianceStateName, Platform, ThreatLevel } from "../../lib/events/contracts.js";
+import { THREAT_LEVELS, type ComplianceStateName, type Platform } from "../../lib/domain-enums.js";
 
 export type { ComplianceStateName };
 import type { AccessExceptionRecord, CompliancePolicyRecord, ConditionalAccessPolicyRecord, PolicyDeviceRecord } from "./data/entities.js";
-
-const LEVEL_ORDER: Record<ThreatLevel, number> = { SECURED: 0, LOW: 1, MEDIUM: 2, HIGH: 3 };
 
 export type DeviceFacts = Pick<PolicyDeviceRecord, "platform" | "retired" | "level" | "dataStatus" | "blockOnMissing" | "partner" | "unresponsiveSince">;
 
@@ -42,7 +40,7 @@ export function evaluateCompliance(device: DeviceFacts, policy: CompliancePolicy
     case "REPORTED": {
       const level = device.level ?? "SECURED";
       const from = device.partner === null ? "" : ` from ${device.partner}`;
-      return LEVEL_ORDER[level] <= LEVEL_ORDER[policy.maxThreatLevel]
+      return THREAT_LEVELS.indexOf(level) <= THREAT_LEVELS.indexOf(policy.maxThreatLevel)
         ? { compliant: true, reason: `risk ${level}${from} within ${device.platform} policy maximum ${policy.maxThreatLevel}` }
         : { compliant: false, reason: `risk ${level}${from} exceeds ${device.platform} policy maximum ${policy.maxThreatLevel}` };
     }

@@ -21,7 +21,8 @@
  * other consumers' batches of the tenant interleave with its slices.
  */
 import { isDeviceEvent } from "../../lib/events/catalog.js";
-import type { AssessmentChangedPayload, DeviceEventPayload, Platform } from "../../lib/events/contracts.js";
+import type { AssessmentChangedPayload, DeviceEventPayload } from "../../lib/events/contracts.js";
+import type { Platform } from "../../lib/domain-enums.js";
 import type { LoggedEvent } from "../../lib/events/types.js";
 import { isUniqueViolation } from "../../lib/db.js";
 import type { Logger } from "../../lib/logger.js";

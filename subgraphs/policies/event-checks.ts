@@ -11,18 +11,16 @@
  * the rules know; anything past them is rejected here rather than truncated or
  * refused by one engine and not the other.
  */
-import type { AssessmentChangedPayload, DataStatus, DeviceEventPayload, Platform, ThreatLevel } from "../../lib/events/contracts.js";
+import { PLATFORMS, THREAT_LEVELS } from "../../lib/domain-enums.js";
+import { DATA_STATUSES, type AssessmentChangedPayload, type DeviceEventPayload } from "../../lib/events/contracts.js";
 import type { LoggedEvent } from "../../lib/events/types.js";
 import type { PolicyChangedPayload } from "./data/repository.js";
 
-const PLATFORMS: Record<Platform, true> = { IOS: true, ANDROID: true, WINDOWS: true, MACOS: true };
-const LEVELS: Record<ThreatLevel, true> = { SECURED: true, LOW: true, MEDIUM: true, HIGH: true };
-const DATA_STATUSES: Record<DataStatus, true> = { REPORTED: true, MISSING: true, PARTNER_UNRESPONSIVE: true, NOT_CONNECTED: true };
 
 type Check = string | null;
 
 const isString = (value: unknown, max: number): value is string => typeof value === "string" && value.length >= 1 && value.length <= max;
-const oneOf = (values: Record<string, true>, value: unknown) => typeof value === "string" && Object.hasOwn(values, value);
+const oneOf = (values: readonly string[], value: unknown) => typeof value === "string" && values.includes(value);
 const isTime = (value: unknown) => typeof value === "string" && !Number.isNaN(Date.parse(value));
 
 function common(event: LoggedEvent): Check {
@@ -38,7 +36,7 @@ export function deviceEventProblem(event: LoggedEvent<DeviceEventPayload>): Chec
   return (
     common(event) ??
     (!isString(payload.id, 128) ? "payload.id: expected 1-128 characters" : null) ??
-    (!oneOf(PLATFORMS, payload.platform) ? `payload.platform: expected one of ${Object.keys(PLATFORMS).join(", ")}, got ${JSON.stringify(payload.platform)}` : null) ??
+    (!oneOf(PLATFORMS, payload.platform) ? `payload.platform: expected one of ${PLATFORMS.join(", ")}, got ${JSON.stringify(payload.platform)}` : null) ??
     (payload.userPrincipalName !== null && !isString(payload.userPrincipalName, 320) ? "payload.userPrincipalName: expected null or 1-320 characters" : null) ??
     (payload.retiredAt !== null && !isTime(payload.retiredAt) ? "payload.retiredAt: expected null or an ISO-8601 time" : null)
   );
@@ -50,9 +48,9 @@ export function assessmentProblem(event: LoggedEvent<AssessmentChangedPayload>):
   return (
     common(event) ??
     (!isString(payload.deviceId, 128) ? "payload.deviceId: expected 1-128 characters" : null) ??
-    (!oneOf(PLATFORMS, payload.platform) ? `payload.platform: expected one of ${Object.keys(PLATFORMS).join(", ")}, got ${JSON.stringify(payload.platform)}` : null) ??
-    (payload.level !== null && !oneOf(LEVELS, payload.level) ? `payload.level: expected null or one of ${Object.keys(LEVELS).join(", ")}, got ${JSON.stringify(payload.level)}` : null) ??
-    (!oneOf(DATA_STATUSES, payload.dataStatus) ? `payload.dataStatus: expected one of ${Object.keys(DATA_STATUSES).join(", ")}, got ${JSON.stringify(payload.dataStatus)}` : null) ??
+    (!oneOf(PLATFORMS, payload.platform) ? `payload.platform: expected one of ${PLATFORMS.join(", ")}, got ${JSON.stringify(payload.platform)}` : null) ??
+    (payload.level !== null && !oneOf(THREAT_LEVELS, payload.level) ? `payload.level: expected null or one of ${THREAT_LEVELS.join(", ")}, got ${JSON.stringify(payload.level)}` : null) ??
+    (!oneOf(DATA_STATUSES, payload.dataStatus) ? `payload.dataStatus: expected one of ${DATA_STATUSES.join(", ")}, got ${JSON.stringify(payload.dataStatus)}` : null) ??
     (typeof payload.blockOnMissing !== "boolean" ? "payload.blockOnMissing: expected a boolean" : null) ??
     (payload.partner !== null && !isString(payload.partner, 64) ? "payload.partner: expected null or 1-64 characters" : null) ??
     (payload.unresponsiveSince !== null && !isTime(payload.unresponsiveSince) ? "payload.unresponsiveSince: expected null or an ISO-8601 time" : null)

@@ -3,14 +3,11 @@
  * device's assessment (whether and how its partner data counts).
  */
 import { randomUUID } from "node:crypto";
-import type { MtdPartner } from "../../lib/auth.js";
+import { THREAT_LEVELS, type MtdPartner } from "../../lib/domain-enums.js";
 import type { AssessmentChangedPayload, ConnectorStateChangedPayload, DataStatus } from "../../lib/events/contracts.js";
 import type { NewEvent } from "../../lib/events/types.js";
 import type { ConnectorRecord, DeviceStateRecord } from "./data/entities.js";
 import type { ConnectorState, Platform, ThreatLevel } from "./generated/graphql.js";
-
-/** SECURED < LOW < MEDIUM < HIGH. */
-export const THREAT_LEVELS: readonly ThreatLevel[] = ["SECURED", "LOW", "MEDIUM", "HIGH"];
 
 /**
  * A device's risk by one partner: the highest severity among its ACTIVE

@@ -3,6 +3,7 @@
  * the field path the client sent (`input.threats[3].severity: …`); checks run
  * before anything is stored.
  */
+import { PLATFORMS } from "../../lib/domain-enums.js";
 import { badUserInput } from "../../lib/errors.js";
 import { identifier, text } from "../../lib/validation.js";
 import type { ConnectorSettings } from "./data/connectors.js";
@@ -14,9 +15,6 @@ export const MAX_REPORTS_PER_BATCH = 500;
 /** How far in the future `observedAt` may be (clock skew). */
 export const MAX_OBSERVED_AHEAD_MS = 5 * 60_000;
 export const UNRESPONSIVE_AFTER_MINUTES = { min: 1, max: 10_080, fallback: 1440 } as const;
-
-/** Platforms in the contract's order: settings are stored canonically, so equal settings compare equal. */
-const PLATFORM_ORDER: readonly Platform[] = ["IOS", "ANDROID", "WINDOWS", "MACOS"];
 
 export function connectorSettings(input: EnableMtdConnectorInput, field = "input"): ConnectorSettings {
   const enabledPlatforms = distinctPlatforms(`${field}.enabledPlatforms`, input.enabledPlatforms);
@@ -39,7 +37,8 @@ function distinctPlatforms(field: string, platforms: readonly Platform[]): Platf
     if (seen.has(platform)) throw badUserInput(`${field}[${i}]`, `expected distinct platforms; got ${platform} twice`);
     seen.add(platform);
   });
-  return PLATFORM_ORDER.filter((platform) => seen.has(platform));
+  // In the contract's order: settings are stored canonically, so equal settings compare equal.
+  return PLATFORMS.filter((platform) => seen.has(platform));
 }
 
 /** A checked report; `now` is the server's clock (epoch ms). */

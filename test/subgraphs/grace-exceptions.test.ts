@@ -5,7 +5,8 @@
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { AssessmentChangedPayload, ComplianceChangedPayload, ThreatLevel } from "../../lib/events/contracts.js";
+import type { AssessmentChangedPayload, ComplianceChangedPayload } from "../../lib/events/contracts.js";
+import type { ThreatLevel } from "../../lib/domain-enums.js";
 import type { LoggedEvent } from "../../lib/events/types.js";
 import { createLogger } from "../../lib/logger.js";
 import { start as startPolicies, type RunningPolicies } from "../../subgraphs/policies/server.js";

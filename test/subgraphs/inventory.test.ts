@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Role } from "../../lib/auth.js";
+import type { Ownership, Platform } from "../../lib/domain-enums.js";
 import { engines } from "../support/engines.js";
 import { startGraph, type TestGraph } from "../support/graph.js";
 import { waitFor } from "../support/wait.js";
@@ -35,9 +36,6 @@ const VERSION_COUNTS = /* GraphQL */ `query Counts($appId: String!) { appVersion
 const ENTITY_APPS = /* GraphQL */ `
   query($representations: [_Any!]!) { _entities(representations: $representations) { ... on Device { id apps { totalCount edges { node { appId } } } } } }
 `;
-
-type Platform = "IOS" | "ANDROID" | "MACOS" | "WINDOWS";
-type Ownership = "CORPORATE" | "PERSONAL";
 
 interface AppInput {
   appId: string;

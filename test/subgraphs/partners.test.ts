@@ -1,6 +1,6 @@
 /** Several MTD partners per tenant, one per platform: conflicts, the platform rule on reports, per-platform risk and liveness. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { MtdPartner } from "../../lib/auth.js";
+import type { MtdPartner } from "../../lib/domain-enums.js";
 import type { AssessmentChangedPayload, ConnectorStateChangedPayload } from "../../lib/events/contracts.js";
 import type { LoggedEvent } from "../../lib/events/types.js";
 import { createLogger } from "../../lib/logger.js";

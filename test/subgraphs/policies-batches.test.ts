@@ -7,7 +7,8 @@
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { AssessmentChangedPayload, ThreatLevel } from "../../lib/events/contracts.js";
+import type { AssessmentChangedPayload } from "../../lib/events/contracts.js";
+import type { ThreatLevel } from "../../lib/domain-enums.js";
 import type { NewEvent } from "../../lib/events/types.js";
 import { engines } from "../support/engines.js";
 import { startGraph, type TestGraph } from "../support/graph.js";

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createClient, type Client } from "graphql-ws";
 import WebSocket from "ws";
-import type { MtdPartner } from "../../lib/auth.js";
+import type { MtdPartner } from "../../lib/domain-enums.js";
 import type { AssessmentChangedPayload, ConnectorStateChangedPayload } from "../../lib/events/contracts.js";
 import type { LoggedEvent } from "../../lib/events/types.js";
 import { createLogger } from "../../lib/logger.js";

@@ -1,7 +1,7 @@
 import { EntitySchema } from "typeorm";
 import { integerColumn, timestampColumn } from "../../../lib/db.js";
-import type { DataStatus, Platform, ThreatLevel } from "../../../lib/events/contracts.js";
-import type { MtdPartner } from "../../../lib/auth.js";
+import type { DataStatus } from "../../../lib/events/contracts.js";
+import type { MtdPartner, Platform, ThreatLevel } from "../../../lib/domain-enums.js";
 
 /** What policies knows of a device: from device events and the threats subgraph's assessments. */
 export interface PolicyDeviceRecord {

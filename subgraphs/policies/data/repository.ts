@@ -2,7 +2,7 @@
 import { randomUUID } from "node:crypto";
 import { In, MoreThan, type DataSource, type EntityManager } from "typeorm";
 import type { Actor, AuditTrail } from "../../../lib/audit.js";
-import type { Platform, ThreatLevel } from "../../../lib/events/contracts.js";
+import type { Platform, ThreatLevel } from "../../../lib/domain-enums.js";
 import type { NewEvent } from "../../../lib/events/types.js";
 import type { Transaction, UnitOfWork } from "../../../lib/unit-of-work.js";
 import {

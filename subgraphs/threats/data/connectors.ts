@@ -7,7 +7,7 @@
  * platforms only.
  */
 import type { Actor, AuditTrail } from "../../../lib/audit.js";
-import type { MtdPartner } from "../../../lib/auth.js";
+import type { MtdPartner } from "../../../lib/domain-enums.js";
 import { badUserInput, conflict, forbidden } from "../../../lib/errors.js";
 import type { Logger } from "../../../lib/logger.js";
 import { connectorStateChanged, deadlineOf, effectiveState, isActive } from "../domain.js";

@@ -5,8 +5,8 @@
  */
 import { EntitySchema, type EntitySchemaColumnOptions } from "typeorm";
 import { integerColumn, timestampColumn } from "../../../lib/db.js";
-import type { MtdPartner } from "../../../lib/auth.js";
-import type { DataStatus, Ownership } from "../../../lib/events/contracts.js";
+import type { MtdPartner, Ownership } from "../../../lib/domain-enums.js";
+import type { DataStatus } from "../../../lib/events/contracts.js";
 import type { ConnectorState, Platform, ThreatCategory, ThreatLevel, ThreatStatus } from "../generated/graphql.js";
 
 /** What the threats subgraph resolves a `Device` to: the reference; fields load through per-request DataLoaders. */

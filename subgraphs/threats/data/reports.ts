@@ -16,7 +16,7 @@
 import { randomUUID } from "node:crypto";
 import { GraphQLError } from "graphql";
 import { In, type FindOptionsWhere } from "typeorm";
-import type { MtdPartner } from "../../../lib/auth.js";
+import type { MtdPartner } from "../../../lib/domain-enums.js";
 import { isUniqueViolation } from "../../../lib/db.js";
 import { conflict, forbidden, notFound } from "../../../lib/errors.js";
 import { coveringConnector, type PartnerData } from "../domain.js";
