@@ -95,6 +95,7 @@ export async function start({ config, logger: parentLogger, supergraphSdl }: Gat
     apollo,
     port: config.port ?? DEFAULT_PORTS.gateway,
     host: config.host,
+    metrics: config.metricsPort === undefined,
     maxBodyBytes: config.maxBodyBytes,
     logger,
     routes: consoleRoutes(),

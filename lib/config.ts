@@ -33,12 +33,13 @@ export function loadConfig<TSections extends object = object>(
   sections?: (reader: ConfigReader) => TSections,
 ): Config & TSections {
   const reader = new ConfigReader(env);
+  const server = readServer(reader);
   const config = {
-    ...readServer(reader),
+    ...server,
     ...readAuth(reader),
     ...readStorage(reader),
     ...readLimits(reader),
-    ...readObservability(reader),
+    ...readObservability(reader, server),
     ...(sections?.(reader) as TSections),
   };
   if (reader.problems.length > 0) throw new ConfigError(reader.problems);

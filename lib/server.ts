@@ -1,8 +1,8 @@
 /**
  * One HTTP + WebSocket server per service: GraphQL over HTTP through Apollo
  * Server's `executeHTTPGraphQLRequest` on plain `node:http`, graphql-ws on the
- * same port and path, the health endpoints and `GET /metrics`. Returns something
- * disposable.
+ * same port and path, the health endpoints and `GET /metrics` (unless metrics
+ * have a port of their own: `serveMetricsPort`). Returns something disposable.
  *
  * `dispose()` drains: it stops accepting connections, answers readiness with
  * 503, closes WebSockets with 1012 (Service Restart: reconnect, elsewhere),
@@ -36,6 +36,8 @@ export interface ServeOptions<TContext extends BaseContext> {
   websocket?: (wss: WebSocketServer) => () => Promise<void>;
   port: number;
   host: string;
+  /** Serve `GET /metrics` on this port (false when `MTD_METRICS_PORT` gives them one of their own). */
+  metrics: boolean;
   maxBodyBytes: number;
   logger: Logger;
   /** How long `dispose()` waits for in-flight HTTP requests before cutting their connections. Default 10000 ms. */
@@ -81,7 +83,7 @@ export async function serve<TContext extends BaseContext>(options: ServeOptions<
     if (url.pathname === "/health/live" || url.pathname === "/health") {
       return send(response, 200, { status: "ok" });
     }
-    if (url.pathname === "/metrics") return serveMetrics(request, response);
+    if (url.pathname === "/metrics" && options.metrics) return serveMetrics(request, response);
     if (url.pathname === "/health/ready") {
       if (draining) return send(response, 503, { status: "unavailable", reason: "shutting down" });
       try {
@@ -168,6 +170,35 @@ export async function serve<TContext extends BaseContext>(options: ServeOptions<
         await closed;
         await apollo.stop();
       })()),
+  };
+}
+
+/**
+ * `GET /metrics` alone on `port` (`MTD_METRICS_PORT`): the process's registry,
+ * every service of the process in it. One per process; nothing else is
+ * answered there (404).
+ */
+export async function serveMetricsPort(options: { port: number; host: string }): Promise<{ url: string; port: number; dispose(): Promise<void> }> {
+  const server = createServer((request, response) => {
+    const { pathname } = new URL(request.url ?? "/", "http://localhost");
+    if (pathname !== "/metrics" || (request.method !== "GET" && request.method !== "HEAD")) return send(response, 404, { error: `no route ${pathname}` });
+    serveMetrics(request, response).catch(() => response.destroy());
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, options.host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = options.host === "0.0.0.0" || options.host === "::" ? "127.0.0.1" : options.host;
+  let disposed: Promise<void> | undefined;
+  return {
+    url: `http://${host}:${port}/metrics`,
+    port,
+    dispose: () =>
+      (disposed ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      })),
   };
 }
 

@@ -64,6 +64,7 @@ export async function serveSubgraph<TContext extends RequestContext>(
     apollo,
     port: config.port ?? DEFAULT_PORTS[name],
     host: config.host,
+    metrics: config.metricsPort === undefined,
     maxBodyBytes: config.maxBodyBytes,
     logger,
     ready,

@@ -1,6 +1,7 @@
 /**
  * The whole stack in one process: the subgraphs (in SUBGRAPHS order), then
- * the gateway, all on one event log. The one way `npm start`, the demo and
+ * the gateway, all on one event log, and with `MTD_METRICS_PORT` the
+ * process's one metrics server (first up, last down). The one way `npm start`, the demo and
  * the tests start it. `dispose` stops them in reverse (the gateway first);
  * a start that fails stops what had started.
  */
@@ -11,7 +12,7 @@ import type { ServiceConfig } from "./config.js";
 import type { Logger as TypeOrmLogger } from "typeorm";
 import type { EventLog } from "../lib/events/types.js";
 import type { Logger } from "../lib/logger.js";
-import type { Served } from "../lib/server.js";
+import { serveMetricsPort, type Served } from "../lib/server.js";
 import { SUBGRAPHS } from "./index.js";
 import type { RunningSubgraph } from "./runtime.js";
 
@@ -39,6 +40,8 @@ export interface Stack {
   config: ServiceConfig;
   subgraphs: Partial<Record<SubgraphName, RunningSubgraph>>;
   gateway?: Served;
+  /** `GET /metrics` of the process, when `MTD_METRICS_PORT` gives it a port of its own (one per process, whatever runs in it). */
+  metricsUrl?: string;
   dispose(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
@@ -56,6 +59,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const subgraphs: Stack["subgraphs"] = {};
   let config = options.config;
   try {
+    let metricsUrl: string | undefined;
+    if (config.metricsPort !== undefined) {
+      const metrics = await serveMetricsPort({ port: config.metricsPort, host: config.host });
+      running.push(metrics);
+      metricsUrl = metrics.url;
+      logger.info({ url: metrics.url }, "metrics served on their own port");
+    }
     for (const name of names) {
       const start = SUBGRAPHS[name];
       if (start === undefined) throw new Error(`unknown subgraph "${name}"; one of ${Object.keys(SUBGRAPHS).join(", ")}`);
@@ -75,7 +85,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       running.push(gateway);
       logger.info({ url: gateway.url }, "gateway listening");
     }
-    return { config, subgraphs, gateway, dispose, [Symbol.asyncDispose]: dispose };
+    return { config, subgraphs, gateway, metricsUrl, dispose, [Symbol.asyncDispose]: dispose };
   } catch (error) {
     await dispose();
     throw error;

@@ -37,6 +37,8 @@ export interface GraphQLResponse<TData = Record<string, any>> {
 export interface TestGraph {
   config: ServiceConfig;
   gatewayUrl: string;
+  /** The process's `GET /metrics` when `MTD_METRICS_PORT` is set (then not on the services' ports). */
+  metricsUrl?: string;
   subgraphs: Record<string, RunningSubgraph>;
   /** The SQL statements each subgraph sends. */
   statements: Record<string, StatementCounter>;
@@ -92,6 +94,7 @@ export async function startGraph(options: GraphOptions = {}): Promise<TestGraph>
     return {
       config: stack.config,
       gatewayUrl: gateway.url,
+      metricsUrl: stack.metricsUrl,
       subgraphs: stack.subgraphs as Record<string, RunningSubgraph>,
       statements,
       events,
