@@ -1,15 +1,21 @@
-/** What the threats subgraph consumes: the devices service's events, applied to its copy of each device (and its assessment). */
+/**
+ * What the threats subgraph consumes: the devices service's events, a batch at
+ * a time (up to 200 per read), applied to its copy of each device (and its
+ * assessment) in a transaction per tenant.
+ */
 import { randomUUID } from "node:crypto";
 import type { Disposable, EventLog } from "../../lib/events/types.js";
 import type { Logger } from "../../lib/logger.js";
 import type { AssessmentRepository } from "./data/assessments.js";
 
+const DEVICE_EVENTS_BATCH = 200;
+
 export function consumeDeviceEvents(events: EventLog, assessments: AssessmentRepository, logger: Logger): Disposable {
-  return events.consume("devices", { group: "threats.devices", consumer: `threats-${randomUUID()}` }, async (event) => {
+  return events.consumeBatches("devices", { group: "threats.devices", consumer: `threats-${randomUUID()}`, batchSize: DEVICE_EVENTS_BATCH }, async (batch) => {
     try {
-      await assessments.applyDeviceEvent(event);
+      await assessments.applyDeviceEvents(batch);
     } catch (error) {
-      logger.warn({ err: error, eventId: event.id, type: event.type }, "device event not applied; it will be retried");
+      logger.warn({ err: error, events: batch.length, first: batch[0]!.id }, "device events not applied; the batch will be retried");
       throw error;
     }
   });

@@ -4,8 +4,10 @@
  * changes, published as `device.assessment.changed` whenever it changes.
  */
 import { In, type EntityManager } from "typeorm";
+import { chunks, isUniqueViolation } from "../../../lib/db.js";
 import type { Logger } from "../../../lib/logger.js";
 import { isDeviceEvent } from "../../../lib/events/catalog.js";
+import type { DeviceEventPayload } from "../../../lib/events/contracts.js";
 import type { LoggedEvent } from "../../../lib/events/types.js";
 import { assess, assessmentChanged, coveringConnector, sameAssessment, type PartnerData } from "../domain.js";
 import type { Platform, ThreatLevel } from "../generated/graphql.js";
@@ -20,15 +22,6 @@ export async function activeConnectors(manager: EntityManager, tenantId: string)
   return manager.find(ConnectorEntity, { where: { tenantId, state: In(["ENABLED", "UNRESPONSIVE"]) }, order: { partner: "ASC" } });
 }
 
-/** The device's row, locked until the commit on MySQL. */
-export async function lockDevice(tx: Transaction, tenantId: string, deviceId: string): Promise<DeviceStateRecord | null> {
-  const query = tx.manager
-    .getRepository(DeviceStateEntity)
-    .createQueryBuilder("d")
-    .where("d.tenant_id = :tenantId AND d.device_id = :deviceId", { tenantId, deviceId });
-  return tx.forUpdate(query).getOne();
-}
-
 /** The rows of `deviceIds` (unknown ones left out), locked until the commit on MySQL, in id order so that two batches never deadlock. */
 export async function lockDevices(tx: Transaction, tenantId: string, deviceIds: readonly string[]): Promise<DeviceStateRecord[]> {
   const ids = [...new Set(deviceIds)].sort();
@@ -39,6 +32,11 @@ export async function lockDevices(tx: Transaction, tenantId: string, deviceIds: 
     .where("d.tenant_id = :tenantId AND d.device_id IN (:...ids)", { tenantId, ids })
     .orderBy("d.device_id", "ASC");
   return tx.forUpdate(query).getMany();
+}
+
+/** A device threats has just learnt of: no partner data, not assessed yet. */
+function unassessed(tenantId: string, deviceId: string): Omit<DeviceStateRecord, "platform" | "ownership" | "retiredAt" | "deviceVersion"> {
+  return { tenantId, deviceId, level: null, dataStatus: "NOT_CONNECTED", blockOnMissing: false, partner: null, unresponsiveSince: null, assessmentVersion: 0, assessedAt: null };
 }
 
 export class AssessmentRepository {
@@ -63,45 +61,42 @@ export class AssessmentRepository {
   }
 
   /**
-   * Applies a `devices` topic event: idempotent by the device's version (a
-   * version at or below the stored one is ignored). A new device, or one whose
-   * platform changed, is reassessed and its assessment published if it changed.
+   * Applies a batch of `devices` topic events, a transaction per tenant:
+   * the devices' rows locked with one statement (in id order), the events
+   * applied in log order in memory, idempotent by the device's version (a
+   * version at or below the stored one is ignored), new devices inserted and
+   * known ones updated with multi-row statements, then one reassessment of
+   * the devices that changed (each assessment published if it changed; a
+   * device with several events in the batch is assessed once, on its last
+   * state). Under a bulk enrolment the lag of this consumer stays that of a
+   * few batches, so a device is reportable soon after its enrolment is
+   * acknowledged.
    */
-  async applyDeviceEvent(event: LoggedEvent): Promise<void> {
-    if (!isDeviceEvent(event)) return;
-    const { payload } = event;
-    const version = event.version ?? 0;
-    await this.store.transaction(async (tx) => {
-      const existing = await lockDevice(tx, event.tenantId, payload.id);
-      if (existing !== null && existing.deviceVersion >= version) return;
-      const known = {
-        platform: payload.platform,
-        ownership: payload.ownership,
-        retiredAt: payload.retiredAt === null ? null : new Date(payload.retiredAt),
-        deviceVersion: version,
-      };
-      let device: DeviceStateRecord;
-      if (existing === null) {
-        device = {
-          tenantId: event.tenantId,
-          deviceId: payload.id,
-          ...known,
-          level: null,
-          dataStatus: "NOT_CONNECTED",
-          blockOnMissing: false,
-          partner: null,
-          unresponsiveSince: null,
-          assessmentVersion: 0,
-          assessedAt: null,
-        };
-        // A concurrent insert of the same device (a reclaimed event) fails here; the retry sees the row.
-        await tx.manager.getRepository(DeviceStateEntity).insert(device);
-      } else {
-        device = { ...existing, ...known };
-        await tx.manager.update(DeviceStateEntity, { tenantId: event.tenantId, deviceId: payload.id }, known);
-      }
-      await this.reassess(tx, event.tenantId, [device], await activeConnectors(tx.manager, event.tenantId));
-    });
+  async applyDeviceEvents(events: readonly LoggedEvent[]): Promise<void> {
+    const byTenant = new Map<string, LoggedEvent<DeviceEventPayload>[]>();
+    for (const event of events) if (isDeviceEvent(event)) byTenant.set(event.tenantId, [...(byTenant.get(event.tenantId) ?? []), event]);
+    for (const [tenantId, tenantEvents] of byTenant) await this.store.transaction((tx) => this.applyTenantDeviceEvents(tx, tenantId, tenantEvents), { retryOn: isUniqueViolation });
+  }
+
+  private async applyTenantDeviceEvents(tx: Transaction, tenantId: string, events: readonly LoggedEvent<DeviceEventPayload>[]): Promise<void> {
+    const stored = new Map((await lockDevices(tx, tenantId, events.map((event) => event.payload.id))).map((row) => [row.deviceId, row]));
+    const changed = new Map<string, DeviceStateRecord>();
+    for (const { payload, version = 0 } of events) {
+      const existing = changed.get(payload.id) ?? stored.get(payload.id) ?? null;
+      if (existing !== null && existing.deviceVersion >= version) continue;
+      const known = { platform: payload.platform, ownership: payload.ownership, retiredAt: payload.retiredAt === null ? null : new Date(payload.retiredAt), deviceVersion: version };
+      changed.set(payload.id, existing === null ? { ...unassessed(tenantId, payload.id), ...known } : { ...existing, ...known });
+    }
+    if (changed.size === 0) return;
+    const devices = [...changed.values()];
+    const repository = tx.manager.getRepository(DeviceStateEntity);
+    // New rows are inserted (a concurrent insert of the same device, a reclaimed event, fails here and the retry
+    // finds the row to lock); rows locked above are overwritten.
+    const fresh = devices.filter((device) => !stored.has(device.deviceId));
+    const known = devices.filter((device) => stored.has(device.deviceId));
+    for (const chunk of chunks(fresh, REASSESS_BATCH_SIZE)) await tx.manager.createQueryBuilder().insert().into(DeviceStateEntity).values(chunk).updateEntity(false).execute();
+    for (const chunk of chunks(known, REASSESS_BATCH_SIZE)) await repository.upsert(chunk, ["tenantId", "deviceId"]);
+    await this.reassess(tx, tenantId, devices, await activeConnectors(tx.manager, tenantId));
   }
 
   /**
