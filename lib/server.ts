@@ -9,7 +9,7 @@
  * lets in-flight HTTP requests finish (at most `shutdownTimeoutMs`, then cuts
  * them) and only then stops Apollo Server.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { HeaderMap, type ApolloServer, type BaseContext } from "@apollo/server";
 import { WebSocketServer } from "ws";
@@ -137,12 +137,7 @@ export async function serve<TContext extends BaseContext>(options: ServeOptions<
   const wss = new WebSocketServer({ server, path: GRAPHQL_PATH, maxPayload: options.maxBodyBytes });
   const disposeWebsocket = options.websocket?.(wss);
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port, options.host, () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  const host = options.host === "0.0.0.0" || options.host === "::" ? "127.0.0.1" : options.host;
+  const { host, port } = await listen(server, options.port, options.host);
 
   let disposed: Promise<void> | undefined;
   return {
@@ -184,12 +179,7 @@ export async function serveMetricsPort(options: { port: number; host: string }):
     if (pathname !== "/metrics" || (request.method !== "GET" && request.method !== "HEAD")) return send(response, 404, { error: `no route ${pathname}` });
     serveMetrics(request, response).catch(() => response.destroy());
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port, options.host, () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  const host = options.host === "0.0.0.0" || options.host === "::" ? "127.0.0.1" : options.host;
+  const { host, port } = await listen(server, options.port, options.host);
   let disposed: Promise<void> | undefined;
   return {
     url: `http://${host}:${port}/metrics`,
@@ -200,6 +190,15 @@ export async function serveMetricsPort(options: { port: number; host: string }):
         server.closeAllConnections();
       })),
   };
+}
+
+/** Listens on `port` (0: the OS picks) and `host`; the port it got and a host to reach it by (loopback for a wildcard). */
+async function listen(server: Server, port: number, host: string): Promise<{ host: string; port: number }> {
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => resolve());
+  });
+  return { port: (server.address() as AddressInfo).port, host: host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host };
 }
 
 function findRoute<T>(routes: Record<string, T>, pathname: string): T | undefined {
