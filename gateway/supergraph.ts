@@ -9,6 +9,7 @@ import { composeServices } from "@apollo/composition";
 import { parse } from "graphql";
 import { DEFAULT_PORTS, SUBGRAPH_NAMES, type SubgraphName } from "../lib/config.js";
 import type { Logger } from "../lib/logger.js";
+import { rateLimitedFields } from "./rate-limit.js";
 import { PlannedSupergraph } from "./subscriptions/planner.js";
 
 const SCHEMA_DIR = new URL("../schema/", import.meta.url);
@@ -39,9 +40,10 @@ export function loadSupergraph(): string {
   return readFileSync(SUPERGRAPH_FILE, "utf8");
 }
 
-/** Checks that `sdl` is a supergraph the gateway can serve (it builds, plans, and every subgraph has a URL); throws why not. */
+/** Checks that `sdl` is a supergraph the gateway can serve (it builds, plans, its rate limits are known, and every subgraph has a URL); throws why not. */
 export function checkSupergraph(sdl: string, urlOf: (name: string, joinUrl: string | undefined) => string | undefined): void {
   const planned = new PlannedSupergraph(sdl);
+  rateLimitedFields(sdl);
   const missing = planned.subgraphNames.filter((name) => urlOf(name, planned.subgraphUrls.get(name)) === undefined);
   if (missing.length > 0) throw new Error(`no URL for subgraph ${missing.join(", ")} (join__graph url is empty and no MTD_SUBGRAPH_<NAME>_URL is set)`);
 }

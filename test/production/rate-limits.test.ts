@@ -3,7 +3,9 @@
  * process and in Redis, where two gateway processes share one bucket.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { rateLimitedFields } from "../../gateway/rate-limit.js";
 import { start as startGateway } from "../../gateway/server.js";
+import { loadSupergraph } from "../../gateway/supergraph.js";
 import { createLogger } from "../../lib/logger.js";
 import { MemoryTokenBuckets, RedisTokenBuckets, type TokenBuckets } from "../../lib/rate-limit/index.js";
 import type { Served } from "../../lib/server.js";
@@ -15,6 +17,7 @@ import { waitFor } from "../support/wait.js";
 
 const COUNT = /* GraphQL */ `query Count { devices(first: 1) { totalCount } }`;
 const HEARTBEAT = /* GraphQL */ `mutation Beat { partnerHeartbeat { state } }`;
+const DISABLE = /* GraphQL */ `mutation Disable { disableMtdConnector { state } }`;
 const BATCH = /* GraphQL */ `
   mutation Batch($inputs: [ReportThreatsInput!]!) { reportThreatsBatch(inputs: $inputs) { __typename } }
 `;
@@ -137,6 +140,29 @@ describe("rate limits at the gateway (in process)", () => {
     expect(codeOf(await graph.query(admin, COUNT))).toBeUndefined();
   });
 
+  it("charges the partner's bucket for the mutations the supergraph marks @rateLimited, and for no other", async () => {
+    const marked = 'partnerHeartbeat: MtdConnector! @join__field(graph: THREATS) @rateLimited(bucket: "partner")';
+    const unmarked = "disableMtdConnector(partner: MtdPartner): MtdConnector @join__field(graph: THREATS)";
+    const committed = loadSupergraph();
+    expect(committed).toContain(marked);
+    expect(committed).toContain(unmarked);
+    // The same graph with the directive moved from partnerHeartbeat to disableMtdConnector.
+    const moved = committed.replace(marked, "partnerHeartbeat: MtdConnector! @join__field(graph: THREATS)").replace(unmarked, `${unmarked} @rateLimited(bucket: "partner")`);
+    const gateway = await startGateway({ config: { ...graph.config, port: 0 }, logger: createLogger("silent", "test"), supergraphSdl: moved });
+    try {
+      const rateLimitedOf = async (tenantId: string, operation: string) => {
+        const partner = await graph.token({ tenantId, role: "partner", partner: "LOOKOUT" });
+        // Six at once against a burst of 4: two refused when charged.
+        const codes = await Promise.all(Array.from({ length: 6 }, () => graph.query(partner, operation, undefined, gateway.url).then(codeOf)));
+        return codes.filter((code) => code === "RATE_LIMITED").length;
+      };
+      expect(await rateLimitedOf("moved-heartbeat", HEARTBEAT)).toBe(0);
+      expect(await rateLimitedOf("moved-disable", DISABLE)).toBe(2);
+    } finally {
+      await gateway.dispose();
+    }
+  });
+
   it("gives each gateway process its own buckets without Redis", async () => {
     const second = await startGateway({ config: { ...graph.config, port: 0 }, logger: createLogger("silent", "test") });
     try {
@@ -147,6 +173,23 @@ describe("rate limits at the gateway (in process)", () => {
     } finally {
       await second.dispose();
     }
+  });
+});
+
+describe("@rateLimited in the supergraph", () => {
+  it("marks the partners' ingest mutations, a batch charged per report", () => {
+    expect(Object.fromEntries(rateLimitedFields(loadSupergraph()))).toEqual({
+      reportThreats: { bucket: "partner" },
+      reportThreatsBatch: { bucket: "partner", costArgument: "inputs" },
+      partnerHeartbeat: { bucket: "partner" },
+    });
+  });
+
+  it("refuses a bucket the gateway does not know, and a cost argument that is not a list", () => {
+    const heartbeat = 'partnerHeartbeat: MtdConnector! @join__field(graph: THREATS) @rateLimited(bucket: "partner")';
+    const batch = '@rateLimited(bucket: "partner", costArgument: "inputs")';
+    expect(() => rateLimitedFields(loadSupergraph().replace(heartbeat, heartbeat.replace('"partner"', '"device"')))).toThrow(/partnerHeartbeat: expected bucket partner; got "device"/);
+    expect(() => rateLimitedFields(loadSupergraph().replace(batch, '@rateLimited(bucket: "partner", costArgument: "reports")'))).toThrow(/reportThreatsBatch: expected costArgument to name a list argument; got "reports"/);
   });
 });
 

@@ -323,7 +323,6 @@ export type ResolversTypes = ResolversObject<{
   Platform: Platform;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   ReportError: ResolverTypeWrapper<ReportError>;
-  String: ResolverTypeWrapper<Scalars['String']['output']>;
   ReportThreatsBatchItem: ResolverTypeWrapper<Omit<ReportThreatsBatchItem, 'result'> & { result?: Maybe<ResolversTypes['ReportThreatsResult']> }>;
   ReportThreatsInput: ReportThreatsInput;
   ReportThreatsResult: ResolverTypeWrapper<Omit<ReportThreatsResult, 'device'> & { device: ResolversTypes['Device'] }>;
@@ -334,6 +333,7 @@ export type ResolversTypes = ResolversObject<{
   ThreatInput: ThreatInput;
   ThreatLevel: ThreatLevel;
   ThreatStatus: ThreatStatus;
+  String: ResolverTypeWrapper<Scalars['String']['output']>;
 }>;
 
 /** Mapping between all available schema types and the resolvers parents */
@@ -348,7 +348,6 @@ export type ResolversParentTypes = ResolversObject<{
   Mutation: Record<PropertyKey, never>;
   Query: Record<PropertyKey, never>;
   ReportError: ReportError;
-  String: Scalars['String']['output'];
   ReportThreatsBatchItem: Omit<ReportThreatsBatchItem, 'result'> & { result?: Maybe<ResolversParentTypes['ReportThreatsResult']> };
   ReportThreatsInput: ReportThreatsInput;
   ReportThreatsResult: Omit<ReportThreatsResult, 'device'> & { device: ResolversParentTypes['Device'] };
@@ -356,7 +355,15 @@ export type ResolversParentTypes = ResolversObject<{
   Subscription: Record<PropertyKey, never>;
   Threat: ThreatRecord;
   ThreatInput: ThreatInput;
+  String: Scalars['String']['output'];
 }>;
+
+export type RateLimitedDirectiveArgs = {
+  bucket: Scalars['String']['input'];
+  costArgument?: Maybe<Scalars['String']['input']>;
+};
+
+export type RateLimitedDirectiveResolver<Result, Parent, ContextType = Context, Args = RateLimitedDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
   name: 'DateTime';
@@ -445,3 +452,6 @@ export type Resolvers<ContextType = Context> = ResolversObject<{
   Threat?: ThreatResolvers<ContextType>;
 }>;
 
+export type DirectiveResolvers<ContextType = Context> = ResolversObject<{
+  rateLimited?: RateLimitedDirectiveResolver<any, any, ContextType>;
+}>;
