@@ -2,6 +2,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSubgraphFetcher, SHAREABLE_HEADER } from "../../gateway/subgraph-http.js";
+import { waitFor } from "../support/wait.js";
 
 describe("subgraph HTTP fetcher", () => {
   let server: Server;
@@ -31,9 +32,7 @@ describe("subgraph HTTP fetcher", () => {
     await new Promise<void>((resolve) => server.close(() => resolve()));
   });
 
-  const until = async (count: number) => {
-    while (received.length < count) await new Promise((resolve) => setTimeout(resolve, 5));
-  };
+  const until = (count: number) => waitFor(() => received.length >= count, 5000, `${count} requests at the subgraph`);
   const answerAll = () => {
     for (const answer of release) answer();
     release = [];
@@ -49,6 +48,7 @@ describe("subgraph HTTP fetcher", () => {
     const fetcher = createSubgraphFetcher();
     const pending = [fetcher(url, init("Bearer a", true)), fetcher(url, init("Bearer a", true)), fetcher(url, init("Bearer a", true))];
     await until(1);
+    // A quiet window, not a wait for an outcome: a second copy sent despite sharing would arrive in it.
     await new Promise((resolve) => setTimeout(resolve, 20));
     answerAll();
     const responses = await Promise.all(pending);

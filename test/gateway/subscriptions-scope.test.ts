@@ -1,6 +1,8 @@
 // Subscribers with different tokens of one authorization scope (tenant, role) share each event's execution.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { metrics } from "../../lib/metrics.js";
 import { startGraph, type TestGraph } from "../support/graph.js";
+import { waitFor } from "../support/wait.js";
 import { Subscriber, Tenant } from "./subscriptions-helpers.js";
 
 const SUBSCRIPTION = /* GraphQL */ `subscription($after: String) { accessChanged(resources: ["exchange"], after: $after) { cursor allowed device { id name } } }`;
@@ -25,14 +27,16 @@ describe("gateway subscriptions: one execution per event and authorization scope
       await graph.token({ tenantId: "scope", role: "enforcement", subject: "edge-b" }),
       await graph.token({ tenantId: "scope", role: "admin", subject: "console" }),
     ];
+    const upstreams = async () => (await metrics.subscriptions.get()).values.find(({ labels }) => labels.service === "policies" && labels.field === "accessChanged")?.value ?? 0;
+    const before = await upstreams();
     const streams = tokens.map((token) => {
       const client = new Subscriber(graph.gatewayUrl, token);
       open.push(client);
       return client.subscribe(SUBSCRIPTION, { after: head });
     });
     await Promise.all(open.map((client) => client.connected.promise));
-    // Let every upstream subscription be established before the change happens.
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Every upstream subscription (one per token) established at the policies subgraph before the change happens.
+    await waitFor(async () => (await upstreams()) >= before + tokens.length, 10_000, "an upstream subscription per token");
 
     const statements = graph.statements.devices!;
     const mark = statements.mark();

@@ -173,12 +173,10 @@ describe("structured logs", () => {
       connectionParams: { authorization: `Bearer ${enforcement}` },
       retryAttempts: 0,
     });
+    // Until the subgraph has taken the token (connection acknowledged), or refused it.
     await new Promise<void>((resolve) => {
-      const stop = client.subscribe({ query: `subscription { deviceRiskChanged { level } }` }, { next: () => {}, error: () => resolve(), complete: () => resolve() });
-      setTimeout(() => {
-        stop();
-        resolve();
-      }, 200);
+      client.on("connected", () => resolve());
+      client.subscribe({ query: `subscription { deviceRiskChanged { level } }` }, { next: () => {}, error: () => resolve(), complete: () => resolve() });
     });
     await client.dispose();
 
