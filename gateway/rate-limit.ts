@@ -7,7 +7,9 @@
  *   one per field, or one per item of its `costArgument` (one per report of a
  *   batch, so the bucket counts reports, not requests). The gateway reads the
  *   directive from the supergraph (a spec composed with `@composeDirective`, as
- *   `@resumable` is) at every load; it names no field itself.
+ *   `@resumable` is) at every load; it names no field itself;
+ * - per tenant, every subscription started (`subscribe:<tid>`, on every
+ *   transport: the subscription engine takes it with `takeToken`).
  * An empty bucket refuses the whole operation with `RATE_LIMITED`
  * (`extensions.retryAfterSeconds`, HTTP 429, `Retry-After`). When the store
  * cannot answer (Redis down), the operation goes through: availability wins,
@@ -15,9 +17,9 @@
  */
 import type { ApolloServerPlugin, GraphQLRequestContext } from "@apollo/server";
 import { isListType, isNonNullType, Supergraph } from "@apollo/federation-internals";
-import { Kind, valueFromASTUntyped, type DocumentNode, type OperationDefinitionNode, type SelectionSetNode } from "graphql";
+import { Kind, valueFromASTUntyped, type DocumentNode, type GraphQLError, type OperationDefinitionNode, type SelectionSetNode } from "graphql";
 import type { Identity } from "../lib/auth.js";
-import type { RateLimits } from "../lib/config.js";
+import type { BucketLimit, RateLimits } from "../lib/config.js";
 import { rateLimited } from "../lib/errors.js";
 import type { Logger } from "../lib/logger.js";
 import { metrics } from "../lib/metrics.js";
@@ -67,24 +69,35 @@ export interface RateLimitOptions<TContext> {
   logger: Logger;
 }
 
+/** The buckets' scopes: `RATE_LIMITED`'s `extensions.scope` and the `scope` label of `mtd_rate_limited_total`. */
+export type RateScope = "tenant" | "partner" | "subscribe";
+
+/**
+ * Takes `cost` tokens of the bucket `<scope>:<key>`: resolves to the
+ * RATE_LIMITED error when it is empty, to nothing when it is not or when the
+ * store cannot answer (let through: counted and logged).
+ */
+export async function takeToken(buckets: TokenBuckets, logger: Logger, scope: RateScope, key: string, limit: BucketLimit, cost = 1): Promise<GraphQLError | undefined> {
+  if (limit.perSecond === 0 || cost === 0) return undefined;
+  let decision;
+  try {
+    decision = await buckets.take(`${scope}:${key}`, limit, cost);
+  } catch (error) {
+    metrics.rateLimitErrors.inc();
+    logger.warn({ err: error, scope }, "rate limit store unavailable; operation let through");
+    return undefined;
+  }
+  if (decision.allowed) return undefined;
+  metrics.rateLimited.inc({ scope });
+  return rateLimited(scope, decision.retryAfterSeconds);
+}
+
 export function rateLimitPlugin<TContext extends object>({ buckets, limits, identityOf, logger }: RateLimitOptions<TContext>): ApolloServerPlugin<TContext> {
   // Read from the supergraph at every load (none before the first: the gateway serves nothing then).
   let limitedFields: ReadonlyMap<string, RateLimitedField> = new Map();
   const take = async (scope: "tenant" | "partner", key: string, cost: number) => {
-    const limit = limits[scope];
-    if (limit.perSecond === 0 || cost === 0) return;
-    let decision;
-    try {
-      decision = await buckets.take(`${scope}:${key}`, limit, cost);
-    } catch (error) {
-      metrics.rateLimitErrors.inc();
-      logger.warn({ err: error, scope }, "rate limit store unavailable; operation let through");
-      return;
-    }
-    if (!decision.allowed) {
-      metrics.rateLimited.inc({ scope });
-      throw rateLimited(scope, decision.retryAfterSeconds);
-    }
+    const refused = await takeToken(buckets, logger, scope, key, limits[scope], cost);
+    if (refused !== undefined) throw refused;
   };
 
   return {

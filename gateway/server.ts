@@ -23,6 +23,7 @@ import { cors } from "./cors.js";
 import { SubgraphDataSource } from "./data-source.js";
 import { rateLimitPlugin } from "./rate-limit.js";
 import { SubscriptionEngine } from "./subscriptions/engine.js";
+import { createTenantSubscriptions } from "./subscriptions/tenant-limit/index.js";
 import { httpSubscriptions, SUPPORTED_TRANSPORTS } from "./subscriptions/http.js";
 import { serveWebSocket } from "./subscriptions/ws.js";
 import { checkSupergraph, loadSupergraph, supergraphFromFile } from "./supergraph.js";
@@ -87,6 +88,9 @@ export async function start({ config, logger: parentLogger, supergraphSdl }: Gat
     maxPlans: config.caches.subscriptionPlans,
     logger,
     production: config.env === "production",
+    // With Redis: one count per tenant across the replicas, each replica's share under a lease.
+    tenantSubscriptions: createTenantSubscriptions({ redis: config.redis, redisPrefix: config.redisPrefix, leaseMs: config.subscriptions.tenantLeaseMs, logger }),
+    subscribeRate: { buckets, limit: config.rateLimits.subscribe },
   });
   following = engine;
   const allowOrigin = cors(config.corsOrigins);

@@ -95,14 +95,14 @@ export const metrics = {
   /** Operations refused by a token bucket. */
   rateLimited: new Counter({
     name: "mtd_rate_limited_total",
-    help: "Operations refused with RATE_LIMITED, by bucket scope (tenant | partner)",
+    help: "Operations refused with RATE_LIMITED, by bucket scope (tenant | partner | subscribe)",
     labelNames: ["scope"] as const,
     registers: [registry],
   }),
   /** The rate limiter could not reach its store and let the operation through (fail open). */
   rateLimitErrors: new Counter({
     name: "mtd_rate_limit_store_errors_total",
-    help: "Rate-limit checks that failed (store unreachable) and were let through",
+    help: "Rate-limit and shared subscription-count checks that failed (store unreachable) and were let through",
     registers: [registry],
   }),
   /** Operations refused with OPERATION_LIMIT, by limit. */

@@ -3,7 +3,8 @@
  * `REDIS_URL=redis://host:port` or `REDIS_CLUSTER_NODES=host:port,host:port,…`
  * (ioredis's `Cluster`: it finds the masters from any of the nodes and follows
  * MOVED/ASK). Everything we send touches one key per command, script or
- * pipeline (a stream with its consumer groups, a bucket), so no command ever
+ * pipeline (a stream with its consumer groups, a bucket), or keys under one
+ * hash tag (a tenant's subscription count and leases), so no command ever
  * crosses slots.
  */
 import { Cluster, Redis, type RedisOptions } from "ioredis";

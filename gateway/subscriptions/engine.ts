@@ -10,6 +10,10 @@
  * subscription (upstream.ts); each event is executed once per group
  * (execute.ts) and delivered in order through a bounded queue (stream.ts).
  *
+ * - Admission, before planning: the tenant's subscribe rate limit (a token of
+ *   `subscribe:<tid>` from the gateway's buckets, shared with the HTTP rate
+ *   limits); after the checks: the per-tenant count (tenant-limit/: shared by
+ *   the replicas in Redis, under a lease per replica, or this process's).
  * - `resumeAfter` (SSE's `Last-Event-ID`) replaces the operation's own resume
  *   argument: the subscription continues after that cursor, exactly as if the
  *   client had sent it as `after`.
@@ -25,16 +29,19 @@ import { randomUUID } from "node:crypto";
 import type { DocumentNode, ExecutionResult, GraphQLError, GraphQLSchema } from "graphql";
 import { callAt } from "../../lib/async.js";
 import type { Identity } from "../../lib/auth.js";
-import type { OperationLimits, SubscriptionLimits } from "../../lib/config.js";
+import type { BucketLimit, OperationLimits, SubscriptionLimits } from "../../lib/config.js";
 import type { Logger } from "../../lib/logger.js";
 import { metrics } from "../../lib/metrics.js";
 import { operationChecker } from "../../lib/protection.js";
+import type { TokenBuckets } from "../../lib/rate-limit/index.js";
 import { checkLimits } from "../../lib/ws-policy.js";
+import { takeToken } from "../rate-limit.js";
 import { EventExecutor } from "./execute.js";
 import { bindVariables, CURSOR_ALIAS, Planners, RESUME_VARIABLE, type PlannedSupergraph } from "./planner.js";
-import { supergraphChanged, tokenExpired, tooManySubscriptions } from "./protocol.js";
+import { gatewayStopping, supergraphChanged, tokenExpired, tooManySubscriptions, withoutHttp } from "./protocol.js";
 import type { ClientBytes } from "./client-bytes.js";
 import { ClientStream } from "./stream.js";
+import { LocalTenantSubscriptions, type TenantSubscriptions } from "./tenant-limit/index.js";
 import { UpstreamPool, webSocketUrl, type UpstreamStats } from "./upstream.js";
 
 /** The `transport` label of the subscription metrics. */
@@ -52,6 +59,10 @@ export interface EngineOptions {
   logger: Logger;
   /** Masks internal error messages. */
   production: boolean;
+  /** Active subscriptions per tenant (the engine closes it on dispose). Default: this process's count. */
+  tenantSubscriptions?: TenantSubscriptions;
+  /** The subscribe rate limit per tenant (`config.rateLimits.subscribe`) and the buckets it takes from. Default: none. */
+  subscribeRate?: { buckets: TokenBuckets; limit: BucketLimit };
 }
 
 export interface SubscriptionRequest {
@@ -101,7 +112,7 @@ export class SubscriptionEngine {
   private readonly upstream: UpstreamPool;
   private readonly executor: EventExecutor;
   private readonly checkOperation: ReturnType<typeof operationChecker>;
-  private readonly perTenant = new Map<string, number>();
+  private readonly perTenant: TenantSubscriptions;
   private readonly active = new Set<Active>();
   private readonly logger: Logger;
   private slowConsumersClosed = 0;
@@ -113,6 +124,7 @@ export class SubscriptionEngine {
     this.upstream = new UpstreamPool({ logger: this.logger, keepAliveMs: options.limits.keepAliveMs, retryMaxMs: options.limits.upstreamRetryMaxMs });
     this.executor = new EventExecutor((name) => this.subgraphUrl(name, this.planners.current), this.logger, options.production);
     this.checkOperation = operationChecker(options.operationLimits);
+    this.perTenant = options.tenantSubscriptions ?? new LocalTenantSubscriptions();
   }
 
   get limits(): SubscriptionLimits {
@@ -120,8 +132,11 @@ export class SubscriptionEngine {
   }
 
   /** Starts a subscription, or says why not (GraphQL errors with codes, nothing started). */
-  subscribe(request: SubscriptionRequest): Subscribed {
+  async subscribe(request: SubscriptionRequest): Promise<Subscribed> {
     const { identity } = request;
+    const rate = this.options.subscribeRate;
+    const limited = rate === undefined ? undefined : await takeToken(rate.buckets, this.logger, "subscribe", identity.tenantId, rate.limit);
+    if (limited !== undefined) return { errors: [withoutHttp(limited)] };
     const planner = this.planners.current;
     const planned = planner.plan(request.query, request.operationName ?? undefined);
     if (planned.errors !== undefined) return planned;
@@ -131,9 +146,13 @@ export class SubscriptionEngine {
     const refused = checkLimits(this.checkOperation, SERVICE, planner.apiSchema, plan.document, bound.bound.variables, plan.operationName);
     if (refused !== undefined) return { errors: [refused] };
     const { maxPerTenant, maxQueuedEvents } = this.options.limits;
-    const tenantCount = this.perTenant.get(identity.tenantId) ?? 0;
-    if (tenantCount >= maxPerTenant) return { errors: [tooManySubscriptions(`at most ${maxPerTenant} active subscriptions per tenant on this gateway; complete one first`)] };
-    this.perTenant.set(identity.tenantId, tenantCount + 1);
+    if (!(await this.perTenant.acquire(identity.tenantId, maxPerTenant))) {
+      return { errors: [tooManySubscriptions(`at most ${maxPerTenant} active subscriptions per tenant; complete one first`)] };
+    }
+    if (this.disposed !== undefined) {
+      this.perTenant.release(identity.tenantId);
+      return { errors: [gatewayStopping()] };
+    }
 
     const variables = { ...bound.bound.variables };
     if (plan.resume !== undefined && request.resumeAfter !== undefined) variables[RESUME_VARIABLE] = request.resumeAfter;
@@ -163,9 +182,7 @@ export class SubscriptionEngine {
         cancelExpiry();
         this.active.delete(active);
         metrics.subscriptions.dec(labels);
-        const left = (this.perTenant.get(identity.tenantId) ?? 1) - 1;
-        if (left <= 0) this.perTenant.delete(identity.tenantId);
-        else this.perTenant.set(identity.tenantId, left);
+        this.perTenant.release(identity.tenantId);
       },
     });
     active.stream = stream;
@@ -226,6 +243,7 @@ export class SubscriptionEngine {
     return (this.disposed ??= (async () => {
       for (const active of [...this.active]) await active.stream.return();
       await this.upstream.dispose();
+      await this.perTenant.close();
     })());
   }
 

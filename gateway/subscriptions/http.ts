@@ -26,7 +26,7 @@ import type { TokenVerifier } from "../../lib/auth.js";
 import { ErrorCode } from "../../lib/errors.js";
 import { header, readBody, send } from "../../lib/server.js";
 import { ClientBytes } from "./client-bytes.js";
-import type { SubscriptionEngine, Transport } from "./engine.js";
+import type { Subscribed, SubscriptionEngine, Transport } from "./engine.js";
 import { writeChunk } from "./frames.js";
 import { multipart } from "./multipart.js";
 import { slowConsumer, SubscriptionFailure } from "./protocol.js";
@@ -126,7 +126,14 @@ export function httpSubscriptions(options: { engine: SubscriptionEngine; verify:
     }
 
     let overflowed: GraphQLError | undefined;
-    const started = engine.subscribe({
+    // The client went away: the subscription ends (upstream released), also when that happens while it is admitted.
+    let gone = false;
+    let started: Subscribed | undefined;
+    response.once("close", () => {
+      gone = true;
+      void started?.stream?.return();
+    });
+    started = await engine.subscribe({
       identity,
       query: params.query,
       operationName: typeof params.operationName === "string" ? params.operationName : undefined,
@@ -145,11 +152,10 @@ export function httpSubscriptions(options: { engine: SubscriptionEngine; verify:
       return true;
     }
     const { stream } = started;
+    if (gone) void stream.return();
     const keepAliveMs = engine.limits.keepAliveMs;
     const keepAlive = keepAliveMs > 0 ? setInterval(() => void writeChunk(response, encoding.keepAlive), keepAliveMs) : undefined;
     keepAlive?.unref();
-    // The client went away: the subscription ends (upstream released).
-    response.once("close", () => void stream.return());
 
     let errors: readonly GraphQLFormattedError[] | undefined;
     try {

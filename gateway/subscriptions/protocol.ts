@@ -39,10 +39,22 @@ export const SubscriptionErrorCode = {
   GRAPHQL_VALIDATION_FAILED: OperationErrorCode.GRAPHQL_VALIDATION_FAILED,
   /** The subgraph serving the subscription could not be reached and retries were abandoned. */
   SUBGRAPH_UNAVAILABLE: "SUBGRAPH_UNAVAILABLE",
+  /** The gateway began to stop while the subscription was being admitted: subscribe again (another replica serves it). */
+  GATEWAY_STOPPING: "GATEWAY_STOPPING",
 } as const;
 
 export function tooManySubscriptions(message: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code: SubscriptionErrorCode.TOO_MANY_SUBSCRIPTIONS } });
+}
+
+export function gatewayStopping(): GraphQLError {
+  return new GraphQLError("the gateway is stopping: subscribe again (another replica serves it)", { extensions: { code: SubscriptionErrorCode.GATEWAY_STOPPING } });
+}
+
+/** An error of the HTTP path (e.g. RATE_LIMITED) for the subscription transports: its `extensions.http` (status, headers) is not theirs to send. */
+export function withoutHttp(error: GraphQLError): GraphQLError {
+  const { http: _http, ...extensions } = error.extensions;
+  return new GraphQLError(error.message, { extensions });
 }
 
 export function operationNotSupported(kind: string): GraphQLError {

@@ -10,7 +10,9 @@
  * - Only subscriptions are served here: a query or mutation gets an
  *   OPERATION_NOT_SUPPORTED error (send it over HTTP).
  * - At most `maxPerConnection` subscriptions per connection (and the engine's
- *   per-tenant limit) answer TOO_MANY_SUBSCRIPTIONS; a client that cannot keep
+ *   per-tenant limit) answer TOO_MANY_SUBSCRIPTIONS, the engine's subscribe
+ *   rate limit RATE_LIMITED (`extensions.retryAfterSeconds`), as the
+ *   subscription's `error` message; a client that cannot keep
  *   up is closed with 4290 (GatewayCloseCode.SlowConsumer): more than
  *   `maxQueuedEvents` behind on one subscription, or more than
  *   `maxQueuedBytes` held for the connection, its subscriptions' results
@@ -38,6 +40,8 @@ interface ConnectionState {
   admitted?: AdmittedConnection;
   streams: Set<ClientStream>;
   bytes: ClientBytes;
+  /** Subscriptions whose admission (rate limit, tenant count) is under way. */
+  admitting: number;
 }
 
 type ConnectionExtra = { state?: ConnectionState };
@@ -51,7 +55,7 @@ const FLUSH_BEFORE_CLOSE_MS = 1000;
 export function serveWebSocket({ wss, engine, verify }: WebSocketTransportOptions): () => Promise<void> {
   const { maxPerConnection, keepAliveMs, maxQueuedBytes } = engine.limits;
   const stateOf = (extra: ConnectionExtra & Extra): ConnectionState =>
-    (extra.state ??= { streams: new Set(), bytes: new ClientBytes(maxQueuedBytes, () => extra.socket.bufferedAmount, "graphql-ws") });
+    (extra.state ??= { streams: new Set(), admitting: 0, bytes: new ClientBytes(maxQueuedBytes, () => extra.socket.bufferedAmount, "graphql-ws") });
 
   async function expire(extra: ConnectionExtra & Extra) {
     const streams = [...stateOf(extra).streams];
@@ -71,12 +75,14 @@ export function serveWebSocket({ wss, engine, verify }: WebSocketTransportOption
         return true;
       },
 
-      onSubscribe: (ctx, id, payload): ExecutionArgs | readonly GraphQLError[] => {
+      onSubscribe: async (ctx, id, payload): Promise<ExecutionArgs | readonly GraphQLError[]> => {
         const state = stateOf(ctx.extra);
-        if (state.streams.size >= maxPerConnection) {
+        // Subscriptions being admitted hold their place: concurrent subscribes cannot pass the limit together.
+        if (state.streams.size + state.admitting >= maxPerConnection) {
           return [tooManySubscriptions(`at most ${maxPerConnection} active subscriptions per connection; complete one first`)];
         }
-        const started = engine.subscribe({
+        state.admitting++;
+        const started = await engine.subscribe({
           identity: state.admitted!.identity,
           query: typeof payload.query === "string" ? payload.query : "",
           operationName: payload.operationName,
@@ -86,7 +92,7 @@ export function serveWebSocket({ wss, engine, verify }: WebSocketTransportOption
           deliver: (result) => writeFrame(ctx.extra.socket, nextFrame(id, result)),
           onOverflow: () => ctx.extra.socket.close(GatewayCloseCode.SlowConsumer, SLOW_CONSUMER_REASON),
           bytes: state.bytes,
-        });
+        }).finally(() => state.admitting--);
         if (started.errors !== undefined) return started.errors;
         const { stream } = started;
         state.streams.add(stream);

@@ -24,8 +24,13 @@ export interface CacheLimits {
 export interface SubscriptionLimits {
   /** `MTD_WS_MAX_SUBSCRIPTIONS_PER_CONNECTION`: active subscriptions one WebSocket may hold. Default 100. */
   maxPerConnection: number;
-  /** `MTD_WS_MAX_SUBSCRIPTIONS_PER_TENANT`: active subscriptions of one tenant on one gateway process. Default 10000. */
+  /**
+   * `MTD_WS_MAX_SUBSCRIPTIONS_PER_TENANT`: active subscriptions of one tenant, on every gateway replica together
+   * when they share Redis (each replica's share under a lease), else on this process. Default 10000.
+   */
   maxPerTenant: number;
+  /** `MTD_WS_SUBSCRIPTION_LEASE_MS`: how long a gateway replica's share of the per-tenant count outlives its last heartbeat (renewed every third of it). Default 30000. */
+  tenantLeaseMs: number;
   /** `MTD_WS_MAX_QUEUED_EVENTS`: events queued for one subscription before its client is closed as too slow (4290). Default 1000. */
   maxQueuedEvents: number;
   /**
@@ -67,6 +72,8 @@ export interface RateLimits {
   tenant: BucketLimit;
   /** `MTD_RATE_LIMIT_PARTNER_PER_SECOND` / `_BURST`: ingest (`reportThreats`, each report of `reportThreatsBatch`, `partnerHeartbeat`) per tenant and partner. Default 500/s, burst 1000. */
   partner: BucketLimit;
+  /** `MTD_RATE_LIMIT_SUBSCRIBE_PER_SECOND` / `_BURST`: subscriptions started by a tenant, on every transport. Default 100/s, burst 2000. */
+  subscribe: BucketLimit;
 }
 
 export function readLimits(reader: ConfigReader): LimitsConfig {
@@ -74,6 +81,7 @@ export function readLimits(reader: ConfigReader): LimitsConfig {
   const subscriptions: SubscriptionLimits = {
     maxPerConnection: limit("MTD_WS_MAX_SUBSCRIPTIONS_PER_CONNECTION", 1, 10_000, 100),
     maxPerTenant: limit("MTD_WS_MAX_SUBSCRIPTIONS_PER_TENANT", 1, 1_000_000, 10_000),
+    tenantLeaseMs: limit("MTD_WS_SUBSCRIPTION_LEASE_MS", 1000, 600_000, 30_000),
     maxQueuedEvents: limit("MTD_WS_MAX_QUEUED_EVENTS", 1, 1_000_000, 1000),
     maxQueuedBytes: limit("MTD_WS_MAX_QUEUED_BYTES", 65_536, 1_073_741_824, 16 * 1024 * 1024),
     keepAliveMs: limit("MTD_WS_KEEPALIVE_MS", 0, 600_000, 12_000),
@@ -96,5 +104,5 @@ export function readLimits(reader: ConfigReader): LimitsConfig {
     queryPlans: limit("MTD_CACHE_QUERY_PLANS", 1, 1_000_000, 2000),
     subscriptionPlans: limit("MTD_CACHE_SUBSCRIPTION_PLANS", 1, 1_000_000, 1000),
   };
-  return { limits, rateLimits: { tenant: bucket("TENANT", 200, 400), partner: bucket("PARTNER", 500, 1000) }, subscriptions, caches };
+  return { limits, rateLimits: { tenant: bucket("TENANT", 200, 400), partner: bucket("PARTNER", 500, 1000), subscribe: bucket("SUBSCRIBE", 100, 2000) }, subscriptions, caches };
 }
