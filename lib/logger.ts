@@ -1,6 +1,6 @@
 /** Structured JSON logs: attributes first, one child logger per service and request. */
 import { pino, type DestinationStream, type Logger } from "pino";
-import type { LogLevel } from "./config.js";
+import type { LogLevel } from "./config/server.js";
 import { currentTraceId } from "./tracing.js";
 
 export type { Logger };

@@ -23,7 +23,7 @@
  * tokens or other values from a request.
  */
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Link, type Span } from "@opentelemetry/api";
-import type { Logger } from "./logger.js";
+import type { Logger } from "pino";
 import { APOLLO_GATEWAY_TRACER, shapeApolloSpans } from "./tracing-apollo.js";
 
 export type OtlpProtocol = "http/protobuf" | "http/json";

@@ -2,8 +2,9 @@
  * The console's shell: sign-in, then one client per session (urql + graphql-ws
  * with the token), the navigation and the page the path names.
  */
-import { createContext, useContext, useEffect, useMemo, useState } from "react";
+import { useEffect, useMemo, useState } from "react";
 import { Provider } from "urql";
+import { Context } from "./console-context";
 import { createConsoleClient, type ConnectionState } from "./graph/client";
 import { Link, usePath } from "./router";
 import { canEdit, storedSession, storeSession, type Session } from "./session";
@@ -16,21 +17,6 @@ import { Policies } from "./pages/policies";
 import { Partners } from "./pages/partners";
 import { Inventory } from "./pages/inventory";
 import { AuditLog } from "./pages/audit-log";
-
-interface ConsoleContext {
-  session: Session;
-  /** Whether this session may change anything (admins); analysts get no edit controls at all. */
-  editable: boolean;
-  connection: ConnectionState;
-}
-
-const Context = createContext<ConsoleContext | undefined>(undefined);
-
-export function useConsole(): ConsoleContext {
-  const value = useContext(Context);
-  if (value === undefined) throw new Error("useConsole outside the signed-in console");
-  return value;
-}
 
 const PAGES = [
   { path: "/", name: "Overview" },

@@ -6,7 +6,7 @@
  */
 import { useMemo } from "react";
 import { useSubscription } from "urql";
-import { useConsole } from "../app";
+import { useConsole } from "../console-context";
 import { graphql } from "../gql";
 import type { AccessChangeRowFragment } from "../gql/graphql";
 import type { ResumableContext } from "../graph/client";

@@ -1,7 +1,7 @@
 /** A device's access exceptions: allowed on some resources whatever its compliance, until they expire. Admins grant and revoke them. */
 import { useState, type FormEvent } from "react";
 import { useMutation } from "urql";
-import { useConsole } from "../app";
+import { useConsole } from "../console-context";
 import { graphql } from "../gql";
 import { Empty, ErrorNote, Table, Time } from "../ui";
 

@@ -1,7 +1,7 @@
 /** App inventory: what is shared with the partner (admins switch it), app search with version filters, version counts per app. */
 import { useState, type FormEvent } from "react";
 import { useMutation, useQuery } from "urql";
-import { useConsole } from "../app";
+import { useConsole } from "../console-context";
 import { graphql } from "../gql";
 import type { AppFilter } from "../gql/graphql";
 import { Empty, ErrorNote, Loading, Table, Time } from "../ui";

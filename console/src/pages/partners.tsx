@@ -1,7 +1,7 @@
 /** The tenant's MTD partner connectors (one partner per platform): state, platforms, fail-closed platforms, heartbeat; admins enable, update or disable them. */
 import { useState, type FormEvent } from "react";
 import { useMutation, useQuery } from "urql";
-import { useConsole } from "../app";
+import { useConsole } from "../console-context";
 import { graphql } from "../gql";
 import type { MtdPartner, Platform } from "../gql/graphql";
 import { Badge, ErrorNote, Loading, platformName, Time, words, Options } from "../ui";

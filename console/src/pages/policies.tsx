@@ -1,7 +1,7 @@
 /** Compliance per platform and the conditional-access policies; admins edit them, analysts read them. */
 import { useState, type FormEvent } from "react";
 import { useMutation, useQuery } from "urql";
-import { useConsole } from "../app";
+import { useConsole } from "../console-context";
 import { graphql } from "../gql";
 import type { ConditionalAccessMode, Platform, ThreatLevel } from "../gql/graphql";
 import { Badge, Empty, ErrorNote, Loading, PLATFORMS, platformName, Table, THREAT_LEVELS, words, Options } from "../ui";

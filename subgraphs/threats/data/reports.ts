@@ -13,14 +13,13 @@
  * partner does not cover) is refused on its own and writes nothing; the
  * others of the batch are stored.
  */
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { GraphQLError } from "graphql";
 import { In, type FindOptionsWhere } from "typeorm";
 import type { MtdPartner } from "../../../lib/domain-enums.js";
 import { isUniqueViolation } from "../../../lib/db.js";
 import { conflict, forbidden, notFound } from "../../../lib/errors.js";
 import { coveringConnector, type PartnerData } from "../domain.js";
-import { reportFingerprint } from "../fingerprint.js";
 import type { ThreatCategory, ThreatLevel, ThreatStatus } from "../generated/graphql.js";
 import { activeConnectors, lockDevices, type AssessmentRepository } from "./assessments.js";
 import { authorizePartner } from "./connectors.js";
@@ -186,4 +185,19 @@ function refusalOf(device: DeviceStateRecord | undefined, report: Report, connec
 
 function* chunks<T>(rows: readonly T[]): Generator<T[]> {
   for (let start = 0; start < rows.length; start += INSERT_BATCH_SIZE) yield rows.slice(start, start + INSERT_BATCH_SIZE);
+}
+
+/**
+ * A report's content fingerprint: what makes a replay of a `reportId` the
+ * same report. SHA-256 (hex) of the canonical JSON of the device, the
+ * observation time (epoch ms) and the threats ordered by external id (unique
+ * within a report), each as its fields in a fixed order: the same report sent
+ * with its threats in another order or with other JSON spacing has the same
+ * fingerprint; another device, observation time or any threat field does not.
+ */
+function reportFingerprint(report: Report): string {
+  const threats = [...report.threats]
+    .sort((a, b) => (a.externalId < b.externalId ? -1 : a.externalId > b.externalId ? 1 : 0))
+    .map((t) => [t.externalId, t.category, t.severity, t.title, t.status]);
+  return createHash("sha256").update(JSON.stringify([report.deviceId, report.observedAt.getTime(), threats])).digest("hex");
 }
