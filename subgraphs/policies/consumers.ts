@@ -22,7 +22,7 @@ import type { Evaluator } from "./evaluator.js";
  * bounds how long it holds the tenant's lock (the other lanes' transactions of
  * the tenant wait at most that long).
  */
-export const EVALUATION_BATCH = 200;
+export const EVALUATION_BATCH = 100;
 /** Events per read of the urgent lane: most of them are skipped unread, so it reads far ahead. */
 const URGENT_READ = 1000;
 

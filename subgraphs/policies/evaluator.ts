@@ -33,7 +33,7 @@ import { assessmentProblem, deviceEventProblem, policyChangeProblem } from "./ev
 import { TenantEvaluation } from "./evaluation.js";
 
 /** Devices re-evaluated per transaction after a policy change: large for throughput, small enough that the tenant's lock is free again within a fraction of a second. */
-export const REEVALUATION_SLICE = 500;
+export const REEVALUATION_SLICE = 200;
 
 type DeviceUpdate = { kind: "device"; event: LoggedEvent<DeviceEventPayload> } | { kind: "assessment"; event: LoggedEvent<AssessmentChangedPayload> };
 
