@@ -22,39 +22,44 @@ export interface SubscribeOptions {
   wantsHead(args: ExecutionArgs): boolean;
 }
 
-export function subscriber({ traced, wantsHead }: SubscribeOptions): (args: ExecutionArgs) => Promise<AsyncGenerator<ExecutionResult> | ExecutionResult> {
+export function subscriber({ traced, wantsHead }: SubscribeOptions): (args: ExecutionArgs) => Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
   return async (args) => {
     const source = await createSourceEventStream(args);
     if (!(Symbol.asyncIterator in source)) return source;
     const events = source[Symbol.asyncIterator]();
     const field = args.operationName ?? "subscription";
     const heads = wantsHead(args);
-    async function* results(): AsyncGenerator<ExecutionResult> {
-      try {
+    const run = async (payload: unknown): Promise<ExecutionResult> => {
+      const carried = traced ? carriedTrace(payload) : undefined;
+      if (carried === undefined) return execute({ ...args, rootValue: payload }); // tracing off, or a replayed change: no trace to continue
+      return continueFrom(carried, `subscription event ${field}`, {}, async () => {
+        const result = await execute({ ...args, rootValue: payload });
+        const traceparent = currentTraceparent();
+        return traceparent === undefined ? result : { ...result, extensions: { ...result.extensions, traceparent } };
+      });
+    };
+    // Not an async generator: a generator's `return()` waits for the `next()` in
+    // progress, which waits for the next event, so a client's `complete` would
+    // end the subscription only when one more event came. `return()` here ends
+    // the source at once.
+    const results: AsyncIterableIterator<ExecutionResult> = {
+      async next() {
         for (;;) {
           const next = await events.next();
-          if (next.done === true) return;
-          const payload: unknown = next.value;
-          const head = markedHead(payload);
-          if (head !== undefined) {
-            if (heads) yield headResult(head);
-            continue;
-          }
-          const carried = traced ? carriedTrace(payload) : undefined;
-          if (carried === undefined) {
-            yield await execute({ ...args, rootValue: payload }); // tracing off, or a replayed change: no trace to continue
-            continue;
-          }
-          yield await continueFrom(carried, `subscription event ${field}`, {}, async () => {
-            const result = await execute({ ...args, rootValue: payload });
-            const traceparent = currentTraceparent();
-            return traceparent === undefined ? result : { ...result, extensions: { ...result.extensions, traceparent } };
-          });
+          if (next.done === true) return { done: true, value: undefined };
+          const head = markedHead(next.value);
+          if (head === undefined) return { done: false, value: await run(next.value) };
+          if (heads) return { done: false, value: headResult(head) };
         }
-      } finally {
+      },
+      async return() {
         await events.return?.();
-      }
-    }
-    return results();
+        return { done: true, value: undefined };
+      },
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+    return results;
   };
 }
