@@ -16,6 +16,7 @@ import { startGraph } from "../support/graph.js";
 import { waitFor } from "../support/wait.js";
 import { Tenant } from "../gateway/subscriptions-helpers.js";
 import { interleaved, percentile, showSpread, spread, startPeer, UNLIMITED, writeResults } from "./peers.js";
+import { steady } from "./pace.js";
 import { startSubscribers } from "./subscribers.js";
 import { printTable } from "./table.js";
 
@@ -94,7 +95,7 @@ async function measure(storage: Storage, count: number, round: number): Promise<
           if (i >= WARMUP_REPORTS) accepted.set(`${id}#${n}`, Date.now());
         };
         const total = WARMUP_REPORTS + RATE * SECONDS;
-        await steady(total, report);
+        await steady(total, RATE, report);
         await waitFor(async () => (await subscribers.stats()).received >= total * count, 60_000, "every change delivered").catch((error: unknown) => console.error(String(error)));
 
         // Which report caused which sequence: the tenant's stored changes after the head, in order.
@@ -129,16 +130,4 @@ async function measure(storage: Storage, count: number, round: number): Promise<
   } finally {
     await graph.stop();
   }
-}
-
-/** Runs `act(i)` for i in [0, total) at RATE per second, not waiting for one to finish before starting the next. */
-async function steady(total: number, act: (i: number) => Promise<void>) {
-  const start = Date.now();
-  const running: Promise<void>[] = [];
-  for (let i = 0; i < total; i++) {
-    const wait = start + (i * 1000) / RATE - Date.now();
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    running.push(act(i));
-  }
-  await Promise.all(running);
 }

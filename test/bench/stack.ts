@@ -1,4 +1,4 @@
-/** The production shape for benchmarks: every subgraph and the gateway as their own `bin/start.ts` processes on a fresh MariaDB database and Redis prefix. */
+/** The production shape for benchmarks: every subgraph and the gateway (or several replicas of it) as their own `bin/start.ts` processes on a fresh MariaDB database and Redis prefix. */
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,15 +13,19 @@ import { UNLIMITED } from "./peers.js";
 export interface ProcessStack {
   gatewayUrl: string;
   gateway: Service;
-  /** The subgraphs, then the gateway. */
+  /** Every gateway replica, the first being `gateway`. */
+  gateways: Service[];
+  /** The subgraphs, then the gateways. */
   services: Service[];
+  /** `mysql://…` of the stack's database (for table sizes). */
+  databaseUrl: string;
   query: Query;
   token(claims: Parameters<typeof signToken>[1]): Promise<string>;
   stop(): Promise<void>;
 }
 
-/** Starts the stack; `env` adds to (or overrides) every process's environment. */
-export async function startProcesses(env: Record<string, string> = {}): Promise<ProcessStack> {
+/** Starts the stack with `gateways` replicas (default 1); `env` adds to (or overrides) every process's environment. */
+export async function startProcesses(env: Record<string, string> = {}, gateways = 1): Promise<ProcessStack> {
   const database = await createMysqlDatabase();
   const redis = redisPrefix();
   const dataDir = mkdtempSync(join(tmpdir(), "mtd-bench-"));
@@ -49,9 +53,10 @@ export async function startProcesses(env: Record<string, string> = {}): Promise<
     // One at a time: four processes migrating at once can miss their start-up timeout on a busy machine.
     for (const service of services) await service.start();
     const urls = Object.fromEntries(SUBGRAPH_NAMES.map((name, i) => [`MTD_SUBGRAPH_${name.toUpperCase()}_URL`, services[i]!.url]));
-    const gateway = new Service("gateway", ["gateway"], { ...common, ...urls });
-    services.push(gateway);
-    await gateway.start();
+    const replicas = Array.from({ length: gateways }, (_, i) => new Service(i === 0 ? "gateway" : `gateway-${i + 1}`, ["gateway"], { ...common, ...urls }));
+    services.push(...replicas);
+    for (const replica of replicas) await replica.start();
+    const gateway = replicas[0]!;
     const query: Query = async (token, document, variables) => {
       const response = await fetch(gateway.url, {
         method: "POST",
@@ -60,7 +65,7 @@ export async function startProcesses(env: Record<string, string> = {}): Promise<
       });
       return (await response.json()) as never;
     };
-    return { gatewayUrl: gateway.url, gateway, services, query, token: (claims) => signToken(secret, claims), stop };
+    return { gatewayUrl: gateway.url, gateway, gateways: replicas, services, databaseUrl: database.url, query, token: (claims) => signToken(secret, claims), stop };
   } catch (error) {
     await stop();
     throw error;

@@ -1,0 +1,218 @@
+/**
+ * `npm run bench -- soak`: does the graph stay flat when it runs for long?
+ * Every subgraph and two gateways as their own processes (MariaDB + Redis),
+ * retention at 2 minutes (`MTD_RETENTION_ACCESS_CHANGES`, `MTD_RETENTION_AUDIT`),
+ * BENCH_SUBSCRIBERS (1,000) subscribers split over both gateways, partner
+ * reports at BENCH_RATE (10) per second for BENCH_SOAK_MINUTES (10), each
+ * flipping one of 20 devices (one access change per report on `exchange`).
+ *
+ * Every 10 s: the RSS (/proc) and the event-loop delay (p99 since the last
+ * sample: prom-client's `nodejs_eventloop_lag_p99_seconds`, reset at each
+ * scrape) of every process. At start and end: the rows of every table.
+ * Results: each process's RSS slope over the second half (least squares,
+ * MiB/min; target < 1), the tables bounded, p99 report accepted → change
+ * delivered to a subscriber, for the reports of the first and of the last
+ * minute (target: last ≤ 1.2× first).
+ */
+import { createConnection } from "mysql2/promise";
+import type { Service } from "../support/service-process.js";
+import { ACCESS_CHANGES, Tenant } from "../gateway/subscriptions-helpers.js";
+import { percentile, rssOf, UNLIMITED, writeResults } from "./peers.js";
+import { steady } from "./pace.js";
+import { startProcesses } from "./stack.js";
+import { startSubscribers, type Subscribers } from "./subscribers.js";
+import { printTable } from "./table.js";
+
+const MINUTES = Number(process.env.BENCH_SOAK_MINUTES ?? 10);
+const RATE = Number(process.env.BENCH_RATE ?? 10);
+const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 1000);
+const SAMPLE_MS = 10_000;
+const DEVICES = 20;
+const MIB = 2 ** 20;
+const RETENTION = "2m";
+
+const SUBSCRIPTION = /* GraphQL */ `
+  subscription Enforce($after: String) {
+    accessChanged(resources: ["exchange"], after: $after) { sequence at cursor resource allowed reason device { id name riskLevel } }
+  }
+`;
+
+interface Sample {
+  /** Seconds since the reports started. */
+  t: number;
+  rssMib: Record<string, number>;
+  loopP99Ms: Record<string, number>;
+}
+
+export async function run(): Promise<void> {
+  const env = { ...UNLIMITED, MTD_RETENTION_ACCESS_CHANGES: RETENTION, MTD_RETENTION_AUDIT: RETENTION };
+  const stack = await startProcesses(env, 2);
+  const groups: Subscribers[] = [];
+  try {
+    const tenant = await Tenant.create("soak", stack.query, stack.token);
+    const devices = Array.from({ length: DEVICES }, (_, i) => `soak-${i}`);
+    const head = await tenant.baseline(devices[0]!);
+    for (const id of devices.slice(1)) await tenant.enroll(id);
+    const revoked = new Set([devices[0]!]);
+    const perGateway = Math.ceil(SUBSCRIBERS / stack.gateways.length);
+    for (const gateway of stack.gateways) {
+      groups.push(await startSubscribers({ url: gateway.url, count: perGateway, mode: "graphql", authorization: `Bearer ${tenant.enforcement}`, query: SUBSCRIPTION, variables: { after: head } }));
+    }
+    console.log(`${MINUTES} min, ${RATE} reports/s, ${perGateway * groups.length} subscribers on ${stack.gateways.length} gateways, retention ${RETENTION}, every service its own process (MariaDB, Redis)\n`);
+
+    const tablesAtStart = await tableRows(stack.databaseUrl);
+    const changes = new ChangeMap(tenant, head);
+    const samples: Sample[] = [];
+    const started = Date.now();
+    const sampler = setInterval(() => void sample(stack.services, started).then((s) => samples.push(s)), SAMPLE_MS);
+    const mapper = setInterval(() => void changes.read().catch((error: unknown) => console.error(`reading changes: ${String(error)}`)), SAMPLE_MS);
+    samples.push(await sample(stack.services, started));
+
+    /** When each report was accepted, by device and the device's flip count. */
+    const accepted = new Map<string, number>();
+    const flips = new Map<string, number>();
+    const total = Math.round(MINUTES * 60 * RATE);
+    let failed = 0;
+    await steady(total, RATE, async (i) => {
+      const id = devices[i % DEVICES]!;
+      const n = (flips.get(id) ?? 0) + 1;
+      flips.set(id, n);
+      const restore = revoked.has(id);
+      if (restore) revoked.delete(id);
+      else revoked.add(id);
+      try {
+        await (restore ? tenant.restore(id) : tenant.revoke(id));
+        accepted.set(`${id}#${n}`, Date.now() - started);
+      } catch (error) {
+        if (failed++ === 0) console.error(`report failed: ${String(error)}`);
+      }
+      if ((i + 1) % (RATE * 60) === 0) console.log(`  ${(i + 1) / (RATE * 60)} min: ${i + 1} reports sent`);
+    });
+    const expected = (total - failed) * perGateway * groups.length;
+    const delivered = async () => (await Promise.all(groups.map((group) => group.stats()))).reduce((sum, stats) => sum + stats.received, 0);
+    const deadline = Date.now() + 120_000;
+    while ((await delivered()) < expected && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 500));
+    clearInterval(sampler);
+    clearInterval(mapper);
+    samples.push(await sample(stack.services, started));
+    await changes.read();
+    const tablesAtEnd = await tableRows(stack.databaseUrl);
+
+    // Latency of each delivery: the report that caused its sequence was accepted at `accepted`.
+    const seconds = MINUTES * 60;
+    const first: number[] = [];
+    const last: number[] = [];
+    let matched = 0;
+    for (const group of groups) {
+      for (const frame of await group.frames()) {
+        const at = accepted.get(changes.keyOf.get(frame.sequence) ?? "");
+        if (at === undefined) continue;
+        matched++;
+        const latency = frame.arrival - started - at;
+        if (at < 60_000) first.push(latency);
+        if (at >= (seconds - 60) * 1000) last.push(latency); // runs under two minutes: the same reports
+      }
+    }
+    first.sort((a, b) => a - b);
+    last.sort((a, b) => a - b);
+
+    const half = samples.filter((s) => s.t >= seconds / 2);
+    const processes = stack.services.map((service) => service.name);
+    printTable(
+      ["process", "RSS start, MiB", "RSS end, MiB", "RSS slope, second half, MiB/min (< 1)", "event-loop p99, median of samples, ms", "event-loop p99, max, ms"],
+      processes.map((name) => {
+        const loops = samples.map((s) => s.loopP99Ms[name]!).filter(Number.isFinite).sort((a, b) => a - b);
+        const slope = slopePerMinute(half.map((s) => [s.t, s.rssMib[name]!]));
+        return [name, samples[0]!.rssMib[name]!, samples.at(-1)!.rssMib[name]!, `${slope.toFixed(2)} ${Math.abs(slope) < 1 ? "ok" : "OVER"}`, percentile(loops, 50), loops.at(-1) ?? NaN];
+      }),
+    );
+    console.log("");
+    printTable(
+      ["table", "rows at start", "rows at end"],
+      Object.keys(tablesAtEnd).map((table) => [table, tablesAtStart[table] ?? 0, tablesAtEnd[table]!]),
+    );
+    const p99First = percentile(first, 99);
+    const p99Last = percentile(last, 99);
+    console.log("");
+    printTable(
+      ["reports of", "deliveries", "p50 ms", "p99 ms"],
+      [
+        ["the first minute", first.length, percentile(first, 50), p99First],
+        ["the last minute", last.length, percentile(last, 50), p99Last],
+      ],
+    );
+    const ratio = p99Last / p99First;
+    console.log(`\np99 last ÷ first: ${ratio.toFixed(2)} (${ratio <= 1.2 ? "ok" : "OVER"} 1.2); delivered ${await delivered()} of ${expected} expected (${matched} matched to their report), ${failed} reports failed`);
+    const file = writeResults("soak", { minutes: MINUTES, rate: RATE, subscribers: perGateway * groups.length, retention: RETENTION, samples, tablesAtStart, tablesAtEnd, latency: { first: { p50: percentile(first, 50), p99: p99First }, last: { p50: percentile(last, 50), p99: p99Last } } });
+    console.log(`written ${file}`);
+  } finally {
+    for (const group of groups) await group.close();
+    await stack.stop();
+  }
+}
+
+/** Which report caused which sequence, read from the stored changes every few seconds (before retention prunes them). */
+class ChangeMap {
+  readonly keyOf = new Map<number, string>();
+  private readonly flips = new Map<string, number>();
+
+  constructor(
+    private readonly tenant: Tenant,
+    private after: string,
+  ) {}
+
+  async read(): Promise<void> {
+    for (;;) {
+      const page = await this.tenant.ok(ACCESS_CHANGES, { after: this.after }, this.tenant.enforcement);
+      for (const edge of page.accessChanges.edges) {
+        this.after = edge.cursor;
+        if (edge.node.resource !== "exchange") continue;
+        const device = edge.node.device.id as string;
+        const n = (this.flips.get(device) ?? 0) + 1;
+        this.flips.set(device, n);
+        this.keyOf.set(edge.node.sequence, `${device}#${n}`);
+      }
+      if (!page.accessChanges.pageInfo.hasNextPage) return;
+    }
+  }
+}
+
+async function sample(services: Service[], started: number): Promise<Sample> {
+  const s: Sample = { t: (Date.now() - started) / 1000, rssMib: {}, loopP99Ms: {} };
+  await Promise.all(
+    services.map(async (service) => {
+      s.rssMib[service.name] = rssOf(service.child!.pid!) / MIB;
+      const text = await fetch(`http://127.0.0.1:${service.port}/metrics`).then((response) => response.text(), () => "");
+      const line = text.split("\n").find((l) => l.startsWith("nodejs_eventloop_lag_p99_seconds "));
+      s.loopP99Ms[service.name] = line === undefined ? NaN : Number(line.split(" ")[1]) * 1000;
+    }),
+  );
+  return s;
+}
+
+/** Rows of every table of the stack's database. */
+async function tableRows(databaseUrl: string): Promise<Record<string, number>> {
+  const connection = await createConnection({ uri: databaseUrl });
+  try {
+    const [tables] = await connection.query("SELECT table_name AS name FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE' ORDER BY table_name");
+    const rows: Record<string, number> = {};
+    for (const { name } of tables as { name: string }[]) {
+      const [[count]] = (await connection.query("SELECT COUNT(*) AS n FROM ??", [name])) as unknown as [[{ n: number }]];
+      rows[name] = Number(count.n);
+    }
+    return rows;
+  } finally {
+    await connection.end();
+  }
+}
+
+/** Least-squares slope of (seconds, MiB) points, in MiB per minute. */
+function slopePerMinute(points: [number, number][]): number {
+  const n = points.length;
+  if (n < 2) return NaN;
+  const mx = points.reduce((sum, [x]) => sum + x, 0) / n;
+  const my = points.reduce((sum, [, y]) => sum + y, 0) / n;
+  const sxy = points.reduce((sum, [x, y]) => sum + (x - mx) * (y - my), 0);
+  const sxx = points.reduce((sum, [x]) => sum + (x - mx) ** 2, 0);
+  return (sxy / sxx) * 60;
+}
