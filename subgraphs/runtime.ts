@@ -9,12 +9,14 @@
 import type { EntitySchema, MigrationInterface, Logger as TypeOrmLogger } from "typeorm";
 import { once, settlesWithin, singleFlight } from "../lib/async.js";
 import { auditEntity, auditMigration, auditTable, AuditTrail } from "../lib/audit.js";
+import { connectorViewEntity, connectorViewMigration, ConnectorView, consumeConnectorEvents } from "../lib/connector-view.js";
 import type { SubgraphName } from "../lib/config.js";
 import type { ServiceConfig } from "./config.js";
 import { openDatabase, type Database } from "../lib/db.js";
 import { Outbox, outboxEntity, outboxMigration } from "../lib/events/outbox.js";
 import type { Disposable, EventLog } from "../lib/events/types.js";
 import type { Logger } from "../lib/logger.js";
+import type { ConnectorDirectory } from "../lib/partner-rule.js";
 import { watchEventLog, watchOutbox } from "../lib/metrics.js";
 import { olderThan, startPruning, type PruneTarget } from "../lib/retention.js";
 import type { Served } from "../lib/server.js";
@@ -71,6 +73,8 @@ export interface SubgraphParts<TContext extends RequestContext, TApi extends obj
   api?: TApi;
   /** Stops its other background work, after consumers and timers, before the database closes. */
   dispose?: () => Promise<void>;
+  /** The subgraph that owns the MTD connectors (`ownsConnectors`): where the partner rule reads them. */
+  partnerConnectors?: ConnectorDirectory;
 }
 
 export interface SubgraphDefinition<TContext extends RequestContext, TApi extends object> {
@@ -79,6 +83,12 @@ export interface SubgraphDefinition<TContext extends RequestContext, TApi extend
   migrations: (new () => MigrationInterface)[];
   /** The subgraph's clock for its unit of work, epoch ms. Default `Date.now`. */
   now?: () => number;
+  /**
+   * True for the subgraph that owns the MTD connectors (threats): its setup
+   * gives the partner rule its own `partnerConnectors`. Every other subgraph
+   * keeps a view of the connector events for it (lib/connector-view.ts).
+   */
+  ownsConnectors?: boolean;
   setup: (resources: SubgraphResources) => Promise<SubgraphParts<TContext, TApi>> | SubgraphParts<TContext, TApi>;
 }
 
@@ -90,18 +100,27 @@ export async function runSubgraph<TContext extends RequestContext, TApi extends 
   const { name } = definition;
   const logger = parentLogger.child({ subgraph: name });
   const processedEvents = processedEventsEntity(name);
+  const connectorView = definition.ownsConnectors ? undefined : connectorViewEntity(name);
   const database = await openDatabase({
     name,
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
-    entities: [...definition.entities, outboxEntity(name), auditEntity(auditTable(name)), processedEvents],
+    entities: [...definition.entities, outboxEntity(name), auditEntity(auditTable(name)), processedEvents, ...(connectorView ? [connectorView] : [])],
     sqlLogger: deps.sqlLogger,
-    migrations: [...definition.migrations, outboxMigration(name), auditMigration(auditTable(name)), processedEventsMigration(name), processedEventsAgeMigration(name)],
+    migrations: [
+      ...definition.migrations,
+      outboxMigration(name),
+      auditMigration(auditTable(name)),
+      processedEventsMigration(name),
+      processedEventsAgeMigration(name),
+      ...(connectorView ? [connectorViewMigration(name)] : []),
+    ],
   });
   const outbox = new Outbox({ dataSource: database.dataSource, log: events, service: name, logger });
   outbox.start();
   const unwatch = [watchOutbox(name, outbox), watchEventLog(events)];
   let parts: SubgraphParts<TContext, TApi> | undefined;
+  let viewConsumer: Disposable | undefined;
   let timers: Disposable[] = [];
   let pruning: Disposable | undefined;
   let served: Served | undefined;
@@ -109,7 +128,7 @@ export async function runSubgraph<TContext extends RequestContext, TApi extends 
     await served?.dispose();
     for (const stopWatching of unwatch) stopWatching();
     await Promise.all(timers.map((timer) => timer.dispose()));
-    await Promise.all((parts?.consumers ?? []).map((consumer) => consumer.dispose()));
+    await Promise.all([...(parts?.consumers ?? []), ...(viewConsumer ? [viewConsumer] : [])].map((consumer) => consumer.dispose()));
     await parts?.dispose?.();
     await pruning?.dispose();
     // Whatever the last requests and consumers committed goes out now, not at the next start.
@@ -125,7 +144,14 @@ export async function runSubgraph<TContext extends RequestContext, TApi extends 
     parts = await definition.setup({ config, logger, events, database, outbox, audit: new AuditTrail(name, outbox), work });
     timers = (parts.timers ?? []).map(repeat);
     pruning = startPruning(database.dataSource, [...historyTargets(name, config, processedEvents), ...(parts.retention ?? [])], config.retention.intervalMs, logger);
-    served = await serveSubgraph(name, config, logger, parts, async () => {
+    let partnerConnectors = parts.partnerConnectors;
+    if (connectorView !== undefined) {
+      const view = new ConnectorView(database.dataSource, connectorView);
+      viewConsumer = consumeConnectorEvents(events, view, name, logger);
+      partnerConnectors = view;
+    }
+    if (partnerConnectors === undefined) throw new Error(`subgraph ${name} owns the MTD connectors but gives the partner rule none (partnerConnectors)`);
+    served = await serveSubgraph(name, config, logger, parts, partnerConnectors, async () => {
       await database.ping();
       await events.ping();
     });

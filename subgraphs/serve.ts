@@ -1,6 +1,7 @@
 /**
  * How a subgraph is served: its schema built from `schema/<name>.graphql`,
- * Apollo Server (lib/apollo.ts), token verification on every request, the
+ * Apollo Server (lib/apollo.ts), token verification and the partner rule
+ * (lib/partner-rule.ts) on every request and graphql-ws operation, the
  * HTTP server with health and metrics, and graphql-ws on the same port when
  * it has subscriptions.
  */
@@ -10,10 +11,11 @@ import { buildSubgraphSchema } from "@apollo/subgraph";
 import type { GraphQLResolverMap } from "@apollo/subgraph/dist/schema-helper/index.js";
 import { parse } from "graphql";
 import { createApolloServer } from "../lib/apollo.js";
-import { createTokenVerifier, type TokenVerifier } from "../lib/auth.js";
+import { createTokenVerifier, type Identity, type TokenVerifier } from "../lib/auth.js";
 import { developmentSecret, DEFAULT_PORTS, type Config, type SubgraphName } from "../lib/config.js";
 import type { Logger } from "../lib/logger.js";
 import { requestIdFrom } from "../lib/observability.js";
+import { admitPrincipal, type ConnectorDirectory } from "../lib/partner-rule.js";
 import { header, serve, type Served, type ServeOptions } from "../lib/server.js";
 import type { RequestContext } from "./context.js";
 import { guardEntityRepresentations } from "./entity-representations.js";
@@ -44,12 +46,15 @@ export async function serveSubgraph<TContext extends RequestContext>(
   config: Config,
   logger: Logger,
   parts: ServedParts<TContext>,
+  partnerConnectors: ConnectorDirectory,
   ready: () => Promise<void>,
 ): Promise<Served> {
   const schema = buildSubgraphSchema({ typeDefs: loadTypeDefs(name), resolvers: parts.resolvers as GraphQLResolverMap<unknown> });
   guardEntityRepresentations(schema);
   guardServiceSdl(schema, config.introspection);
   const verify = tokenVerifier(config);
+  // The partner rule, before any resolver: for every HTTP request and every graphql-ws operation.
+  const admit = (identity: Identity) => admitPrincipal(identity, partnerConnectors);
   const apollo = createApolloServer<TContext>({
     config,
     service: name,
@@ -71,10 +76,11 @@ export async function serveSubgraph<TContext extends RequestContext>(
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     routes: parts.routes,
     websocket: parts.subscriptions
-      ? (wss) => serveSubscriptions({ wss, schema, verify, context: parts.context, logger, production: config.env === "production", service: name, limits: config.limits })
+      ? (wss) => serveSubscriptions({ wss, schema, verify, admit, context: parts.context, logger, production: config.env === "production", service: name, limits: config.limits })
       : undefined,
     context: async (request: IncomingMessage) => {
       const identity = await verify(header(request, "authorization"));
+      await admit(identity);
       const requestId = requestIdFrom(header(request, "x-request-id"));
       return parts.context({ identity, requestId, logger: logger.child({ requestId, tenantId: identity.tenantId }) });
     },

@@ -3,18 +3,20 @@
  * gateway's graphql-ws server shares (lib/ws-policy.ts): the token comes in
  * `connection_init` as `{ authorization: "Bearer …" }`; a missing or invalid
  * one closes the socket with 4403; when it expires the socket is closed with
- * 4403 "token expired". Operations are parsed, validated and checked against
- * the same limits as over HTTP, with the same codes as at the gateway
- * (OPERATION_LIMIT, GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED); the
- * open connections and active subscriptions are counted in the metrics. A
- * client that asks for a resumable stream's head marker (`extensions.resumableHead`,
- * lib/resumable.ts) gets it as its first `next` (subscribe.ts).
+ * 4403 "token expired". Each operation passes the partner rule
+ * (lib/partner-rule.ts) or gets its FORBIDDEN error. Operations are parsed,
+ * validated and checked against the same limits as over HTTP, with the same
+ * codes as at the gateway (OPERATION_LIMIT, GRAPHQL_PARSE_FAILED,
+ * GRAPHQL_VALIDATION_FAILED); the open connections and active subscriptions
+ * are counted in the metrics. A client that asks for a resumable stream's
+ * head marker (`extensions.resumableHead`, lib/resumable.ts) gets it as its
+ * first `next` (subscribe.ts).
  */
 import { randomUUID } from "node:crypto";
 import { useServer } from "graphql-ws/use/ws";
-import { getOperationAST, type DocumentNode, type GraphQLSchema } from "graphql";
+import { getOperationAST, GraphQLError, type DocumentNode, type GraphQLSchema } from "graphql";
 import type { WebSocketServer } from "ws";
-import type { TokenVerifier } from "../lib/auth.js";
+import type { Identity, TokenVerifier } from "../lib/auth.js";
 import type { OperationLimits } from "../lib/config.js";
 import type { Logger } from "../lib/logger.js";
 import { metrics, observeDelivery } from "../lib/metrics.js";
@@ -39,6 +41,8 @@ export interface SubscriptionServerOptions<TContext extends RequestContext> {
   wss: WebSocketServer;
   schema: GraphQLSchema;
   verify: TokenVerifier;
+  /** Admits the connection's principal for each operation (the partner rule); a GraphQLError it throws is the operation's error. */
+  admit: (identity: Identity) => Promise<void>;
   /** Builds the per-operation context, as for an HTTP request. */
   context: (base: RequestContext) => TContext;
   logger: Logger;
@@ -50,7 +54,7 @@ export interface SubscriptionServerOptions<TContext extends RequestContext> {
 }
 
 export function serveSubscriptions<TContext extends RequestContext>(options: SubscriptionServerOptions<TContext>): () => Promise<void> {
-  const { wss, schema, verify, context, logger, production, service, limits } = options;
+  const { wss, schema, verify, admit, context, logger, production, service, limits } = options;
   const check = operationChecker(limits);
   /** Contexts of operations whose client asked for the head marker. */
   const headAsked = new WeakSet<object>();
@@ -60,9 +64,15 @@ export function serveSubscriptions<TContext extends RequestContext>(options: Sub
       isProd: production,
       // Head markers for clients that ask; with tracing on, each event continues the trace of the change it reports.
       subscribe: subscriber({ traced: tracingEnabled(), wantsHead: (args) => headAsked.has(args.contextValue as object) }),
-      onSubscribe: (_ctx, _id, payload) => {
+      onSubscribe: async (ctx, _id, payload) => {
         const document = admitOperation(check, service, schema, payload, limits.maxTokens);
         if (!("kind" in document)) return document;
+        try {
+          await admit(ctx.extra.admitted!.identity);
+        } catch (error) {
+          if (error instanceof GraphQLError) return [error];
+          throw error;
+        }
         return { schema, document, variableValues: payload.variables, operationName: payload.operationName };
       },
       onOperation: (ctx, id, _payload, args) => {

@@ -65,6 +65,19 @@ export interface ConnectorStateChangedPayload {
   enabledPlatforms?: Platform[];
 }
 
+/**
+ * Topic `threats`: `connectors.announced`, every connector of one tenant as
+ * the threats subgraph has them at the tenant's connector version (the
+ * event's `version`, the same sequence `connector.state.changed` carries),
+ * aggregate = `connector`. Sent for every tenant when the threats subgraph
+ * starts, so a subgraph whose view of the connectors is new learns those
+ * enabled before it; a consumer applies each connector unless it applied a
+ * later version of it.
+ */
+export interface ConnectorsAnnouncedPayload {
+  connectors: { partner: MtdPartner; state: ConnectorStateChangedPayload["state"]; enabledPlatforms: Platform[] }[];
+}
+
 /** Topic `policies`: `access.changed`; aggregate = device id. `sequence` is per tenant, strictly increasing. */
 export interface AccessChangedPayload {
   sequence: number;

@@ -4,8 +4,10 @@
  */
 import { randomUUID } from "node:crypto";
 import { THREAT_LEVELS, type MtdPartner } from "../../lib/domain-enums.js";
-import type { AssessmentChangedPayload, ConnectorStateChangedPayload, DataStatus } from "../../lib/events/contracts.js";
+import { CONNECTOR_STATE_CHANGED, CONNECTORS_ANNOUNCED } from "../../lib/events/catalog.js";
+import type { AssessmentChangedPayload, ConnectorsAnnouncedPayload, ConnectorStateChangedPayload, DataStatus } from "../../lib/events/contracts.js";
 import type { NewEvent } from "../../lib/events/types.js";
+import { isActive as isActiveConnector } from "../../lib/partner-rule.js";
 import type { ConnectorRecord, DeviceStateRecord } from "./data/entities.js";
 import type { ConnectorState, Platform, ThreatLevel } from "./generated/graphql.js";
 
@@ -21,9 +23,9 @@ export function riskLevel(reported: boolean, activeSeverities: Iterable<ThreatLe
   return THREAT_LEVELS[highest]!;
 }
 
-/** Whether the connector is ENABLED or UNRESPONSIVE (it counts for the platforms it covers). */
+/** Whether the connector is ENABLED or UNRESPONSIVE (it counts for the platforms it covers; lib/partner-rule.ts). */
 export function isActive(connector: ConnectorRecord | null | undefined): connector is ConnectorRecord {
-  return connector != null && connector.state !== "DISABLED";
+  return connector != null && isActiveConnector(connector);
 }
 
 /**
@@ -112,6 +114,19 @@ export function assessmentChanged(device: DeviceStateRecord, next: Assessment, v
   };
 }
 
+/** `connectors.announced`: every connector of the tenant at its connector version `version`. */
+export function connectorsAnnounced(tenantId: string, connectors: readonly ConnectorRecord[], version: number, at: Date): NewEvent<ConnectorsAnnouncedPayload> {
+  return {
+    id: randomUUID(),
+    type: CONNECTORS_ANNOUNCED,
+    tenantId,
+    aggregateId: "connector",
+    version,
+    occurredAt: at.toISOString(),
+    payload: { connectors: connectors.map(({ partner, state, enabledPlatforms }) => ({ partner, state, enabledPlatforms: [...enabledPlatforms] })) },
+  };
+}
+
 /**
  * `connector.state.changed` of one connector (tenant + partner), versioned per
  * tenant: a consumer keyed by tenant and partner keeps the last version it
@@ -127,7 +142,7 @@ export function connectorStateChanged(
 ): NewEvent<ConnectorStateChangedPayload> {
   return {
     id: randomUUID(),
-    type: "connector.state.changed",
+    type: CONNECTOR_STATE_CHANGED,
     tenantId,
     aggregateId: "connector",
     version,

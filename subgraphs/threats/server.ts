@@ -42,9 +42,12 @@ export async function start(deps: SubgraphDeps, options: ThreatsOptions = {}): P
     entities: ENTITIES,
     migrations: [Threats0001, Threats0002],
     now: options.now,
+    ownsConnectors: true,
     setup: async ({ work: store, events, logger, audit }) => {
       const assessments = new AssessmentRepository(store, logger);
       const connectors = new ConnectorRepository(store, assessments, logger, audit);
+      // For the other subgraphs' partner rule, whether their view of the connectors is new or not (lib/connector-view.ts).
+      await connectors.announce();
       const riskFeed = new RiskFeed(events);
       await riskFeed.ready();
       const services: Services = { assessments, connectors, reports: new ReportRepository(store, assessments), riskFeed, now: store.now };
@@ -53,6 +56,7 @@ export async function start(deps: SubgraphDeps, options: ThreatsOptions = {}): P
         resolvers,
         subscriptions: true,
         context: (base) => createContext(base, services),
+        partnerConnectors: connectors,
         consumers: [consumeDeviceEvents(events, assessments, logger)],
         timers: [{ everyMs: options.connectorCheckIntervalMs ?? DEFAULT_CONNECTOR_CHECK_INTERVAL_MS, run: checkConnectors }],
         api: { checkConnectors },

@@ -11,6 +11,7 @@ import type { DataSource } from "typeorm";
 import type { Role } from "../../lib/auth.js";
 import { engines } from "../support/engines.js";
 import { startGraph, type TestGraph } from "../support/graph.js";
+import { enablePartner } from "../support/partners.js";
 import { versionKey } from "../../subgraphs/inventory/data/version.js";
 import { printTable } from "./table.js";
 
@@ -47,6 +48,8 @@ export async function run(): Promise<void> {
       const admin = await token(graph, "admin");
       const settings = await graph.query(admin, `mutation { setAppInventorySettings(input: { iosAppSyncEnabled: true, includePersonalDevices: false }) { iosAppSyncEnabled } }`);
       if (settings.errors !== undefined) throw new Error(JSON.stringify(settings.errors));
+      // The partner rule: the partner's connector is enabled in the tenant (its view read is one of the partner's statements).
+      await enablePartner(graph, admin, await token(graph, "partner"));
 
       const scenarios: [string, string][] = [
         ["apps(filter: {appId}) first page", `{ apps(filter: { appId: "${POPULAR_APP}" }, first: 100) { totalCount pageInfo { hasNextPage endCursor } edges { cursor node { appId version managed device { id } } } } }`],

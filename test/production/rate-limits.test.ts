@@ -10,6 +10,7 @@ import { createLogger } from "../../lib/logger.js";
 import { MemoryTokenBuckets, RedisTokenBuckets, type TokenBuckets } from "../../lib/rate-limit/index.js";
 import type { Served } from "../../lib/server.js";
 import { startGraph, type TestGraph } from "../support/graph.js";
+import { enablePartner } from "../support/partners.js";
 import { RedisCluster } from "../support/redis-cluster.js";
 import { RedisServer, redisServerInstalled } from "../support/redis-server.js";
 import { redisPrefix, REDIS_TEST_URL, requireService } from "../support/services.js";
@@ -128,6 +129,7 @@ describe("rate limits at the gateway (in process)", () => {
   it("counts each report of a batch against the partner's bucket, not the tenant's other callers", async () => {
     const partner = await graph.token({ tenantId: "ingest", role: "partner", partner: "LOOKOUT" });
     const admin = await graph.token({ tenantId: "ingest", role: "admin" });
+    await enablePartner(graph, admin, partner);
     const report = (id: string) => ({ reportId: id, deviceId: "d-1", observedAt: new Date().toISOString(), threats: [] });
 
     expect(codeOf(await graph.query(partner, BATCH, { inputs: [report("r-1"), report("r-2"), report("r-3")] }))).not.toBe("RATE_LIMITED");

@@ -9,6 +9,7 @@ import type { AssessmentChangedPayload, DeviceEventPayload } from "../../lib/eve
 import type { LoggedEvent } from "../../lib/events/types.js";
 import { engines } from "../support/engines.js";
 import { startGraph, type TestGraph } from "../support/graph.js";
+import { waitForPartnerRule } from "../support/partners.js";
 import { waitFor } from "../support/wait.js";
 
 const ENROLL_BATCH = /* GraphQL */ `
@@ -61,6 +62,7 @@ for (const engine of engines()) {
         );
       }
       expect((await graph.query(admin, ENABLE, { input: { partner: "LOOKOUT", enabledPlatforms: ["IOS"] } })).errors).toBeUndefined();
+      await waitForPartnerRule(graph, partner);
     });
     afterAll(async () => {
       tailing.abort();

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { engines } from "../support/engines.js";
 import { startGraph, type TestGraph } from "../support/graph.js";
+import { enablePartner } from "../support/partners.js";
 
 const ENROLL = /* GraphQL */ `
   mutation Enroll($input: EnrollDeviceInput!) {
@@ -145,6 +146,7 @@ for (const engine of engines()) {
           expect((await graph.query(admin, DEVICE, { id: `x-${role}` })).data!.device).toBeNull();
         }
         const partner = await graph.token({ tenantId: "contoso", role: "partner", partner: "LOOKOUT" });
+        await enablePartner(graph, admin, partner);
         expect((await graph.query(partner, `mutation { retireDevice(id: "d-1") { id } }`)).errors![0]!.extensions!.code).toBe("FORBIDDEN");
         expect((await graph.query(partner, DEVICE, { id: "d-1" })).data!.device.id).toBe("d-1");
       });

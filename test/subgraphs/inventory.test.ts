@@ -5,6 +5,7 @@ import type { Role } from "../../lib/auth.js";
 import type { Ownership, Platform } from "../../lib/domain-enums.js";
 import { engines } from "../support/engines.js";
 import { startGraph, type TestGraph } from "../support/graph.js";
+import { enablePartner } from "../support/partners.js";
 import { waitFor } from "../support/wait.js";
 
 const ENROLL = /* GraphQL */ `mutation Enroll($input: EnrollDeviceInput!) { enrollDevice(input: $input) { id } }`;
@@ -63,10 +64,14 @@ for (const engine of engines()) {
     let graph: TestGraph;
     const tokens = new Map<string, string>();
 
-    /** A token for `role` in `tenant` (partners are LOOKOUT). */
+    /** A token for `role` in `tenant` (partners are LOOKOUT, whose connector is then enabled in the tenant: the partner rule). */
     async function token(tenant: string, role: Role): Promise<string> {
       const key = `${tenant}/${role}`;
-      if (!tokens.has(key)) tokens.set(key, await graph.token({ tenantId: tenant, role, partner: role === "partner" ? "LOOKOUT" : undefined }));
+      if (!tokens.has(key)) {
+        const issued = await graph.token({ tenantId: tenant, role, partner: role === "partner" ? "LOOKOUT" : undefined });
+        if (role === "partner") await enablePartner(graph, await token(tenant, "admin"), issued);
+        tokens.set(key, issued);
+      }
       return tokens.get(key)!;
     }
 

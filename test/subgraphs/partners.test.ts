@@ -7,6 +7,7 @@ import { createLogger } from "../../lib/logger.js";
 import { start as startThreats } from "../../subgraphs/threats/server.js";
 import { engines } from "../support/engines.js";
 import { startGraph, type TestGraph } from "../support/graph.js";
+import { waitForPartnerRule } from "../support/partners.js";
 import { waitFor } from "../support/wait.js";
 
 const ENROLL = `mutation($input: EnrollDeviceInput!) { enrollDevice(input: $input) { id } }`;
@@ -51,7 +52,9 @@ for (const engine of engines()) {
         await graph.query(admin, ENROLL, { input: { id, name: id, platform, osVersion: "1", ownership: "CORPORATE" } });
         await waitFor(() => assessments(tenantId, id!).length > 0, 10_000, `${id} known to threats`);
       }
-      return { tenantId, admin, lookout: await partner("LOOKOUT"), defender: await partner("MICROSOFT_DEFENDER") };
+      const tokens = { lookout: await partner("LOOKOUT"), defender: await partner("MICROSOFT_DEFENDER") };
+      for (const token of Object.values(tokens)) await waitForPartnerRule(graph, token);
+      return { tenantId, admin, ...tokens };
     }
 
     beforeAll(async () => {

@@ -6,6 +6,7 @@ import type { AssessmentChangedPayload, DataStatus } from "../../lib/events/cont
 import type { ThreatLevel } from "../../lib/domain-enums.js";
 import { engines } from "../support/engines.js";
 import { startGraph, type TestGraph } from "../support/graph.js";
+import { waitForPartnerRule } from "../support/partners.js";
 import { waitFor } from "../support/wait.js";
 
 const ENROLL = `mutation($input: EnrollDeviceInput!) { enrollDevice(input: $input) { id } }`;
@@ -103,6 +104,7 @@ for (const engine of engines()) {
         });
         expect(connector.data!.enableMtdConnector.state).toBe("ENABLED");
         const partner = await graph.token({ tenantId: setup.tenantId, role: "partner", partner: "LOOKOUT" });
+        await waitForPartnerRule(graph, partner);
         return { ...setup, partner };
       }
 

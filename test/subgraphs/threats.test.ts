@@ -8,6 +8,7 @@ import { createLogger } from "../../lib/logger.js";
 import { start as startThreats, type RunningThreats } from "../../subgraphs/threats/server.js";
 import { engines } from "../support/engines.js";
 import { startGraph, type TestGraph } from "../support/graph.js";
+import { enablePartner, waitForPartnerRule } from "../support/partners.js";
 import { waitFor } from "../support/wait.js";
 
 const ENROLL = /* GraphQL */ `mutation Enroll($input: EnrollDeviceInput!) { enrollDevice(input: $input) { id } }`;
@@ -120,6 +121,7 @@ for (const engine of engines()) {
         }
       })();
       await enable(admin, { partner: "LOOKOUT", enabledPlatforms: ["IOS", "ANDROID"], blockOnMissingPartnerData: ["IOS"] });
+      await waitForPartnerRule(graph, lookout);
     });
     afterAll(async () => {
       tailing.abort();
@@ -393,22 +395,29 @@ for (const engine of engines()) {
         const fabrikamAnalyst = await graph.token({ tenantId: "fabrikam", role: "analyst" });
         expect((await graph.query(fabrikamAnalyst, CONNECTOR)).data!.mtdConnector).toBeNull();
         expect((await graph.query(fabrikamAnalyst, RISK, { id: "iso-1" })).data!.device).toBeNull();
-        for (const token of [fabrikamAnalyst, fabrikam.partner, fabrikam.admin]) {
+        for (const token of [fabrikamAnalyst, fabrikam.admin]) {
           const direct = await graph.query(token, ENTITIES, { representations: [{ __typename: "Device", id: "iso-1" }] }, threatsUrl);
           expect(direct.data!._entities).toEqual([{ id: "iso-1", riskLevel: null, threats: [] }]);
           expect((await graph.query(token, CONNECTOR, undefined, threatsUrl)).data!.mtdConnector).toBeNull();
         }
+        // fabrikam has no connector: its partner token is refused outright (the partner rule, partner-rule.test.ts).
+        const partnerDirect = await graph.query(fabrikam.partner, ENTITIES, { representations: [{ __typename: "Device", id: "iso-1" }] }, threatsUrl);
+        expect(partnerDirect.errors![0]!.extensions!.code).toBe("FORBIDDEN");
+        expect(partnerDirect.data ?? null).toBeNull();
         const own = await graph.query(analyst, ENTITIES, { representations: [{ __typename: "Device", id: "iso-1" }] }, threatsUrl);
         expect(own.data!._entities[0]).toMatchObject({ id: "iso-1", riskLevel: "HIGH" });
         expect(own.data!._entities[0].threats).toHaveLength(1);
       });
 
       it("a partner reads only the threats it reported", async () => {
+        // Another partner of the tenant (the partner rule wants a connector of its own; WINDOWS is free), disabled again afterwards.
         const zimperium = await graph.token({ tenantId: "contoso", role: "partner", partner: "ZIMPERIUM" });
+        await enablePartner(graph, admin, zimperium, "ZIMPERIUM", ["WINDOWS"]);
         await enroll(admin, "contoso", device("own-1"));
         await report(lookout, reportOf("own-1", [threat("l", "LOW")]));
         expect((await risk(lookout, "own-1")).threats).toHaveLength(1);
         expect(await risk(zimperium, "own-1")).toMatchObject({ riskLevel: "LOW", threats: [] });
+        expect((await graph.query(admin, `mutation { disableMtdConnector(partner: ZIMPERIUM) { state } }`)).data!.disableMtdConnector.state).toBe("DISABLED");
       });
     });
 

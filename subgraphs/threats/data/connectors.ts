@@ -4,13 +4,15 @@
  * change takes the tenant's row lock; every state transition is a
  * `connector.state.changed` event of that connector, and every change that
  * can alter assessments triggers their republication on the connector's
- * platforms only.
+ * platforms only. At start every tenant's connectors are announced
+ * (`connectors.announced`) for the other subgraphs' partner rule.
  */
 import type { Actor, AuditTrail } from "../../../lib/audit.js";
 import type { MtdPartner } from "../../../lib/domain-enums.js";
-import { badUserInput, conflict, forbidden } from "../../../lib/errors.js";
+import { badUserInput, conflict } from "../../../lib/errors.js";
 import type { Logger } from "../../../lib/logger.js";
-import { connectorStateChanged, deadlineOf, effectiveState, isActive } from "../domain.js";
+import { authorizePartner, type ConnectorDirectory } from "../../../lib/partner-rule.js";
+import { connectorsAnnounced, connectorStateChanged, deadlineOf, effectiveState, isActive } from "../domain.js";
 import type { ConnectorState, Platform } from "../generated/graphql.js";
 import { activeConnectors, type AssessmentRepository } from "./assessments.js";
 import { ConnectorEntity, TenantEntity, type ConnectorRecord, type TenantRecord } from "./entities.js";
@@ -32,16 +34,8 @@ function audited(connector: ConnectorRecord) {
   return { partner, state, enabledPlatforms, blockOnMissingPartnerData, unresponsiveAfterMinutes };
 }
 
-/** FORBIDDEN unless `partner` has an ENABLED or UNRESPONSIVE connector among the tenant's `connectors`; returns it. */
-export function authorizePartner(connectors: readonly ConnectorRecord[], partner: MtdPartner | undefined): ConnectorRecord {
-  const active = connectors.filter(isActive);
-  if (active.length === 0) throw forbidden("no MTD connector is enabled for this tenant: enableMtdConnector first");
-  const own = active.find((connector) => connector.partner === partner);
-  if (own === undefined) throw forbidden(`partner ${partner} is not one of the tenant's enabled MTD connectors (${active.map((c) => c.partner).join(", ")})`);
-  return own;
-}
-
-export class ConnectorRepository {
+/** The tenants' connectors; the partner rule's directory in the threats subgraph (it reads them as stored). */
+export class ConnectorRepository implements ConnectorDirectory {
   constructor(
     private readonly store: UnitOfWork,
     private readonly assessments: AssessmentRepository,
@@ -69,9 +63,25 @@ export class ConnectorRepository {
     return connectors.sort((a, b) => b.updatedAt.getTime() - a.updatedAt.getTime() || a.partner.localeCompare(b.partner))[0] ?? null;
   }
 
-  /** FORBIDDEN unless `partner` has an ENABLED or UNRESPONSIVE connector in the tenant. */
-  async authorize(tenantId: string, partner: MtdPartner | undefined): Promise<ConnectorRecord> {
-    return authorizePartner(await activeConnectors(this.store.dataSource.manager, tenantId), partner);
+  /** The tenant's ENABLED and UNRESPONSIVE connectors as stored, for the partner rule (lib/partner-rule.ts). */
+  connectors(tenantId: string): Promise<ConnectorRecord[]> {
+    return activeConnectors(this.store.dataSource.manager, tenantId);
+  }
+
+  /**
+   * `connectors.announced` for every tenant that has connectors, each at its
+   * connector version, from one consistent read: run at start, so the other
+   * subgraphs' views of the connectors (lib/connector-view.ts) learn them even
+   * when they are new.
+   */
+  async announce(): Promise<void> {
+    await this.store.transaction(async (tx) => {
+      const versions = new Map((await tx.manager.find(TenantEntity)).map((tenant) => [tenant.tenantId, tenant.connectorVersion]));
+      const byTenant = new Map<string, ConnectorRecord[]>();
+      for (const connector of await tx.manager.find(ConnectorEntity)) byTenant.set(connector.tenantId, [...(byTenant.get(connector.tenantId) ?? []), connector]);
+      const at = new Date(this.store.now());
+      for (const [tenantId, connectors] of byTenant) tx.emit(connectorsAnnounced(tenantId, connectors, versions.get(tenantId) ?? 0, at));
+    });
   }
 
   /**

@@ -19,10 +19,10 @@ import { In, type FindOptionsWhere } from "typeorm";
 import type { MtdPartner } from "../../../lib/domain-enums.js";
 import { isUniqueViolation } from "../../../lib/db.js";
 import { conflict, forbidden, notFound } from "../../../lib/errors.js";
+import { authorizePartner } from "../../../lib/partner-rule.js";
 import { coveringConnector, type PartnerData } from "../domain.js";
 import type { ThreatCategory, ThreatLevel, ThreatStatus } from "../generated/graphql.js";
 import { activeConnectors, lockDevices, type AssessmentRepository } from "./assessments.js";
-import { authorizePartner } from "./connectors.js";
 import { ReportEntity, ThreatEntity, type ConnectorRecord, type DeviceStateRecord, type ReportRecord, type ThreatRecord } from "./entities.js";
 import type { Transaction, UnitOfWork } from "../../../lib/unit-of-work.js";
 

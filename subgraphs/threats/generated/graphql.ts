@@ -152,7 +152,7 @@ export type ReportThreatsInput = {
   deviceId: Scalars['ID']['input'];
   /** When the partner observed this state; at most 5 minutes in the future. */
   observedAt: Scalars['DateTime']['input'];
-  /** The partner's id for this report: a replay of the same id changes nothing. */
+  /** The partner's id for this report: a replay of the same report changes nothing; the same id with another device, observedAt or threats is CONFLICT. */
   reportId: Scalars['ID']['input'];
   /** Up to 500 threats. */
   threats: Array<ThreatInput>;
@@ -161,7 +161,7 @@ export type ReportThreatsInput = {
 export type ReportThreatsResult = {
   __typename?: 'ReportThreatsResult';
   device: Device;
-  /** True when this report id was already accepted: nothing changed. */
+  /** True when this report (same id, same content) was already accepted: nothing changed. */
   duplicate: Scalars['Boolean']['output'];
   reportId: Scalars['ID']['output'];
 };
