@@ -22,12 +22,13 @@ export const ROOT = new URL("../../", import.meta.url).pathname;
 export const BENCH_DIR = new URL("./", import.meta.url).pathname;
 const RESULTS_DIR = join(BENCH_DIR, "results");
 
-export type PeerName = "ours" | "ours-traced" | "ours-sampled" | "apollo" | "hive" | "floor";
+export type PeerName = "ours" | "ours-traced" | "ours-sampled" | "ours-async-context" | "apollo" | "hive" | "floor";
 
 export const PEER_LABELS: Record<PeerName, string> = {
   ours: "MTD gateway",
   "ours-traced": "MTD gateway, tracing on (always_on, OTLP/HTTP protobuf to a local sink)",
   "ours-sampled": "MTD gateway, tracing on (parentbased_traceidratio 0.01)",
+  "ours-async-context": "MTD gateway, tracing off, an AsyncLocalStorage enabled (no span)",
   apollo: "@apollo/gateway + @apollo/server (stock)",
   hive: "Hive Gateway 2.15 (--jit)",
   floor: "bare ws broadcast (floor)",
@@ -89,6 +90,7 @@ export async function startPeer(name: PeerName, options: PeerOptions): Promise<R
     case "ours":
     case "ours-traced":
     case "ours-sampled":
+    case "ours-async-context":
       Object.assign(env, {
         NODE_ENV: "production",
         LOG_LEVEL: "warn",
@@ -99,7 +101,7 @@ export async function startPeer(name: PeerName, options: PeerOptions): Promise<R
         ...Object.fromEntries(SUBGRAPH_NAMES.map((subgraph) => [`MTD_SUBGRAPH_${subgraph.toUpperCase()}_URL`, options.subgraphUrls[subgraph]])),
         ...options.env,
       });
-      args = ["--import", "tsx", "bin/start.ts", "gateway"];
+      args = [...(name === "ours-async-context" ? ["--import", join(BENCH_DIR, "peers/async-context.mjs")] : []), "--import", "tsx", "bin/start.ts", "gateway"];
       break;
     case "apollo":
       env.SUPERGRAPH_FILE = supergraphFile;

@@ -6,7 +6,9 @@
  * with OpenTelemetry tracing on, twice: always-on sampler, and
  * `parentbased_traceidratio` 0.01 (OTLP/HTTP protobuf, each to its own sink in
  * this process, which counts the spans it receives; the subgraphs are not
- * traced in any run). Load: autocannon
+ * traced in any run); and with `BENCH_PEERS` naming it, `ours-async-context`:
+ * tracing off with an AsyncLocalStorage enabled, what context propagation
+ * alone costs on this Node.js. Load: autocannon
  * in its own process, CONNECTIONS connections for SECONDS s per measurement
  * after a warm-up; peers interleaved (A B C A B C …) for ROUNDS rounds; the
  * table shows the median and range of requests/s and of p99.
