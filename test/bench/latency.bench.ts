@@ -16,7 +16,7 @@ import { startGraph } from "../support/graph.js";
 import { waitFor } from "../support/wait.js";
 import { Tenant } from "../gateway/subscriptions-helpers.js";
 import { interleaved, percentile, showSpread, spread, startPeer, UNLIMITED, writeResults } from "./peers.js";
-import { steady } from "./pace.js";
+import { ChangeMap, deviceFlips, steady } from "./pace.js";
 import { startSubscribers } from "./subscribers.js";
 import { printTable } from "./table.js";
 
@@ -78,40 +78,25 @@ async function measure(storage: Storage, count: number, round: number): Promise<
       const devices = Array.from({ length: DEVICES }, (_, i) => `lat-${i}`);
       const head = await tenant.baseline(devices[0]!);
       for (const id of devices.slice(1)) await tenant.enroll(id);
-      const revoked = new Set([devices[0]!]);
       const subscribers = await startSubscribers({ url: gateway.url, count, mode: "graphql", authorization: `Bearer ${tenant.enforcement}`, query: SUBSCRIPTION, variables: { after: head } });
       try {
-        /** Accepted time of each report, by device and the device's flip count. */
+        /** Accepted time of each report, by its key. */
         const accepted = new Map<string, number>();
-        const flips = new Map<string, number>();
+        const flip = deviceFlips(tenant, devices, [devices[0]!]);
         const report = async (i: number) => {
-          const id = devices[i % DEVICES]!;
-          const n = (flips.get(id) ?? 0) + 1;
-          flips.set(id, n);
-          const restore = revoked.has(id);
-          if (restore) revoked.delete(id);
-          else revoked.add(id);
-          await (restore ? tenant.restore(id) : tenant.revoke(id));
-          if (i >= WARMUP_REPORTS) accepted.set(`${id}#${n}`, Date.now());
+          const key = await flip(i);
+          if (i >= WARMUP_REPORTS) accepted.set(key, Date.now());
         };
         const total = WARMUP_REPORTS + RATE * SECONDS;
         await steady(total, RATE, report);
         await waitFor(async () => (await subscribers.stats()).received >= total * count, 60_000, "every change delivered").catch((error: unknown) => console.error(String(error)));
 
         // Which report caused which sequence: the tenant's stored changes after the head, in order.
-        const stored = await tenant.changes();
-        const headSequence = stored.find((change) => change.cursor === head)!.sequence;
-        const keyOf = new Map<number, string>();
-        const seen = new Map<string, number>();
-        for (const change of stored) {
-          if (change.resource !== "exchange" || change.sequence <= headSequence) continue;
-          const n = (seen.get(change.deviceId) ?? 0) + 1;
-          seen.set(change.deviceId, n);
-          keyOf.set(change.sequence, `${change.deviceId}#${n}`);
-        }
+        const changes = new ChangeMap(tenant, head);
+        await changes.read();
         const latencies: number[] = [];
         for (const frame of await subscribers.frames()) {
-          const at = accepted.get(keyOf.get(frame.sequence) ?? "");
+          const at = accepted.get(changes.keyOf.get(frame.sequence) ?? "");
           if (at !== undefined) latencies.push(frame.arrival - at);
         }
         latencies.sort((a, b) => a - b);

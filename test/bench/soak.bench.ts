@@ -16,9 +16,9 @@
  */
 import { createConnection } from "mysql2/promise";
 import type { Service } from "../support/service-process.js";
-import { ACCESS_CHANGES, Tenant } from "../gateway/subscriptions-helpers.js";
+import { Tenant } from "../gateway/subscriptions-helpers.js";
 import { percentile, rssOf, UNLIMITED, writeResults } from "./peers.js";
-import { steady } from "./pace.js";
+import { ChangeMap, deviceFlips, steady } from "./pace.js";
 import { startProcesses } from "./stack.js";
 import { startSubscribers, type Subscribers } from "./subscribers.js";
 import { printTable } from "./table.js";
@@ -53,7 +53,6 @@ export async function run(): Promise<void> {
     const devices = Array.from({ length: DEVICES }, (_, i) => `soak-${i}`);
     const head = await tenant.baseline(devices[0]!);
     for (const id of devices.slice(1)) await tenant.enroll(id);
-    const revoked = new Set([devices[0]!]);
     const perGateway = Math.ceil(SUBSCRIBERS / stack.gateways.length);
     for (const gateway of stack.gateways) {
       groups.push(await startSubscribers({ url: gateway.url, count: perGateway, mode: "graphql", authorization: `Bearer ${tenant.enforcement}`, query: SUBSCRIPTION, variables: { after: head } }));
@@ -68,21 +67,14 @@ export async function run(): Promise<void> {
     const mapper = setInterval(() => void changes.read().catch((error: unknown) => console.error(`reading changes: ${String(error)}`)), SAMPLE_MS);
     samples.push(await sample(stack.services, started));
 
-    /** When each report was accepted, by device and the device's flip count. */
+    /** When each report was accepted (ms since the start), by its key. */
     const accepted = new Map<string, number>();
-    const flips = new Map<string, number>();
+    const report = deviceFlips(tenant, devices, [devices[0]!]);
     const total = Math.round(MINUTES * 60 * RATE);
     let failed = 0;
     await steady(total, RATE, async (i) => {
-      const id = devices[i % DEVICES]!;
-      const n = (flips.get(id) ?? 0) + 1;
-      flips.set(id, n);
-      const restore = revoked.has(id);
-      if (restore) revoked.delete(id);
-      else revoked.add(id);
       try {
-        await (restore ? tenant.restore(id) : tenant.revoke(id));
-        accepted.set(`${id}#${n}`, Date.now() - started);
+        accepted.set(await report(i), Date.now() - started);
       } catch (error) {
         if (failed++ === 0) console.error(`report failed: ${String(error)}`);
       }
@@ -148,32 +140,6 @@ export async function run(): Promise<void> {
   } finally {
     for (const group of groups) await group.close();
     await stack.stop();
-  }
-}
-
-/** Which report caused which sequence, read from the stored changes every few seconds (before retention prunes them). */
-class ChangeMap {
-  readonly keyOf = new Map<number, string>();
-  private readonly flips = new Map<string, number>();
-
-  constructor(
-    private readonly tenant: Tenant,
-    private after: string,
-  ) {}
-
-  async read(): Promise<void> {
-    for (;;) {
-      const page = await this.tenant.ok(ACCESS_CHANGES, { after: this.after }, this.tenant.enforcement);
-      for (const edge of page.accessChanges.edges) {
-        this.after = edge.cursor;
-        if (edge.node.resource !== "exchange") continue;
-        const device = edge.node.device.id as string;
-        const n = (this.flips.get(device) ?? 0) + 1;
-        this.flips.set(device, n);
-        this.keyOf.set(edge.node.sequence, `${device}#${n}`);
-      }
-      if (!page.accessChanges.pageInfo.hasNextPage) return;
-    }
   }
 }
 
