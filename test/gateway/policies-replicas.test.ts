@@ -14,24 +14,14 @@ import { join } from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signToken } from "../../lib/auth.js";
-import type { ThreatLevel } from "../../lib/domain-enums.js";
-import type { AssessmentChangedPayload } from "../../lib/events/contracts.js";
 import { RedisEventLog } from "../../lib/events/redis.js";
-import type { NewEvent } from "../../lib/events/types.js";
+import { ACCESS_CHANGES, allChanges, assessmentEvent, IOS_BASELINE, type StoredChange } from "../support/policy-events.js";
 import { Service } from "../support/service-process.js";
 import { createMysqlDatabase, redisPrefix, REDIS_TEST_URL, requireService } from "../support/services.js";
 import { waitFor } from "../support/wait.js";
 
 const enabled = requireService("mysql") && requireService("redis");
 const GROUP = "policies.assessments";
-const CHANGES = `query($after: String) { accessChanges(after: $after, first: 500) { pageInfo { hasNextPage endCursor } edges { node { sequence resource allowed device { id } } } } }`;
-
-interface Change {
-  sequence: number;
-  resource: string;
-  allowed: boolean;
-  device: { id: string };
-}
 
 describe.skipIf(!enabled)("policies replicas as processes on MariaDB + Redis Streams: batches across kill -9 and concurrency", () => {
   const redis = redisPrefix();
@@ -83,33 +73,11 @@ describe.skipIf(!enabled)("policies replicas as processes on MariaDB + Redis Str
   async function tenant() {
     const tenantId = `r-${randomUUID().slice(0, 8)}`;
     const admin = await signToken(secret, { tenantId, role: "admin" });
-    await query(admin, `mutation($input: SetCompliancePolicyInput!) { setCompliancePolicy(input: $input) { id } }`, { input: { platform: "IOS", name: "iOS baseline", maxThreatLevel: "LOW" } });
-    await query(admin, `mutation($input: SetConditionalAccessPolicyInput!) { setConditionalAccessPolicy(input: $input) { id } }`, { input: { name: "Mail and files", resources: ["exchange", "sharepoint"], platforms: ["IOS"], enabled: true } });
+    for (const { query: document, variables } of IOS_BASELINE) await query(admin, document, variables);
     return { tenantId, admin };
   }
 
-  function assessment(tenantId: string, deviceId: string, version: number, level: ThreatLevel): NewEvent<AssessmentChangedPayload> {
-    return {
-      id: randomUUID(),
-      type: "device.assessment.changed",
-      tenantId,
-      aggregateId: deviceId,
-      version,
-      occurredAt: new Date().toISOString(),
-      payload: { deviceId, platform: "IOS", previousLevel: null, level, dataStatus: "REPORTED", blockOnMissing: false, partner: "LOOKOUT", unresponsiveSince: null },
-    };
-  }
-
-  async function changes(admin: string): Promise<Change[]> {
-    const all: Change[] = [];
-    let after: string | null = null;
-    for (;;) {
-      const page: { edges: { node: Change }[]; pageInfo: { hasNextPage: boolean; endCursor: string } } = (await query(admin, CHANGES, { after })).accessChanges;
-      all.push(...page.edges.map((edge: { node: Change }) => edge.node));
-      if (!page.pageInfo.hasNextPage) return all;
-      after = page.pageInfo.endCursor;
-    }
-  }
+  const changes = (admin: string) => allChanges(async (after) => (await query(admin, ACCESS_CHANGES, { after })).accessChanges);
 
   /** Consumers of the evaluator's assessments group holding entries they were given and have not acknowledged. */
   async function holders(): Promise<Map<string, number>> {
@@ -126,7 +94,7 @@ describe.skipIf(!enabled)("policies replicas as processes on MariaDB + Redis Str
   }
 
   /** Sequences 1..n, in order, no gap, no repeat. */
-  function expectGapFree(all: Change[]) {
+  function expectGapFree(all: StoredChange[]) {
     expect(all.map((change) => change.sequence)).toEqual(Array.from({ length: all.length }, (_, i) => i + 1));
   }
 
@@ -135,7 +103,7 @@ describe.skipIf(!enabled)("policies replicas as processes on MariaDB + Redis Str
     const devices = 1000;
     const ids = Array.from({ length: devices }, (_, i) => `k-${String(i).padStart(4, "0")}`);
     for (let start = 0; start < devices; start += 250) {
-      for (const { tenantId } of tenants) await publisher.publish("threats", ids.slice(start, start + 250).map((id) => assessment(tenantId, id, 1, "HIGH")));
+      for (const { tenantId } of tenants) await publisher.publish("threats", ids.slice(start, start + 250).map((id) => assessmentEvent(tenantId, id, 1, "HIGH")));
     }
     // Mid-batch: the process has been handed a batch and not acknowledged it.
     await waitFor(async () => [...(await holders()).values()].some((count) => count > 0), 60_000, "the process to hold a batch");
@@ -164,9 +132,9 @@ describe.skipIf(!enabled)("policies replicas as processes on MariaDB + Redis Str
     // Every device HIGH (v1); every third then SECURED (v2) and HIGH again (v3), in later chunks, so its versions
     // may be in batches the two replicas apply at the same time.
     const events = tenants.flatMap(({ tenantId }) => [
-      ...ids.map((id) => assessment(tenantId, id, 1, "HIGH")),
-      ...ids.filter((_, i) => i % 3 === 0).map((id) => assessment(tenantId, id, 2, "SECURED")),
-      ...ids.filter((_, i) => i % 3 === 0).map((id) => assessment(tenantId, id, 3, "HIGH")),
+      ...ids.map((id) => assessmentEvent(tenantId, id, 1, "HIGH")),
+      ...ids.filter((_, i) => i % 3 === 0).map((id) => assessmentEvent(tenantId, id, 2, "SECURED")),
+      ...ids.filter((_, i) => i % 3 === 0).map((id) => assessmentEvent(tenantId, id, 3, "HIGH")),
     ]);
     // Interleave the tenants as their partners would, 100 events per publish.
     events.sort((a, b) => a.version! - b.version! || a.aggregateId.localeCompare(b.aggregateId));

@@ -7,23 +7,11 @@
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { AssessmentChangedPayload } from "../../lib/events/contracts.js";
-import type { ThreatLevel } from "../../lib/domain-enums.js";
 import type { NewEvent } from "../../lib/events/types.js";
 import { engines } from "../support/engines.js";
 import { startGraph, type TestGraph } from "../support/graph.js";
+import { ACCESS_CHANGES, allChanges, assessmentEvent, IOS_BASELINE, type StoredChange } from "../support/policy-events.js";
 import { waitFor } from "../support/wait.js";
-
-const SET_COMPLIANCE = `mutation($input: SetCompliancePolicyInput!) { setCompliancePolicy(input: $input) { id } }`;
-const SET_CA = `mutation($input: SetConditionalAccessPolicyInput!) { setConditionalAccessPolicy(input: $input) { id } }`;
-const CHANGES = `query($after: String) { accessChanges(after: $after, first: 500) { pageInfo { hasNextPage endCursor } edges { node { sequence resource allowed device { id } } } } }`;
-
-interface Change {
-  sequence: number;
-  resource: string;
-  allowed: boolean;
-  device: { id: string };
-}
 
 for (const engine of engines()) {
   describe.skipIf(!engine.enabled)(`the evaluator in batches on ${engine.name}`, () => {
@@ -38,34 +26,16 @@ for (const engine of engines()) {
     async function tenant() {
       const tenantId = `b-${randomUUID().slice(0, 8)}`;
       const admin = await graph.token({ tenantId, role: "admin" });
-      expect((await graph.query(admin, SET_COMPLIANCE, { input: { platform: "IOS", name: "iOS baseline", maxThreatLevel: "LOW" } })).errors).toBeUndefined();
-      expect((await graph.query(admin, SET_CA, { input: { name: "Mail and files", resources: ["exchange", "sharepoint"], platforms: ["IOS"], enabled: true } })).errors).toBeUndefined();
+      for (const { query, variables } of IOS_BASELINE) expect((await graph.query(admin, query, variables)).errors).toBeUndefined();
       return { tenantId, admin };
     }
 
-    function assessment(tenantId: string, deviceId: string, version: number, level: ThreatLevel, id: string = randomUUID()): NewEvent<AssessmentChangedPayload> {
-      return {
-        id,
-        type: "device.assessment.changed",
-        tenantId,
-        aggregateId: deviceId,
-        version,
-        occurredAt: new Date().toISOString(),
-        payload: { deviceId, platform: "IOS", previousLevel: null, level, dataStatus: "REPORTED", blockOnMissing: false, partner: "LOOKOUT", unresponsiveSince: null },
-      };
-    }
-
-    async function changes(admin: string): Promise<Change[]> {
-      const all: Change[] = [];
-      let after: string | null = null;
-      for (;;) {
-        const page: any = await graph.query(admin, CHANGES, { after });
+    const changes = (admin: string) =>
+      allChanges(async (after) => {
+        const page = await graph.query(admin, ACCESS_CHANGES, { after });
         expect(page.errors).toBeUndefined();
-        all.push(...page.data.accessChanges.edges.map((edge: { node: Change }) => edge.node));
-        if (!page.data.accessChanges.pageInfo.hasNextPage) return all;
-        after = page.data.accessChanges.pageInfo.endCursor;
-      }
-    }
+        return page.data!.accessChanges;
+      });
 
     /** Devices' decisions as the policies subgraph has them (the devices here are known to policies only). */
     async function access(admin: string, ids: string[]): Promise<{ access: { allowed: boolean }[] }[]> {
@@ -75,7 +45,7 @@ for (const engine of engines()) {
       return result.data!._entities;
     }
 
-    async function untilChanges(admin: string, count: number): Promise<Change[]> {
+    async function untilChanges(admin: string, count: number): Promise<StoredChange[]> {
       await waitFor(async () => (await changes(admin)).length >= count, 60_000, `${count} access changes`);
       return changes(admin);
     }
@@ -85,7 +55,7 @@ for (const engine of engines()) {
       const ids = Array.from({ length: 300 }, (_, i) => `set-${String(i).padStart(3, "0")}`);
       const statements = graph.statements.policies!;
       const mark = statements.mark();
-      await graph.events.publish("threats", ids.map((id) => assessment(tenantId, id, 1, "HIGH")));
+      await graph.events.publish("threats", ids.map((id) => assessmentEvent(tenantId, id, 1, "HIGH")));
       const all = await untilChanges(admin, 600);
       expect(all).toHaveLength(600);
       expect(all.map((c) => c.sequence)).toEqual(Array.from({ length: 600 }, (_, i) => i + 1));
@@ -101,13 +71,13 @@ for (const engine of engines()) {
       const { tenantId, admin } = await tenant();
       const repeated = randomUUID();
       await graph.events.publish("threats", [
-        assessment(tenantId, "flip-1", 1, "HIGH"),
-        assessment(tenantId, "flip-2", 1, "HIGH"),
-        assessment(tenantId, "flip-1", 2, "SECURED", repeated),
-        assessment(tenantId, "flip-1", 2, "SECURED", repeated),
-        assessment(tenantId, "flip-2", 1, "SECURED"), // stale: version 1 is applied already
-        assessment(tenantId, "flip-1", 3, "HIGH"),
-        assessment(tenantId, "flip-3", 1, "LOW"), // compliant: no change; marks the end of the batch below
+        assessmentEvent(tenantId, "flip-1", 1, "HIGH"),
+        assessmentEvent(tenantId, "flip-2", 1, "HIGH"),
+        assessmentEvent(tenantId, "flip-1", 2, "SECURED", repeated),
+        assessmentEvent(tenantId, "flip-1", 2, "SECURED", repeated),
+        assessmentEvent(tenantId, "flip-2", 1, "SECURED"), // stale: version 1 is applied already
+        assessmentEvent(tenantId, "flip-1", 3, "HIGH"),
+        assessmentEvent(tenantId, "flip-3", 1, "LOW"), // compliant: no change; marks the end of the batch below
       ]);
       const all = await untilChanges(admin, 8);
       await waitFor(async () => (await access(admin, ["flip-3"]))[0]?.access.length === 2, 30_000, "flip-3 evaluated");
@@ -127,13 +97,13 @@ for (const engine of engines()) {
     it("a poison event in a batch is skipped and logged: the events around it, and those after, are applied", async () => {
       const { tenantId, admin } = await tenant();
       const poison = [
-        { ...assessment(tenantId, "bad-1", 1, "HIGH"), payload: null },
-        assessment(tenantId, "x".repeat(200), 1, "HIGH"),
-        { ...assessment(tenantId, "bad-3", 1, "HIGH"), payload: { ...assessment(tenantId, "bad-3", 1, "HIGH").payload, platform: "SYMBIAN" } },
-        { ...assessment(tenantId, "bad-4", 1, "HIGH"), payload: { ...assessment(tenantId, "bad-4", 1, "HIGH").payload, level: "CRITICAL" } },
+        { ...assessmentEvent(tenantId, "bad-1", 1, "HIGH"), payload: null },
+        assessmentEvent(tenantId, "x".repeat(200), 1, "HIGH"),
+        { ...assessmentEvent(tenantId, "bad-3", 1, "HIGH"), payload: { ...assessmentEvent(tenantId, "bad-3", 1, "HIGH").payload, platform: "SYMBIAN" } },
+        { ...assessmentEvent(tenantId, "bad-4", 1, "HIGH"), payload: { ...assessmentEvent(tenantId, "bad-4", 1, "HIGH").payload, level: "CRITICAL" } },
       ] as NewEvent[];
-      await graph.events.publish("threats", [assessment(tenantId, "good-1", 1, "HIGH"), ...poison, assessment(tenantId, "good-2", 1, "HIGH")]);
-      await graph.events.publish("threats", [assessment(tenantId, "good-3", 1, "HIGH")]);
+      await graph.events.publish("threats", [assessmentEvent(tenantId, "good-1", 1, "HIGH"), ...poison, assessmentEvent(tenantId, "good-2", 1, "HIGH")]);
+      await graph.events.publish("threats", [assessmentEvent(tenantId, "good-3", 1, "HIGH")]);
       const all = await untilChanges(admin, 6);
       expect(all.map((c) => [c.sequence, c.device.id, c.resource])).toEqual([
         [1, "good-1", "exchange"],
