@@ -133,6 +133,9 @@ export async function run(): Promise<void> {
         ["the last minute", last.length, percentile(last, 50), p99Last],
       ],
     );
+    const stats = await Promise.all(groups.map((group) => group.stats()));
+    const problems = stats.flatMap((group) => group.problems);
+    console.log(`subscriber errors: ${stats.reduce((sum, group) => sum + group.errors, 0)}${problems.length === 0 ? "" : ` (first: ${problems[0]})`}`);
     const ratio = p99Last / p99First;
     console.log(`\np99 last ÷ first: ${ratio.toFixed(2)} (${ratio <= 1.2 ? "ok" : "OVER"} 1.2); delivered ${await delivered()} of ${expected} expected (${matched} matched to their report), ${failed} reports failed`);
     const file = writeResults("soak", { minutes: MINUTES, rate: RATE, subscribers: perGateway * groups.length, retention: RETENTION, samples, tablesAtStart, tablesAtEnd, latency: { first: { p50: percentile(first, 50), p99: p99First }, last: { p50: percentile(last, 50), p99: p99Last } } });
