@@ -6,9 +6,17 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Role } from "../../lib/auth.js";
 import { startGraph, type TestGraph } from "../support/graph.js";
+import { enablePartner } from "../support/partners.js";
 
 const SDL = /* GraphQL */ `{ _service { sdl } }`;
 const OTHERS: Role[] = ["analyst", "partner", "enforcement"];
+
+/** A graph whose tenant "sdl" has LOOKOUT enabled, so a partner's token passes the partner rule and meets the `_service` rule itself. */
+async function start(env: Record<string, string>): Promise<TestGraph> {
+  const graph = await startGraph({ env });
+  await enablePartner(graph, await graph.token({ tenantId: "sdl", role: "admin" }), await graph.token({ tenantId: "sdl", role: "partner", partner: "LOOKOUT" }));
+  return graph;
+}
 
 async function sdlAs(graph: TestGraph, role: Role, subgraph: string) {
   const token = await graph.token({ tenantId: "sdl", role, partner: role === "partner" ? "LOOKOUT" : undefined });
@@ -19,7 +27,7 @@ describe("_service in production", () => {
   let graph: TestGraph;
 
   beforeAll(async () => {
-    graph = await startGraph({ env: { NODE_ENV: "production" } });
+    graph = await start({ NODE_ENV: "production" });
   });
   afterAll(() => graph?.stop());
 
@@ -51,7 +59,7 @@ describe("_service in development", () => {
   let graph: TestGraph;
 
   beforeAll(async () => {
-    graph = await startGraph({ env: { NODE_ENV: "development" } });
+    graph = await start({ NODE_ENV: "development" });
   });
   afterAll(() => graph?.stop());
 
