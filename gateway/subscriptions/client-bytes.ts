@@ -21,7 +21,7 @@
  */
 import type { ExecutionResult } from "graphql";
 import { metrics } from "../../lib/metrics.js";
-import type { Transport } from "./engine.js";
+import type { Transport } from "./protocol.js";
 import { payloadOf } from "./frames.js";
 
 /** A result's size until written: the characters of its JSON, which its frame carries (serialised once, frames.ts). */

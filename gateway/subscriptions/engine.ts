@@ -38,14 +38,11 @@ import { checkLimits } from "../../lib/ws-policy.js";
 import { takeToken } from "../rate-limit.js";
 import { EventExecutor } from "./execute.js";
 import { bindVariables, CURSOR_ALIAS, Planners, RESUME_VARIABLE, type PlannedSupergraph } from "./planner.js";
-import { gatewayStopping, supergraphChanged, tokenExpired, tooManySubscriptions, withoutHttp } from "./protocol.js";
+import { gatewayStopping, supergraphChanged, tokenExpired, tooManySubscriptions, withoutHttp, type Transport } from "./protocol.js";
 import type { ClientBytes } from "./client-bytes.js";
 import { ClientStream } from "./stream.js";
 import { LocalTenantSubscriptions, type TenantSubscriptions } from "./tenant-limit/index.js";
 import { UpstreamPool, webSocketUrl, type UpstreamStats } from "./upstream.js";
-
-/** The `transport` label of the subscription metrics. */
-export type Transport = "graphql-ws" | "sse" | "multipart";
 
 export interface EngineOptions {
   supergraphSdl: string;

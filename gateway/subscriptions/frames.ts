@@ -5,12 +5,28 @@
  * per event and group, and the frame bytes once per message id (clients
  * usually number their first subscription alike), then the same Buffer is
  * written to every socket. The bytes are what graphql-ws itself would send:
- * `{"id":…,"type":"next","payload":…}`.
+ * `{"id":…,"type":"next","payload":…}`. `HttpEncoding` is the framing
+ * each HTTP transport implements (sse.ts, multipart.ts).
  */
-import type { ExecutionResult } from "graphql";
+import type { ExecutionResult, GraphQLFormattedError } from "graphql";
 import { MessageType } from "graphql-ws";
 import type { ServerResponse } from "node:http";
 import type WebSocket from "ws";
+import type { Transport } from "./protocol.js";
+
+/** How a transport frames a subscription's response. */
+export interface HttpEncoding {
+  transport: Transport;
+  contentType: string;
+  headers: Record<string, string>;
+  /** Written when the stream opens. */
+  open: string;
+  /** Written every `keepAliveMs` while the stream is open. */
+  keepAlive: string;
+  next(result: ExecutionResult, cursor: string | undefined): Buffer;
+  /** The end of the stream, after the errors that ended it, if any. */
+  end(errors?: readonly GraphQLFormattedError[]): string;
+}
 
 const payloads = new WeakMap<ExecutionResult, string>();
 const frames = new WeakMap<ExecutionResult, Map<string, Buffer>>();

@@ -21,30 +21,16 @@
  *   400 naming SUPPORTED_TRANSPORTS.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { GraphQLError, type ExecutionResult, type GraphQLFormattedError } from "graphql";
+import { GraphQLError, type GraphQLFormattedError } from "graphql";
 import type { TokenVerifier } from "../../lib/auth.js";
 import { ErrorCode } from "../../lib/errors.js";
 import { header, readBody, send } from "../../lib/server.js";
 import { ClientBytes } from "./client-bytes.js";
-import type { Subscribed, SubscriptionEngine, Transport } from "./engine.js";
-import { writeChunk } from "./frames.js";
+import type { Subscribed, SubscriptionEngine } from "./engine.js";
+import { writeChunk, type HttpEncoding } from "./frames.js";
 import { multipart } from "./multipart.js";
 import { slowConsumer, SubscriptionFailure } from "./protocol.js";
 import { sse } from "./sse.js";
-
-/** How a transport frames a subscription's response. */
-export interface HttpEncoding {
-  transport: Transport;
-  contentType: string;
-  headers: Record<string, string>;
-  /** Written when the stream opens. */
-  open: string;
-  /** Written every `keepAliveMs` while the stream is open. */
-  keepAlive: string;
-  next(result: ExecutionResult, cursor: string | undefined): Buffer;
-  /** The end of the stream, after the errors that ended it, if any. */
-  end(errors?: readonly GraphQLFormattedError[]): string;
-}
 
 /** How long a finished stream may take to flush its last bytes to a client that does not read before its connection is cut. */
 const FLUSH_TIMEOUT_MS = 10_000;

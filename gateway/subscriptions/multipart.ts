@@ -12,8 +12,7 @@
  *   (extensions intact); the closing boundary `--graphql--` ends the stream.
  */
 import type { ExecutionResult, GraphQLFormattedError } from "graphql";
-import { payloadOf } from "./frames.js";
-import type { HttpEncoding } from "./http.js";
+import { payloadOf, type HttpEncoding } from "./frames.js";
 
 const BOUNDARY = "graphql";
 const PART_HEADER = "\r\ncontent-type: application/json; charset=utf-8\r\n\r\n";

@@ -7,6 +7,9 @@ import { GraphQLError, type GraphQLFormattedError } from "graphql";
 import { ErrorCode, formatError } from "../../lib/errors.js";
 import { FORBIDDEN_CLOSE_CODE, OperationErrorCode } from "../../lib/ws-policy.js";
 
+/** The transports subscriptions are served over (also the `transport` label of the subscription metrics). */
+export type Transport = "graphql-ws" | "sse" | "multipart";
+
 /** Close codes the gateway sends on its own account (graphql-ws uses 4400-4499 and 4500/4504 for its protocol). */
 export enum GatewayCloseCode {
   /** Missing or invalid token in `connection_init`, or the token expired (graphql-ws's own Forbidden). Reconnect with a valid token. */

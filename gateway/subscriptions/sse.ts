@@ -12,8 +12,7 @@
  * - A comment line (`:`) opens the stream and keeps idle ones alive.
  */
 import type { ExecutionResult, GraphQLFormattedError } from "graphql";
-import { payloadOf } from "./frames.js";
-import type { HttpEncoding } from "./http.js";
+import { payloadOf, type HttpEncoding } from "./frames.js";
 
 const frames = new WeakMap<ExecutionResult, Buffer>();
 
