@@ -20,8 +20,9 @@
  * - Token expiry ends the subscription with UNAUTHENTICATED, on every transport.
  * - A new supergraph: new subscriptions are planned on it; open ones keep
  *   running when their operation still plans, and end with SUPERGRAPH_CHANGED
- *   and a resume hint (`extensions.resumeAfter`, the last cursor delivered)
- *   when it does not.
+ *   and a resume hint when it does not (`extensions.resumeAfter`: the last
+ *   cursor delivered, else where the subscription started, its `after` or
+ *   the pinned head, so resuming from it loses nothing).
  * - Subgraph URLs are the supergraph's `join__graph` URLs unless
  *   `subgraphUrls` names one.
  */
@@ -76,8 +77,8 @@ export interface SubscriptionRequest {
    * promise when the transport is backed up and the next write must wait.
    */
   deliver(result: ExecutionResult, cursor: string | undefined): Promise<void> | void;
-  /** The queue overflowed and the stream ended: tell the client (resume hint) and close. */
-  onOverflow(lastCursor: string | undefined): void;
+  /** The queue overflowed and the stream ended: tell the client where to resume (see `Active.resumeAfter`) and close. */
+  onOverflow(resumeAfter: string | undefined): void;
   /** The byte bound of the client this subscription belongs to (client-bytes.ts), shared by all its subscriptions. */
   bytes?: ClientBytes;
 }
@@ -101,7 +102,12 @@ const SERVICE = "gateway";
 interface Active {
   request: SubscriptionRequest;
   stream: ClientStream;
-  lastCursor?: string;
+  /**
+   * Where the client resumes without loss (resumable fields): the last cursor
+   * delivered, else where its stream started (its own `after`, or the head
+   * the subgraph pinned for a live one). Undefined until known.
+   */
+  resumeAfter?: string;
 }
 
 export class SubscriptionEngine {
@@ -163,16 +169,17 @@ export class SubscriptionEngine {
       maxQueued: maxQueuedEvents,
       bytes: request.bytes,
       execute: this.executor.bind({ plan, variables, identity, requestId }),
+      startsAfter: (cursor) => (active.resumeAfter ??= cursor),
       deliver: (result, event) => {
         delivered.inc();
-        if (event.cursor !== undefined) active.lastCursor = event.cursor;
+        if (event.cursor !== undefined) active.resumeAfter = event.cursor;
         return request.deliver(result, event.cursor);
       },
       onOverflow: () => {
         this.slowConsumersClosed++;
         metrics.slowConsumersClosed.inc({ service: SERVICE, transport: request.transport });
         this.logger.warn({ requestId, tenantId: identity.tenantId, transport: request.transport }, "slow consumer closed");
-        request.onOverflow(active.lastCursor);
+        request.onOverflow(active.resumeAfter);
       },
       onEnd: () => {
         detach();
@@ -216,7 +223,7 @@ export class SubscriptionEngine {
       const replanned = planner.plan(query, operationName ?? undefined);
       if (replanned.errors === undefined) continue;
       ended++;
-      active.stream.fail([supergraphChanged(replanned.errors[0]?.message ?? "the operation no longer plans", active.lastCursor)]);
+      active.stream.fail([supergraphChanged(replanned.errors[0]?.message ?? "the operation no longer plans", active.resumeAfter)]);
     }
     this.logger.info({ kept: this.active.size - ended, ended }, "supergraph changed: new subscriptions are planned on it");
   }

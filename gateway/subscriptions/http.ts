@@ -127,7 +127,7 @@ export function httpSubscriptions(options: { engine: SubscriptionEngine; verify:
       transport: encoding.transport,
       resumeAfter: header(request, "last-event-id"),
       deliver: (result, cursor) => writeChunk(response, encoding.next(result, cursor)),
-      onOverflow: (lastCursor) => (overflowed = slowConsumer(lastCursor)),
+      onOverflow: (resumeAfter) => (overflowed = slowConsumer(resumeAfter)),
       bytes: new ClientBytes(engine.limits.maxQueuedBytes, () => response.writableLength, encoding.transport),
     });
 

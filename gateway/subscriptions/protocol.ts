@@ -33,7 +33,7 @@ export const SubscriptionErrorCode = {
   TOO_MANY_SUBSCRIPTIONS: "TOO_MANY_SUBSCRIPTIONS",
   /** A query or mutation sent over a subscription transport: those go to HTTP POST /graphql. */
   OPERATION_NOT_SUPPORTED: ErrorCode.OPERATION_NOT_SUPPORTED,
-  /** The client fell too far behind (HTTP transports; graphql-ws closes with 4290): `extensions.resumeAfter` is the last cursor delivered. */
+  /** The client fell too far behind (HTTP transports; graphql-ws closes with 4290): `extensions.resumeAfter`: the cursor to resume after (the last delivered, else where it started). */
   SLOW_CONSUMER: "SLOW_CONSUMER",
   /** The gateway's supergraph changed and this subscription's operation no longer plans on it; `extensions.resumeAfter` as above. */
   SUPERGRAPH_CHANGED: "SUPERGRAPH_CHANGED",
@@ -66,20 +66,24 @@ export function operationNotSupported(kind: string): GraphQLError {
   });
 }
 
-/** Where to resume: the last cursor delivered, or nothing for a subscription that delivered none. */
-function resumeHint(lastCursor: string | undefined): string {
-  return lastCursor === undefined ? "resubscribe with the after you started with" : `resubscribe with after = "${lastCursor}" (the last cursor delivered)`;
+/**
+ * Where to resume: the last cursor delivered, else where the subscription
+ * started (its `after`, or the head pinned for a live one); nothing for a
+ * subscription not resumable, or live and not started on its subgraph yet.
+ */
+function resumeHint(resumeAfter: string | undefined): string {
+  return resumeAfter === undefined ? "resubscribe as you did" : `resubscribe with after = "${resumeAfter}"`;
 }
 
-export function slowConsumer(lastCursor: string | undefined): GraphQLError {
-  return new GraphQLError(`Slow consumer: too many events queued; nothing was skipped: ${resumeHint(lastCursor)}`, {
-    extensions: { code: SubscriptionErrorCode.SLOW_CONSUMER, resumeAfter: lastCursor ?? null },
+export function slowConsumer(resumeAfter: string | undefined): GraphQLError {
+  return new GraphQLError(`Slow consumer: too many events queued; nothing was skipped: ${resumeHint(resumeAfter)}`, {
+    extensions: { code: SubscriptionErrorCode.SLOW_CONSUMER, resumeAfter: resumeAfter ?? null },
   });
 }
 
-export function supergraphChanged(why: string, lastCursor: string | undefined): GraphQLError {
-  return new GraphQLError(`The gateway's supergraph changed and this subscription no longer exists on it (${why}); ${resumeHint(lastCursor)} once it does`, {
-    extensions: { code: SubscriptionErrorCode.SUPERGRAPH_CHANGED, resumeAfter: lastCursor ?? null },
+export function supergraphChanged(why: string, resumeAfter: string | undefined): GraphQLError {
+  return new GraphQLError(`The gateway's supergraph changed and this subscription no longer exists on it (${why}); ${resumeHint(resumeAfter)} once it does`, {
+    extensions: { code: SubscriptionErrorCode.SUPERGRAPH_CHANGED, resumeAfter: resumeAfter ?? null },
   });
 }
 

@@ -18,6 +18,8 @@ export interface ClientStreamOptions {
   /** The client's byte bound: each executed result is held in it until written. */
   bytes?: ClientBytes;
   execute(event: UpstreamEvent): Promise<ExecutionResult>;
+  /** Where the stream starts, for a resumable field (`UpstreamListener.startsAfter`). */
+  startsAfter?(cursor: string): void;
   /** The queue overflowed: close the client's connection. */
   onOverflow(): void;
   /** Called once when the stream ends, however it ends. */
@@ -63,6 +65,10 @@ export class ClientStream implements AsyncGenerator<ExecutionResult, undefined>,
   }
 
   // UpstreamListener
+
+  startsAfter(cursor: string): void {
+    this.options.startsAfter?.(cursor);
+  }
 
   event(event: UpstreamEvent): void {
     if (this.finished || this.ending !== undefined) return;

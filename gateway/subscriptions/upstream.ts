@@ -61,6 +61,14 @@ export interface UpstreamEvent {
 }
 
 export interface UpstreamListener {
+  /**
+   * Resumable requests only, before any event: the cursor this listener's
+   * events continue after (its own resume argument, where the shared
+   * subscription stood when it joined, or the head the subgraph pinned for a
+   * live one). Resuming after it loses nothing; never called while unknown
+   * (live, head not yet received).
+   */
+  startsAfter(cursor: string): void;
   event(event: UpstreamEvent): void;
   /** The upstream subscription ended for good. */
   error(errors: readonly GraphQLError[]): void;
@@ -230,6 +238,9 @@ class SharedSubscription {
 
   add(listener: UpstreamListener) {
     this.listeners.add(listener);
+    if (this.request.resume === undefined) return;
+    const position = this.lastCursor ?? (this.request.variables[this.request.resume.variable] as string | null | undefined);
+    if (position != null) listener.startsAfter(position);
   }
 
   remove(listener: UpstreamListener) {
@@ -286,8 +297,10 @@ class SharedSubscription {
       const head = headOf(result);
       if (head !== undefined) {
         // Where the live stream starts: not an event, but the cursor to resume after until the first one.
-        this.lastCursor ??= head;
         this.pool.count("pins");
+        if (this.lastCursor !== undefined) return;
+        this.lastCursor = head;
+        for (const listener of this.listeners) listener.startsAfter(head);
         return;
       }
       const value = path(result.data, this.request.resume.cursorPath);

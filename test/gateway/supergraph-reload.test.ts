@@ -3,37 +3,19 @@
  * finds the subgraphs through its join__graph URLs, and reloads it when the
  * file changes, under open subscriptions on every transport.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
-import { composeServices } from "@apollo/composition";
-import { parse } from "graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { start as startGateway } from "../../gateway/server.js";
-import { subgraphsWithSchema } from "../../gateway/supergraph.js";
 import { createLogger } from "../../lib/logger.js";
 import type { Served } from "../../lib/server.js";
 import { startGraph, type TestGraph } from "../support/graph.js";
+import { composeSupergraph, withoutSubscriptions } from "../support/supergraph.js";
 import { waitFor } from "../support/wait.js";
 import { Subscriber, Tenant, untilLive } from "./subscriptions-helpers.js";
 import { multipartSubscribe, SseReader } from "./transports-helpers.js";
-
-/** The supergraph of the committed subgraph SDLs (each passed through `edit`), with the test subgraphs' URLs in join__graph. */
-function supergraph(graph: TestGraph, edit: (name: string, sdl: string) => string = (_name, sdl) => sdl): string {
-  const result = composeServices(
-    subgraphsWithSchema().map((name) => ({
-      name,
-      url: graph.subgraphs[name]!.url,
-      typeDefs: parse(edit(name, readFileSync(new URL(`../../schema/${name}.graphql`, import.meta.url), "utf8"))),
-    })),
-  );
-  if (result.errors !== undefined) throw new Error(result.errors.map((error) => error.message).join("\n"));
-  return result.supergraphSdl;
-}
-
-/** The threats subgraph without its Subscription type: `deviceRiskChanged` leaves the supergraph. */
-const withoutRiskSubscription = (name: string, sdl: string) => (name === "threats" ? sdl.replace(/type Subscription \{[^}]*\}/, "") : sdl);
 
 const ACCESS = /* GraphQL */ `subscription($after: String) { accessChanged(after: $after) { cursor resource allowed device { name } } }`;
 const RISK = /* GraphQL */ `subscription { deviceRiskChanged { level device { id } } }`;
@@ -50,7 +32,7 @@ describe("a supergraph file that changes under open subscriptions", () => {
     graph = await startGraph();
     dir = mkdtempSync(join(tmpdir(), "mtd-supergraph-"));
     file = join(dir, "supergraph.graphql");
-    writeFileSync(file, supergraph(graph));
+    writeFileSync(file, composeSupergraph(graph));
     const destination = new Writable({ write: (chunk, _encoding, done) => (logs.push(String(chunk)), done()) });
     // No MTD_SUBGRAPH_<NAME>_URL: the subgraphs are found through the file's join__graph URLs only.
     gateway = await startGateway({
@@ -87,7 +69,7 @@ describe("a supergraph file that changes under open subscriptions", () => {
     await untilLive(wsRisk, (attempt) => (attempt % 2 === 0 ? tenant.restore("r-1") : tenant.revoke("r-1")));
     await waitFor(() => sseRisk.results.length > 0 && multipartRisk.results.length > 0, 10_000, "risk events on SSE and multipart");
 
-    writeFileSync(file, supergraph(graph, withoutRiskSubscription));
+    writeFileSync(file, composeSupergraph(graph, withoutSubscriptions("threats")));
     await waitFor(() => wsRisk.error !== undefined && sseRisk.events.at(-1)?.event === "complete" && multipartRisk.errors !== undefined, 10_000, "the risk subscriptions to end");
     const ended = [(wsRisk.error as any[])[0], sseRisk.results.at(-1).errors[0], multipartRisk.errors![0]];
     for (const error of ended) {
