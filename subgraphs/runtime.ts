@@ -195,7 +195,7 @@ function historyTargets(name: SubgraphName, config: ServiceConfig, processedEven
 /** How long a stopping subgraph waits for its last publish. */
 const FINAL_PUBLISH_MS = 2_000;
 
-/** How long published outbox rows and processed-event records stay. */
+/** How long published outbox rows and processed-event records stay (the latter also for a subgraph's own records, e.g. signals' `ssf_processed_events`). */
 const PUBLISHED_OUTBOX_KEPT_MS = 3_600_000;
-const PROCESSED_EVENTS_KEPT_MS = 7 * 86_400_000;
+export const PROCESSED_EVENTS_KEPT_MS = 7 * 86_400_000;
 

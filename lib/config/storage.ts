@@ -23,6 +23,8 @@ export interface Retention {
   accessChangesMs: number;
   /** `MTD_RETENTION_AUDIT`: audit entries older than this are pruned. Default `365d`. */
   auditMs: number;
+  /** `MTD_RETENTION_REPORTS`: how long a partner's report id is remembered (a replay within it is `duplicate`, other content `CONFLICT`). Default `30d`. */
+  reportsMs: number;
   /** `MTD_RETENTION_INTERVAL`: how often each service prunes, in small batches (at most `60s`). Default `30s`. */
   intervalMs: number;
 }
@@ -66,6 +68,7 @@ export function readStorage(reader: ConfigReader): StorageConfig {
     retention: {
       accessChangesMs: reader.duration("MTD_RETENTION_ACCESS_CHANGES", "30d", 1000),
       auditMs: reader.duration("MTD_RETENTION_AUDIT", "365d", 1000),
+      reportsMs: reader.duration("MTD_RETENTION_REPORTS", "30d", 1000),
       intervalMs: reader.duration("MTD_RETENTION_INTERVAL", "30s", 1000, 60_000),
     },
   };

@@ -6,14 +6,16 @@
  * topic `threats` through its outbox.
  */
 import { singleFlight } from "../../lib/async.js";
+import { olderThan } from "../../lib/retention.js";
 import { runSubgraph, type RunningSubgraph, type SubgraphDeps } from "../runtime.js";
 import { consumeDeviceEvents } from "./consumers.js";
 import { createContext, type Services } from "./context.js";
 import { AssessmentRepository } from "./data/assessments.js";
 import { ConnectorRepository } from "./data/connectors.js";
-import { ENTITIES } from "./data/entities.js";
+import { ENTITIES, ReportEntity } from "./data/entities.js";
 import { Threats0001 } from "./data/migrations/0001-threats.js";
 import { Threats0002 } from "./data/migrations/0002-report-fingerprint.js";
+import { Threats0003 } from "./data/migrations/0003-report-retention.js";
 import { ReportRepository } from "./data/reports.js";
 import { resolvers } from "./resolvers/index.js";
 import { RiskFeed } from "./risk-feed.js";
@@ -40,10 +42,10 @@ export async function start(deps: SubgraphDeps, options: ThreatsOptions = {}): P
   return runSubgraph(deps, {
     name: "threats",
     entities: ENTITIES,
-    migrations: [Threats0001, Threats0002],
+    migrations: [Threats0001, Threats0002, Threats0003],
     now: options.now,
     ownsConnectors: true,
-    setup: async ({ work: store, events, logger, audit }) => {
+    setup: async ({ work: store, events, logger, audit, config }) => {
       const assessments = new AssessmentRepository(store, logger);
       const connectors = new ConnectorRepository(store, assessments, logger, audit);
       // For the other subgraphs' partner rule, whether their view of the connectors is new or not (lib/connector-view.ts).
@@ -58,6 +60,8 @@ export async function start(deps: SubgraphDeps, options: ThreatsOptions = {}): P
         context: (base) => createContext(base, services),
         partnerConnectors: connectors,
         consumers: [consumeDeviceEvents(events, assessments, logger)],
+        // A report id is remembered this long (duplicate or CONFLICT); whether a partner reported on a device is kept apart, for good.
+        retention: [olderThan(ReportEntity, "receivedAt", config.retention.reportsMs, "date")],
         timers: [{ everyMs: options.connectorCheckIntervalMs ?? DEFAULT_CONNECTOR_CHECK_INTERVAL_MS, run: checkConnectors }],
         api: { checkConnectors },
         dispose: async () => {

@@ -232,6 +232,8 @@ export const SsfProcessedEventEntity = new EntitySchema<SsfProcessedEventRecord>
     eventId: { type: "varchar", length: 64, primary: true, name: "event_id" },
     processedAt: timestampColumn({ name: "processed_at" }),
   },
+  // Retention prunes the records by age, like every service's processed events (lib/retention.ts).
+  indices: [{ name: "ssf_processed_events_at", columns: ["processedAt"] }],
 });
 
 export const SSF_ENTITIES = [SigningKeyEntity, ReceiverEntity, StreamEntity, SubjectEntity, DeliveryEntity, DeviceStateEntity, SsfProcessedEventEntity];

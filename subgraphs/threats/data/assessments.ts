@@ -5,13 +5,14 @@
  */
 import { In, type EntityManager } from "typeorm";
 import { chunks, isUniqueViolation } from "../../../lib/db.js";
+import type { MtdPartner } from "../../../lib/domain-enums.js";
 import type { Logger } from "../../../lib/logger.js";
 import { isDeviceEvent } from "../../../lib/events/catalog.js";
 import type { DeviceEventPayload } from "../../../lib/events/contracts.js";
 import type { LoggedEvent } from "../../../lib/events/types.js";
 import { assess, assessmentChanged, coveringConnector, sameAssessment, type PartnerData } from "../domain.js";
 import type { Platform, ThreatLevel } from "../generated/graphql.js";
-import { ConnectorEntity, DeviceStateEntity, ReportEntity, TenantEntity, ThreatEntity, type ConnectorRecord, type DeviceStateRecord, type ThreatRecord } from "./entities.js";
+import { ConnectorEntity, DeviceStateEntity, ReportedDeviceEntity, TenantEntity, ThreatEntity, type ConnectorRecord, type DeviceStateRecord, type ThreatRecord } from "./entities.js";
 import type { Transaction, UnitOfWork } from "../../../lib/unit-of-work.js";
 
 /** Devices reassessed per transaction when a connector changes: a 50,000-device tenant is never loaded at once. */
@@ -204,20 +205,13 @@ export class AssessmentRepository {
    */
   private async partnerData(manager: EntityManager, tenantId: string, devices: DeviceStateRecord[], connectors: readonly ConnectorRecord[]): Promise<Map<string, PartnerData>> {
     const data = new Map<string, PartnerData>();
-    const byPartner = new Map<string, string[]>();
+    const byPartner = new Map<MtdPartner, string[]>();
     for (const device of devices) {
       const partner = coveringConnector(connectors, device.platform)?.partner;
       if (partner !== undefined) byPartner.set(partner, [...(byPartner.get(partner) ?? []), device.deviceId]);
     }
     for (const [partner, ids] of byPartner) {
-      const reported = await manager
-        .getRepository(ReportEntity)
-        .createQueryBuilder("r")
-        .select("r.device_id", "deviceId")
-        .distinct(true)
-        .where("r.tenant_id = :tenantId AND r.partner = :partner", { tenantId, partner })
-        .andWhere({ deviceId: In(ids) })
-        .getRawMany<{ deviceId: string }>();
+      const reported = await manager.find(ReportedDeviceEntity, { select: { deviceId: true }, where: { tenantId, partner, deviceId: In(ids) } });
       const reportedIds = new Set(reported.map((row) => row.deviceId));
       const active = await manager
         .getRepository(ThreatEntity)

@@ -72,6 +72,19 @@ export interface ReportRecord {
   fingerprint: string | null;
 }
 
+/**
+ * A device a partner has reported on (whether its risk by that partner is
+ * known, `PartnerData.reported`): one row per tenant, partner and device,
+ * kept for good, while the reports themselves are pruned after
+ * `MTD_RETENTION_REPORTS`.
+ */
+export interface ReportedDeviceRecord {
+  tenantId: string;
+  partner: MtdPartner;
+  deviceId: string;
+  firstReportedAt: Date;
+}
+
 /** A threat as last observed; unique on tenant, partner, device and external id. */
 export interface ThreatRecord {
   id: string;
@@ -176,6 +189,19 @@ export const ReportEntity = new EntitySchema<ReportRecord>({
     threatCount: integerColumn({ name: "threat_count" }),
     fingerprint: { type: "varchar", length: 64, nullable: true },
   },
+  // Retention prunes reports by age (lib/retention.ts).
+  indices: [{ name: "threat_reports_received", columns: ["receivedAt"] }],
+});
+
+export const ReportedDeviceEntity = new EntitySchema<ReportedDeviceRecord>({
+  name: "ThreatReportedDevice",
+  tableName: "threat_reported_devices",
+  columns: {
+    tenantId: { type: "varchar", length: 64, primary: true, name: "tenant_id" },
+    partner: { type: "varchar", length: 64, primary: true },
+    deviceId: { type: "varchar", length: 128, primary: true, name: "device_id" },
+    firstReportedAt: timestampColumn({ name: "first_reported_at" }),
+  },
 });
 
 export const ThreatEntity = new EntitySchema<ThreatRecord>({
@@ -199,4 +225,4 @@ export const ThreatEntity = new EntitySchema<ThreatRecord>({
   indices: [{ name: "threats_key", columns: ["tenantId", "partner", "deviceId", "externalId"], unique: true }],
 });
 
-export const ENTITIES = [ConnectorEntity, TenantEntity, DeviceStateEntity, ReportEntity, ThreatEntity];
+export const ENTITIES = [ConnectorEntity, TenantEntity, DeviceStateEntity, ReportEntity, ReportedDeviceEntity, ThreatEntity];

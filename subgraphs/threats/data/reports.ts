@@ -23,7 +23,7 @@ import { authorizePartner } from "../../../lib/partner-rule.js";
 import { coveringConnector, type PartnerData } from "../domain.js";
 import type { ThreatCategory, ThreatLevel, ThreatStatus } from "../generated/graphql.js";
 import { activeConnectors, lockDevices, type AssessmentRepository } from "./assessments.js";
-import { ReportEntity, ThreatEntity, type ConnectorRecord, type DeviceStateRecord, type ReportRecord, type ThreatRecord } from "./entities.js";
+import { ReportedDeviceEntity, ReportEntity, ThreatEntity, type ConnectorRecord, type DeviceStateRecord, type ReportRecord, type ThreatRecord } from "./entities.js";
 import type { Transaction, UnitOfWork } from "../../../lib/unit-of-work.js";
 
 /** A validated report (see `input.ts`). */
@@ -109,11 +109,30 @@ export class ReportRepository {
     if (applied.length === 0) return outcomes;
 
     for (const chunk of chunks(rows)) await tx.manager.createQueryBuilder().insert().into(ReportEntity).values(chunk).updateEntity(false).execute();
+    await this.recordReportedDevices(tx, tenantId, connector.partner, applied, devices, now);
     const data = await this.applyThreats(tx, connector.partner, tenantId, applied, now);
     const touched = [...data.keys()].map((id) => devices.get(id)!);
     // A report on one device is urgent: the policies evaluator takes it ahead of bulk work.
     await this.assessments.reassess(tx, tenantId, touched, connectors, data, touched.length === 1);
     return outcomes;
+  }
+
+  /**
+   * Records the devices `partner` reports on for the first time: whether it
+   * ever reported on a device outlives the reports, which retention prunes
+   * (`MTD_RETENTION_REPORTS`). A device whose stored assessment has a level
+   * by this partner was reported on before (a level is only known then) and
+   * has its row: no statement in the steady state.
+   */
+  private async recordReportedDevices(tx: Transaction, tenantId: string, partner: MtdPartner, reports: readonly Report[], devices: ReadonlyMap<string, DeviceStateRecord>, now: Date): Promise<void> {
+    const first = [...new Set(reports.map((r) => r.deviceId))].filter((id) => {
+      const device = devices.get(id)!;
+      return device.partner !== partner || device.level === null;
+    });
+    for (const chunk of chunks(first)) {
+      const rows = chunk.map((deviceId) => ({ tenantId, partner, deviceId, firstReportedAt: now }));
+      await tx.manager.createQueryBuilder().insert().into(ReportedDeviceEntity).values(rows).orIgnore().updateEntity(false).execute();
+    }
   }
 
   /**
