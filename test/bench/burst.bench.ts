@@ -39,6 +39,12 @@ const REPORT_BATCH = /* GraphQL */ `mutation Resync($inputs: [ReportThreatsInput
 const REPORT = /* GraphQL */ `mutation Report($input: ReportThreatsInput!) { reportThreats(input: $input) { reportId } }`;
 
 const now = () => performance.now();
+/** µs on the monotonic clock, as a `--cpu-prof` profile's timestamps. */
+const monotonic = () => Number(process.hrtime.bigint() / 1000n);
+/** Under BENCH_PROFILE (see stack.ts): the window of each phase, for `cpu-profile.ts <file> --from --to`. */
+const phase = (label: string, from: number) => {
+  if (process.env.BENCH_PROFILE) console.log(`phase ${label}: --from ${from} --to ${monotonic()}`);
+};
 const perSecond = (count: number, ms: number) => count / (ms / 1000);
 
 /** Runs `work(i)` for i in [0, count) with `inFlight` at a time. */
@@ -137,12 +143,15 @@ async function measure(stack: ProcessStack, size: number): Promise<SizeResult> {
   // Enrolment in batches: the tenant's fleet.
   const fleet = Array.from({ length: size }, (_, i) => `b-${String(i).padStart(6, "0")}`);
   start = now();
+  let phaseStart = monotonic();
   await pool(Math.ceil(size / 500), 2, async (i) => {
     const inputs = fleet.slice(i * 500, i * 500 + 500).map((id) => ({ id, name: `iPhone ${id}`, platform: "IOS", osVersion: "17.4.1", ownership: "CORPORATE" }));
     const items = (await tenant.ok(ENROLL_BATCH, { inputs })).enrollDevicesBatch as { error: unknown }[];
     if (items.some((item) => item.error !== null)) throw new Error(`enrollDevicesBatch: ${JSON.stringify(items.find((item) => item.error !== null))}`);
   });
   const acknowledged = now();
+  phase(`${size} enrollDevicesBatch`, phaseStart);
+  phaseStart = monotonic();
   const batchPerSecond = perSecond(size, acknowledged - start);
   // The last device becomes reportable once the threats subgraph has its enrolment event.
   await waitFor(async () => {
@@ -150,6 +159,7 @@ async function measure(stack: ProcessStack, size: number): Promise<SizeResult> {
     return result.errors?.[0]?.extensions?.code !== "NOT_FOUND";
   }, 600_000, "threats to know the last enrolled device");
   const reportableAfterMs = now() - acknowledged;
+  phase(`${size} until reportable`, phaseStart);
   // Policies has evaluated the fleet (every device allowed on both resources) before the re-sync starts.
   await waitFor(async () => {
     const response = await fetch(policies.url, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${tenant.admin}` }, body: JSON.stringify({ query: `query($r: [_Any!]!) { _entities(representations: $r) { ... on Device { access { allowed } } } }`, variables: { r: [{ __typename: "Device", id: fleet.at(-1) }] } }) });
@@ -204,6 +214,7 @@ async function measure(stack: ProcessStack, size: number): Promise<SizeResult> {
     const observedAt = new Date().toISOString();
     const revocationsBefore = received.revoked;
     start = now();
+    phaseStart = monotonic();
     let resyncing = true;
     const duringResync = urgent(() => resyncing);
     const revocationsStored = storedBy(() => storedBefore + 2 * size + 2 * duringResync.sentAt.size);
@@ -218,8 +229,10 @@ async function measure(stack: ProcessStack, size: number): Promise<SizeResult> {
       if (items.some((item) => item.error !== null)) throw new Error(`reportThreatsBatch: ${JSON.stringify(items.find((item) => item.error !== null))}`);
     });
     const acceptedPerSecond = perSecond(size, now() - start);
+    phase(`${size} reportThreatsBatch accepted`, phaseStart);
     await waitFor(() => received.revoked - revocationsBefore >= 2 * size + 2 * duringResync.sentAt.size && !urgentPending(duringResync.sentAt), 900_000, "every revocation delivered");
     resyncing = false;
+    phase(`${size} re-sync delivered`, phaseStart);
     const revocationsMs = received.lastRevokedAt - start;
     const revocationsStoredMs = (await revocationsStored) - start;
     const storedAfterResync = (await tenant.ok(`{ accessChanges(first: 1) { totalCount } }`)).accessChanges.totalCount as number;
@@ -228,12 +241,14 @@ async function measure(stack: ProcessStack, size: number): Promise<SizeResult> {
     // The policy loosened to MEDIUM: the fleet is restored; the urgent (HIGH) devices stay revoked.
     const restoredBefore = received.restored;
     start = now();
+    phaseStart = monotonic();
     let restoring = true;
     await tenant.ok(`mutation { setCompliancePolicy(input: { platform: IOS, name: "iOS", maxThreatLevel: MEDIUM }) { id } }`);
     const duringPolicy = urgent(() => restoring);
     const restorationsStored = storedBy(() => storedAfterResync + 2 * size + 2 * duringPolicy.sentAt.size);
     await waitFor(() => received.restored - restoredBefore >= 2 * size, 900_000, "every restoration delivered");
     restoring = false;
+    phase(`${size} policy change delivered`, phaseStart);
     const restorationsMs = received.lastRestoredAt - start;
     const restorationsStoredMs = (await restorationsStored) - start;
     const urgentDuringPolicy = await latencies(duringPolicy);

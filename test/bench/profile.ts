@@ -10,6 +10,7 @@ import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { SubgraphName } from "../../lib/config.js";
 import { startGraph } from "../support/graph.js";
+import { summarise, type CpuProfile } from "./cpu-profile.js";
 import { autocannon, BENCH_DIR, cpuMsOf, startPeer, startTraceSink, traced, type PeerName } from "./peers.js";
 import { QUERIES, prepare } from "./queries.bench.js";
 
@@ -35,54 +36,5 @@ await graph.stop();
 const file = readdirSync(dir).find((name) => !before.has(name) && name.endsWith(".cpuprofile"));
 if (file === undefined) throw new Error("no profile written");
 console.log(`profile ${join(dir, file)}`);
-summarise(JSON.parse(readFileSync(join(dir, file), "utf8")) as CpuProfile, [Number(loadStart), Number(loadEnd)], result.requests.total);
+summarise(JSON.parse(readFileSync(join(dir, file), "utf8")) as CpuProfile, { from: Number(loadStart), to: Number(loadEnd), per: result.requests.total, unit: "µs/req" });
 process.exit(0);
-
-interface CpuProfile {
-  nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }[];
-  startTime: number;
-  samples: number[];
-  timeDeltas: number[];
-}
-
-/**
- * Prints, for the samples taken while the load ran (not the start-up): the
- * top self-time functions and self time by package (the async hooks that
- * AsyncLocalStorage turns on for every promise apart from the rest of `node:`),
- * each in µs per request.
- */
-function summarise(profile: CpuProfile, [from, to]: [number, number], requests: number): void {
-  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
-  const where = (url: string) => url.replace(/^.*node_modules\//, "").replace(/^file:\/\/.*?\/(wt-[^/]+|main)\//, "");
-  const packageOf = (url: string) =>
-    url.includes("node_modules/")
-      ? /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)![1]!
-      : url === "node:internal/async_hooks" || url === "node:async_hooks"
-        ? "node: async hooks"
-        : url.startsWith("node:")
-          ? "node:"
-          : url === ""
-            ? "(native)"
-            : "ours";
-  const self = new Map<string, number>();
-  const packages = new Map<string, number>();
-  // Each sample stands for the time since the one before it (µs).
-  let at = profile.startTime;
-  let busy = 0;
-  for (const [index, id] of profile.samples.entries()) {
-    const delta = profile.timeDeltas[index]!;
-    at += delta;
-    if (at < from || at > to) continue;
-    const node = byId.get(id)!;
-    if (node.callFrame.functionName === "(idle)") continue;
-    busy += delta;
-    const key = `${node.callFrame.functionName || "(anonymous)"} ${where(node.callFrame.url)}:${node.callFrame.lineNumber}`;
-    self.set(key, (self.get(key) ?? 0) + delta);
-    packages.set(packageOf(node.callFrame.url), (packages.get(packageOf(node.callFrame.url)) ?? 0) + delta);
-  }
-  const perRequest = (micros: number) => `${(micros / requests).toFixed(1).padStart(7)} µs/req`;
-  console.log(`busy while loaded: ${perRequest(busy)}`);
-  for (const [key, micros] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 40)) console.log(`${perRequest(micros)}  ${key}`);
-  console.log("\nself time by package:");
-  for (const [key, micros] of [...packages].sort((a, b) => b[1] - a[1]).slice(0, 20)) console.log(`${perRequest(micros)}  ${key}`);
-}

@@ -1,6 +1,6 @@
 /** The production shape for benchmarks: every subgraph and the gateway (or several replicas of it) as their own `bin/start.ts` processes on a fresh MariaDB database and Redis prefix. */
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { signToken } from "../../lib/auth.js";
@@ -8,7 +8,7 @@ import { SUBGRAPH_NAMES } from "../../lib/config.js";
 import { createMysqlDatabase, redisPrefix, REDIS_TEST_URL } from "../support/services.js";
 import { Service } from "../support/service-process.js";
 import type { Query } from "../gateway/subscriptions-helpers.js";
-import { UNLIMITED } from "./peers.js";
+import { BENCH_DIR, UNLIMITED } from "./peers.js";
 
 export interface ProcessStack {
   gatewayUrl: string;
@@ -24,7 +24,12 @@ export interface ProcessStack {
   stop(): Promise<void>;
 }
 
-/** Starts the stack with `gateways` replicas (default 1); `env` adds to (or overrides) every process's environment. */
+/**
+ * Starts the stack with `gateways` replicas (default 1); `env` adds to (or
+ * overrides) every process's environment. BENCH_PROFILE (service names, e.g.
+ * `devices,threats,gateway`) runs those processes under `--cpu-prof`, written
+ * to `test/bench/results/profile/<service>/` when they stop.
+ */
 export async function startProcesses(env: Record<string, string> = {}, gateways = 1): Promise<ProcessStack> {
   const database = await createMysqlDatabase();
   const redis = redisPrefix();
@@ -42,7 +47,7 @@ export async function startProcesses(env: Record<string, string> = {}, gateways 
     ...UNLIMITED,
     ...env,
   };
-  const services = SUBGRAPH_NAMES.map((name) => new Service(name, ["subgraph", name], common));
+  const services = SUBGRAPH_NAMES.map((name) => new Service(name, ["subgraph", name], common, profiled(name)));
   const stop = async () => {
     await Promise.all(services.map((service) => service.stop()));
     await database.drop();
@@ -53,7 +58,7 @@ export async function startProcesses(env: Record<string, string> = {}, gateways 
     // One at a time: four processes migrating at once can miss their start-up timeout on a busy machine.
     for (const service of services) await service.start();
     const urls = Object.fromEntries(SUBGRAPH_NAMES.map((name, i) => [`MTD_SUBGRAPH_${name.toUpperCase()}_URL`, services[i]!.url]));
-    const replicas = Array.from({ length: gateways }, (_, i) => new Service(i === 0 ? "gateway" : `gateway-${i + 1}`, ["gateway"], { ...common, ...urls }));
+    const replicas = Array.from({ length: gateways }, (_, i) => new Service(i === 0 ? "gateway" : `gateway-${i + 1}`, ["gateway"], { ...common, ...urls }, i === 0 ? profiled("gateway") : []));
     services.push(...replicas);
     for (const replica of replicas) await replica.start();
     const gateway = replicas[0]!;
@@ -70,4 +75,14 @@ export async function startProcesses(env: Record<string, string> = {}, gateways 
     await stop();
     throw error;
   }
+}
+
+const PROFILED = new Set((process.env.BENCH_PROFILE ?? "").split(",").filter((name) => name !== ""));
+
+/** Node flags for `service`: `--cpu-prof` when BENCH_PROFILE names it. */
+function profiled(service: string): string[] {
+  if (!PROFILED.has(service)) return [];
+  const dir = join(BENCH_DIR, "results/profile", service);
+  mkdirSync(dir, { recursive: true });
+  return ["--cpu-prof", `--cpu-prof-dir=${dir}`];
 }

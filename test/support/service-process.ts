@@ -19,6 +19,8 @@ export class Service {
     readonly name: string,
     readonly args: string[],
     private readonly env: Record<string, string>,
+    /** Node's own flags, before the script (e.g. `--cpu-prof`). */
+    private readonly nodeArgs: string[] = [],
   ) {}
 
   get url() {
@@ -30,7 +32,7 @@ export class Service {
     this.output = "";
     // The "listening" line is logged at info.
     const env = { ...process.env, ...this.env, PORT: String(this.port ?? 0), LOG_LEVEL: "info" };
-    const child = spawn(process.execPath, ["--import", "tsx", "bin/start.ts", ...this.args], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [...this.nodeArgs, "--import", "tsx", "bin/start.ts", ...this.args], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
     this.child = child;
     let pending = "";
     let listening: string | undefined;
