@@ -13,6 +13,7 @@
 import { randomUUID } from "node:crypto";
 import { EntitySchema, Table, type EntityManager, type MigrationInterface, type QueryRunner } from "typeorm";
 import type { Identity } from "./auth.js";
+import { insertRows } from "./bulk.js";
 import { integerColumn, isMysql } from "./db.js";
 import type { Outbox } from "./events/outbox.js";
 import type { NewEvent } from "./events/types.js";
@@ -131,9 +132,6 @@ export function auditMigration(table: string, timestamp = 1_000_000_000_001): ne
   };
 }
 
-/** Entries per multi-row INSERT. */
-const AUDIT_INSERT_BATCH = 500;
-
 /**
  * Where an entry is written: the unit of work's transaction (its event is
  * queued with the transaction's others), or a bare transactional
@@ -186,9 +184,7 @@ export class AuditTrail {
       });
     }
     if (entries.length === 0) return entries;
-    for (let start = 0; start < entries.length; start += AUDIT_INSERT_BATCH) {
-      await manager.createQueryBuilder().insert().into(this.entity).values(entries.slice(start, start + AUDIT_INSERT_BATCH)).updateEntity(false).execute();
-    }
+    await insertRows(manager, this.entity, entries);
     const events: NewEvent<AuditRecord>[] = entries.map((entry) => ({
       id: entry.id,
       type: AUDIT_RECORDED,

@@ -12,6 +12,7 @@
  * none: lib/db.ts runs its transactions one at a time.
  */
 import { EntitySchema, In, Table, TableIndex, type DataSource, type EntityManager, type EntityTarget, type FindOptionsWhere, type MigrationInterface, type ObjectLiteral, type QueryRunner, type SelectQueryBuilder } from "typeorm";
+import { insertRows } from "./bulk.js";
 import { chunks, engineOf, isDeadlock, retrying, timestampColumn } from "./db.js";
 import type { Outbox } from "./events/outbox.js";
 import type { NewEvent, Topic } from "./events/types.js";
@@ -125,9 +126,7 @@ export class UnitOfWork {
         }
         const fresh = unique.filter((id) => !seen.has(id));
         const processedAt = new Date(this.now());
-        for (const chunk of chunks(fresh, PROCESSED_CHUNK)) {
-          await manager.createQueryBuilder().insert().into(processedEvents).values(chunk.map((eventId) => ({ consumerGroup: group, eventId, processedAt }))).updateEntity(false).execute();
-        }
+        await insertRows(manager, processedEvents, fresh.map((eventId) => ({ consumerGroup: group, eventId, processedAt })));
         return fresh;
       },
     };

@@ -32,6 +32,7 @@ import {
   type MigrationInterface,
   type QueryRunner,
 } from "typeorm";
+import { insertRows } from "../bulk.js";
 import { chunks, engineOf, integerColumn, isMysql } from "../db.js";
 import { currentTraceparent } from "../tracing.js";
 import type { EventLog, NewEvent, Topic } from "./types.js";
@@ -154,10 +155,7 @@ export class Outbox {
     // Each event carries the trace of the transaction writing it (tracing on), for its consumers to continue.
     const traceparent = currentTraceparent();
     const written = events.map((event) => (traceparent === undefined || event.traceparent !== undefined ? event : { ...event, traceparent }));
-    for (const chunk of chunks(written, BATCH_SIZE)) {
-      const rows = chunk.map((event) => ({ topic, eventId: event.id, event: JSON.stringify(event), createdAt, publishedAt: null }));
-      await manager.createQueryBuilder().insert().into(this.entity).values(rows).updateEntity(false).execute();
-    }
+    await insertRows(manager, this.entity, written.map((event) => ({ topic, eventId: event.id, event: JSON.stringify(event), createdAt, publishedAt: null })) as OutboxRecord[]);
     return written;
   }
 

@@ -2,6 +2,7 @@
 import { randomUUID } from "node:crypto";
 import { In, type DataSource } from "typeorm";
 import type { Actor, AuditTrail, Change } from "../../../lib/audit.js";
+import { insertRows } from "../../../lib/bulk.js";
 import { isUniqueViolation } from "../../../lib/db.js";
 import type { DeviceEventType } from "../../../lib/events/catalog.js";
 import type { DeviceEventPayload } from "../../../lib/events/contracts.js";
@@ -25,9 +26,6 @@ export interface ListOptions {
   platform?: Platform;
   includeRetired: boolean;
 }
-
-/** Rows per multi-row upsert of `enrollMany`. */
-const UPSERT_BATCH = 500;
 
 export class DeviceRepository {
   private readonly dataSource: DataSource;
@@ -102,7 +100,7 @@ export class DeviceRepository {
           return change.record;
         });
         const rows = [...changed.values()];
-        for (let start = 0; start < rows.length; start += UPSERT_BATCH) await repository.upsert(rows.slice(start, start + UPSERT_BATCH), ["tenantId", "id"]);
+        await insertRows(tx.manager, DeviceEntity, rows, { onConflict: "update" });
         await this.audit.recordMany(tx, tenantId, actor, audits);
         return records;
       },
