@@ -55,7 +55,10 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       timezone: "Z",
       supportBigNumbers: true,
       bigNumberStrings: false,
-      extra: { connectionLimit: 20 },
+      // TypeORM sends text queries, never prepared statements; mysql2 still gives every pooled connection an
+      // LRU of 16,000 statements whose four arrays are allocated in full (512 KiB of heap per connection, 10 MiB
+      // at 20, measured in a heap snapshot of the threats subgraph under the soak): a small one costs nothing.
+      extra: { connectionLimit: 20, maxPreparedStatements: 16 },
     });
   } else {
     mkdirSync(options.dataDir, { recursive: true });
