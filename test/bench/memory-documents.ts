@@ -11,10 +11,10 @@
  * reads every process's RSS at start and after every tenth of COUNT, then
  * forces a GC and reads the heap in use (and at the end the RSS after it).
  */
-import { once } from "node:events";
-import WebSocket from "ws";
+import { inlineReport } from "../support/report-documents.js";
 import type { Service } from "../support/service-process.js";
-import { listeningPorts, rssOf } from "./peers.js";
+import { collectGarbage, GC_NODE_OPTIONS } from "./collect-garbage.js";
+import { rssOf } from "./peers.js";
 import { startProcesses } from "./stack.js";
 
 export type Style = "variables" | "inline";
@@ -60,28 +60,11 @@ function operation(style: Style, i: number, run: string): { role: "analyst" | "p
     threats: [{ externalId: `threat-${i % 5}`, category: "APP", severity: i % 4 === 1 ? "HIGH" : "LOW", title: `finding ${i}`, status: "ACTIVE" }],
   };
   if (style === "variables") return { role: "partner", query: REPORT_WITH_VARIABLES, variables: { input } };
-  const threats = input.threats.map((t) => `{ externalId: "${t.externalId}", category: ${t.category}, severity: ${t.severity}, title: "${t.title}", status: ${t.status} }`).join(", ");
-  return { role: "partner", query: `mutation { reportThreats(input: { reportId: "${input.reportId}", deviceId: "${input.deviceId}", observedAt: "${input.observedAt}", threats: [${threats}] }) { duplicate } }` };
-}
-
-/** Forces a GC in a process started with `--expose-gc --inspect` and returns its heap in use, bytes. */
-async function collectGarbage(service: Service): Promise<number> {
-  const port = listeningPorts(service.child!.pid!).find((candidate) => candidate !== service.port);
-  if (port === undefined) throw new Error(`${service.name}: no inspector port`);
-  const [target] = (await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()) as { webSocketDebuggerUrl: string }[];
-  const socket = new WebSocket(target!.webSocketDebuggerUrl);
-  await once(socket, "open");
-  try {
-    socket.send(JSON.stringify({ id: 1, method: "Runtime.evaluate", params: { expression: "gc(), gc(), process.memoryUsage().heapUsed", returnByValue: true } }));
-    const [data] = (await once(socket, "message")) as [Buffer];
-    return Number((JSON.parse(String(data)) as { result: { result: { value: number } } }).result.result.value);
-  } finally {
-    socket.close();
-  }
+  return { role: "partner", query: inlineReport(input) };
 }
 
 export async function runDocuments(style: Style, count: number): Promise<DocumentsRun> {
-  const stack = await startProcesses({ NODE_ENV: "production", NODE_OPTIONS: "--expose-gc --inspect=127.0.0.1:0" });
+  const stack = await startProcesses({ NODE_ENV: "production", NODE_OPTIONS: GC_NODE_OPTIONS });
   try {
     const { gateway, services } = stack;
     const tenantId = `memory-${style}`;

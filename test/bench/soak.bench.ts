@@ -4,20 +4,30 @@
  * retention at 2 minutes (`MTD_RETENTION_ACCESS_CHANGES`, `MTD_RETENTION_AUDIT`),
  * BENCH_SUBSCRIBERS (1,000) subscribers split over both gateways, partner
  * reports at BENCH_RATE (10) per second for BENCH_SOAK_MINUTES (10), each
- * flipping one of 20 devices (one access change per report on `exchange`).
+ * flipping one of 20 devices (one access change per report on `exchange`),
+ * with the report's values inline (every report a new document, issue 19's
+ * shape; BENCH_INLINE=0 sends them as variables).
  *
- * Every 10 s: the RSS (/proc) and the event-loop delay (p99 since the last
- * sample: prom-client's `nodejs_eventloop_lag_p99_seconds`, reset at each
- * scrape) of every process. At start and end: the rows of every table.
- * Results: each process's RSS slope over the second half (least squares,
- * MiB/min; target < 1), the tables bounded, p99 report accepted → change
- * delivered to a subscriber, for the reports of the first and of the last
- * minute (target: last ≤ 1.2× first).
+ * Every 10 s: the RSS (/proc), the V8 heap's size (`nodejs_heap_size_total_bytes`:
+ * V8 grows and shrinks it by tens of MiB with the allocation rate, and the RSS
+ * with it, which a slope over five minutes cannot tell from a leak) and the
+ * event-loop delay (p99 since the last sample: prom-client's
+ * `nodejs_eventloop_lag_p99_seconds`, reset at each scrape) of every
+ * process; at the start of the second half and when the last report is
+ * answered, the live heap after a forced GC (through the inspector, as the
+ * memory scenario does): what a leak would grow. At start and end: the rows
+ * of every table, and the load average. Results: each process's RSS slope
+ * over the second half (least squares, MiB/min; target < 1) beside its heap
+ * size's and its live heap's, the tables bounded, p99 report
+ * accepted → change delivered to a subscriber, for the reports of the first
+ * and of the last minute (target: last ≤ 1.2× first).
  */
+import { loadavg } from "node:os";
 import { createConnection } from "mysql2/promise";
 import type { Service } from "../support/service-process.js";
 import { Tenant } from "../gateway/subscriptions-helpers.js";
 import { percentile, rssOf, UNLIMITED, writeResults } from "./peers.js";
+import { collectGarbage, GC_NODE_OPTIONS } from "./collect-garbage.js";
 import { ChangeMap, deviceFlips, steady } from "./pace.js";
 import { startProcesses } from "./stack.js";
 import { startSubscribers, type Subscribers } from "./subscribers.js";
@@ -30,6 +40,7 @@ const SAMPLE_MS = 10_000;
 const DEVICES = 20;
 const MIB = 2 ** 20;
 const RETENTION = "2m";
+const INLINE = process.env.BENCH_INLINE !== "0";
 
 const SUBSCRIPTION = /* GraphQL */ `
   subscription Enforce($after: String) {
@@ -41,15 +52,18 @@ interface Sample {
   /** Seconds since the reports started. */
   t: number;
   rssMib: Record<string, number>;
+  heapTotalMib: Record<string, number>;
   loopP99Ms: Record<string, number>;
 }
 
 export async function run(): Promise<void> {
-  const env = { ...UNLIMITED, MTD_RETENTION_ACCESS_CHANGES: RETENTION, MTD_RETENTION_AUDIT: RETENTION };
+  const env = { ...UNLIMITED, MTD_RETENTION_ACCESS_CHANGES: RETENTION, MTD_RETENTION_AUDIT: RETENTION, MTD_RETENTION_REPORTS: RETENTION, NODE_OPTIONS: GC_NODE_OPTIONS };
+  const loadAtStart = loadavg();
   const stack = await startProcesses(env, 2);
   const groups: Subscribers[] = [];
   try {
     const tenant = await Tenant.create("soak", stack.query, stack.token);
+    tenant.inlineReports = INLINE;
     const devices = Array.from({ length: DEVICES }, (_, i) => `soak-${i}`);
     const head = await tenant.baseline(devices[0]!);
     for (const id of devices.slice(1)) await tenant.enroll(id);
@@ -57,7 +71,7 @@ export async function run(): Promise<void> {
     for (const gateway of stack.gateways) {
       groups.push(await startSubscribers({ url: gateway.url, count: perGateway, mode: "graphql", authorization: `Bearer ${tenant.enforcement}`, query: SUBSCRIPTION, variables: { after: head } }));
     }
-    console.log(`${MINUTES} min, ${RATE} reports/s, ${perGateway * groups.length} subscribers on ${stack.gateways.length} gateways, retention ${RETENTION}, every service its own process (MariaDB, Redis)\n`);
+    console.log(`${MINUTES} min, ${RATE} reports/s (values ${INLINE ? "inline" : "as variables"}), ${perGateway * groups.length} subscribers on ${stack.gateways.length} gateways, retention ${RETENTION}, every service its own process (MariaDB, Redis); load average ${loadAtStart.map((l) => l.toFixed(1)).join(" ")}\n`);
 
     const tablesAtStart = await tableRows(stack.databaseUrl);
     const changes = new ChangeMap(tenant, head);
@@ -66,6 +80,9 @@ export async function run(): Promise<void> {
     const sampler = setInterval(() => void sample(stack.services, started).then((s) => samples.push(s)), SAMPLE_MS);
     const mapper = setInterval(() => void changes.read().catch((error: unknown) => console.error(`reading changes: ${String(error)}`)), SAMPLE_MS);
     samples.push(await sample(stack.services, started));
+    /** The live heap of every process (after a forced GC) at the start of the second half and when the last report is answered. */
+    const live: { half?: Record<string, number>; end?: Record<string, number> } = {};
+    const halfway = setTimeout(() => void liveHeaps(stack.services).then((heaps) => (live.half = heaps)), (MINUTES * 60_000) / 2);
 
     /** When each report was accepted (ms since the start), by its key. */
     const accepted = new Map<string, number>();
@@ -80,6 +97,8 @@ export async function run(): Promise<void> {
       }
       if ((i + 1) % (RATE * 60) === 0) console.log(`  ${(i + 1) / (RATE * 60)} min: ${i + 1} reports sent`);
     });
+    clearTimeout(halfway);
+    live.end = await liveHeaps(stack.services);
     const expected = (total - failed) * perGateway * groups.length;
     const delivered = async () => (await Promise.all(groups.map((group) => group.stats()))).reduce((sum, stats) => sum + stats.received, 0);
     const deadline = Date.now() + 120_000;
@@ -108,14 +127,17 @@ export async function run(): Promise<void> {
     first.sort((a, b) => a - b);
     last.sort((a, b) => a - b);
 
-    const half = samples.filter((s) => s.t >= seconds / 2);
+    const secondHalf = samples.filter((s) => s.t >= seconds / 2);
     const processes = stack.services.map((service) => service.name);
     printTable(
-      ["process", "RSS start, MiB", "RSS end, MiB", "RSS slope, second half, MiB/min (< 1)", "event-loop p99, median of samples, ms", "event-loop p99, max, ms"],
+      ["process", "RSS start, MiB", "RSS end, MiB", "RSS slope, second half, MiB/min (< 1)", "heap size end, MiB", "heap size slope, MiB/min", "live heap after GC, half → end, MiB", "live heap, MiB/min", "event-loop p99, median of samples, ms", "event-loop p99, max, ms"],
       processes.map((name) => {
         const loops = samples.map((s) => s.loopP99Ms[name]!).filter(Number.isFinite).sort((a, b) => a - b);
-        const slope = slopePerMinute(half.map((s) => [s.t, s.rssMib[name]!]));
-        return [name, samples[0]!.rssMib[name]!, samples.at(-1)!.rssMib[name]!, `${slope.toFixed(2)} ${Math.abs(slope) < 1 ? "ok" : "OVER"}`, percentile(loops, 50), loops.at(-1) ?? NaN];
+        const slopeOf = (of: (s: Sample) => number) => slopePerMinute(secondHalf.map((s) => [s.t, of(s)]));
+        const slope = slopeOf((s) => s.rssMib[name]!);
+        const [atHalf, atEnd] = [live.half?.[name] ?? NaN, live.end![name]!];
+        const liveSlope = (atEnd - atHalf) / (MINUTES / 2);
+        return [name, samples[0]!.rssMib[name]!, samples.at(-1)!.rssMib[name]!, `${slope.toFixed(2)} ${Math.abs(slope) < 1 ? "ok" : "OVER"}`, samples.at(-1)!.heapTotalMib[name]!, slopeOf((s) => s.heapTotalMib[name]!).toFixed(2), `${atHalf.toFixed(1)} → ${atEnd.toFixed(1)}`, liveSlope.toFixed(2), percentile(loops, 50), loops.at(-1) ?? NaN];
       }),
     );
     console.log("");
@@ -137,8 +159,9 @@ export async function run(): Promise<void> {
     const problems = stats.flatMap((group) => group.problems);
     console.log(`subscriber errors: ${stats.reduce((sum, group) => sum + group.errors, 0)}${problems.length === 0 ? "" : ` (first: ${problems[0]})`}`);
     const ratio = p99Last / p99First;
-    console.log(`\np99 last ÷ first: ${ratio.toFixed(2)} (${ratio <= 1.2 ? "ok" : "OVER"} 1.2); delivered ${await delivered()} of ${expected} expected (${matched} matched to their report), ${failed} reports failed`);
-    const file = writeResults("soak", { minutes: MINUTES, rate: RATE, subscribers: perGateway * groups.length, retention: RETENTION, samples, tablesAtStart, tablesAtEnd, latency: { first: { p50: percentile(first, 50), p99: p99First }, last: { p50: percentile(last, 50), p99: p99Last } } });
+    const loadAtEnd = loadavg();
+    console.log(`\np99 last ÷ first: ${ratio.toFixed(2)} (${ratio <= 1.2 ? "ok" : "OVER"} 1.2); delivered ${await delivered()} of ${expected} expected (${matched} matched to their report), ${failed} reports failed; load average at the end ${loadAtEnd.map((l) => l.toFixed(1)).join(" ")}`);
+    const file = writeResults("soak", { minutes: MINUTES, rate: RATE, inline: INLINE, subscribers: perGateway * groups.length, retention: RETENTION, loadAtStart, loadAtEnd, samples, live, tablesAtStart, tablesAtEnd, latency: { first: { p50: percentile(first, 50), p99: p99First }, last: { p50: percentile(last, 50), p99: p99Last } } });
     console.log(`written ${file}`);
   } finally {
     for (const group of groups) await group.close();
@@ -146,14 +169,24 @@ export async function run(): Promise<void> {
   }
 }
 
+async function liveHeaps(services: Service[]): Promise<Record<string, number>> {
+  const heaps: Record<string, number> = {};
+  for (const service of services) heaps[service.name] = (await collectGarbage(service)) / MIB;
+  return heaps;
+}
+
 async function sample(services: Service[], started: number): Promise<Sample> {
-  const s: Sample = { t: (Date.now() - started) / 1000, rssMib: {}, loopP99Ms: {} };
+  const s: Sample = { t: (Date.now() - started) / 1000, rssMib: {}, heapTotalMib: {}, loopP99Ms: {} };
   await Promise.all(
     services.map(async (service) => {
       s.rssMib[service.name] = rssOf(service.child!.pid!) / MIB;
       const text = await fetch(`http://127.0.0.1:${service.port}/metrics`).then((response) => response.text(), () => "");
-      const line = text.split("\n").find((l) => l.startsWith("nodejs_eventloop_lag_p99_seconds "));
-      s.loopP99Ms[service.name] = line === undefined ? NaN : Number(line.split(" ")[1]) * 1000;
+      const gauge = (metric: string) => {
+        const line = text.split("\n").find((l) => l.startsWith(`${metric} `));
+        return line === undefined ? NaN : Number(line.split(" ")[1]);
+      };
+      s.heapTotalMib[service.name] = gauge("nodejs_heap_size_total_bytes") / MIB;
+      s.loopP99Ms[service.name] = gauge("nodejs_eventloop_lag_p99_seconds") * 1000;
     }),
   );
   return s;

@@ -15,6 +15,7 @@ import { SubscriptionEngine } from "../../gateway/subscriptions/engine.js";
 import { serveWebSocket } from "../../gateway/subscriptions/ws.js";
 import { loadSupergraph } from "../../gateway/supergraph.js";
 import { deferred, waitFor, type Deferred } from "../support/wait.js";
+import { inlineReport } from "../support/report-documents.js";
 
 /**
  * For live-only subscriptions (no cursor to replay from): repeats `act` until
@@ -205,6 +206,8 @@ export interface StoredChange {
 export class Tenant {
   private reports = 0;
   private lastObserved = 0;
+  /** Reports sent with their values inline (every report a new document) instead of as variables. */
+  inlineReports = false;
 
   private constructor(
     readonly id: string,
@@ -271,7 +274,9 @@ export class Tenant {
     // The threats subgraph learns of an enrollment through the event log: until then the device is NOT_FOUND.
     await waitFor(
       async () => {
-        const result = await this.query(this.partner, `mutation($input: ReportThreatsInput!) { reportThreats(input: $input) { reportId } }`, { input });
+        const result = this.inlineReports
+          ? await this.query(this.partner, inlineReport(input, "reportId"))
+          : await this.query(this.partner, `mutation($input: ReportThreatsInput!) { reportThreats(input: $input) { reportId } }`, { input });
         if (result.errors === undefined) return true;
         if (result.errors[0]?.extensions?.code === "NOT_FOUND") return false;
         throw new Error(`reportThreats: ${JSON.stringify(result.errors)}`);
