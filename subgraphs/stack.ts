@@ -73,12 +73,11 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       const subgraph = await start({ config: { ...config, port }, logger, events, sqlLogger: options.sqlLogger?.(name) });
       running.push(subgraph);
       subgraphs[name] = subgraph;
+      // The subgraphs started after it find it (threats asks devices), as the gateway does.
+      if (ports === "ephemeral") config = Object.freeze({ ...config, subgraphUrls: Object.freeze({ ...config.subgraphUrls, [name]: subgraph.url }) });
       logger.info({ subgraph: name, url: subgraph.url }, "subgraph listening");
     }
-    if (ports === "ephemeral") {
-      const started = Object.fromEntries(Object.entries(subgraphs).map(([name, subgraph]) => [name, subgraph.url]));
-      config = Object.freeze({ ...config, port: 0, subgraphUrls: Object.freeze({ ...config.subgraphUrls, ...started }) });
-    }
+    if (ports === "ephemeral") config = Object.freeze({ ...config, port: 0 });
     let gateway: Served | undefined;
     if (options.gateway ?? true) {
       gateway = await startGateway({ config, logger });

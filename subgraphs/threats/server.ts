@@ -2,8 +2,10 @@
  * The threats subgraph: the tenant's MTD connector, partner threat reports,
  * device risk (`Device.riskLevel`, `Device.threats`) and
  * `Subscription.deviceRiskChanged`. It learns devices from the `devices` topic
- * and publishes `device.assessment.changed` and `connector.state.changed` to
- * topic `threats` through its outbox.
+ * (and asks the devices subgraph, at `MTD_SUBGRAPH_DEVICES_URL`, for one a
+ * partner reports on before its event arrived) and publishes
+ * `device.assessment.changed` and `connector.state.changed` to topic
+ * `threats` through its outbox.
  */
 import { singleFlight } from "../../lib/async.js";
 import { olderThan } from "../../lib/retention.js";
@@ -13,6 +15,7 @@ import { createContext, type Services } from "./context.js";
 import { AssessmentRepository } from "./data/assessments.js";
 import { ConnectorRepository } from "./data/connectors.js";
 import { ENTITIES, ReportEntity } from "./data/entities.js";
+import { DeviceDirectory } from "./device-directory.js";
 import { Threats0001 } from "./data/migrations/0001-threats.js";
 import { Threats0002 } from "./data/migrations/0002-report-fingerprint.js";
 import { Threats0003 } from "./data/migrations/0003-report-retention.js";
@@ -52,7 +55,7 @@ export async function start(deps: SubgraphDeps, options: ThreatsOptions = {}): P
       await connectors.announce();
       const riskFeed = new RiskFeed(events);
       await riskFeed.ready();
-      const services: Services = { assessments, connectors, reports: new ReportRepository(store, assessments), riskFeed, now: store.now };
+      const services: Services = { assessments, connectors, reports: new ReportRepository(store, assessments, new DeviceDirectory(config.subgraphUrls.devices)), riskFeed, now: store.now };
       const checkConnectors = singleFlight(() => connectors.check().catch((error: unknown) => logger.warn({ err: error }, "connector check failed")));
       return {
         resolvers,

@@ -47,7 +47,7 @@ export async function startProcesses(env: Record<string, string> = {}, gateways 
     ...UNLIMITED,
     ...env,
   };
-  const services = SUBGRAPH_NAMES.map((name) => new Service(name, ["subgraph", name], common, profiled(name)));
+  const services: Service[] = [];
   const stop = async () => {
     await Promise.all(services.map((service) => service.stop()));
     await database.drop();
@@ -56,7 +56,13 @@ export async function startProcesses(env: Record<string, string> = {}, gateways 
   };
   try {
     // One at a time: four processes migrating at once can miss their start-up timeout on a busy machine.
-    for (const service of services) await service.start();
+    // Devices first: the others find it (threats asks it for a device it has not learnt yet).
+    for (const name of SUBGRAPH_NAMES) {
+      const devices: Record<string, string> = services[0] === undefined ? {} : { MTD_SUBGRAPH_DEVICES_URL: services[0].url };
+      const service = new Service(name, ["subgraph", name], { ...common, ...devices }, profiled(name));
+      services.push(service);
+      await service.start();
+    }
     const urls = Object.fromEntries(SUBGRAPH_NAMES.map((name, i) => [`MTD_SUBGRAPH_${name.toUpperCase()}_URL`, services[i]!.url]));
     const replicas = Array.from({ length: gateways }, (_, i) => new Service(i === 0 ? "gateway" : `gateway-${i + 1}`, ["gateway"], { ...common, ...urls }, i === 0 ? profiled("gateway") : []));
     services.push(...replicas);

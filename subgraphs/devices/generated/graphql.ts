@@ -77,6 +77,12 @@ export type Device = {
   /** Set once the device is retired; retired devices have no access. */
   retiredAt: Maybe<Scalars['DateTime']['output']>;
   userPrincipalName: Maybe<Scalars['String']['output']>;
+  /**
+   * Incremented on every change of the device; the version of its `device.*`
+   * events. Not in the public graph: the threats subgraph asks for it when it
+   * resolves a device it has not learnt from the events yet.
+   */
+  version: Scalars['Int']['output'];
 };
 
 export type DeviceConnection = {
@@ -369,6 +375,7 @@ export type DeviceResolvers<ContextType = Context, ParentType extends ResolversP
   platform?: Resolver<ResolversTypes['Platform'], ParentType, ContextType>;
   retiredAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   userPrincipalName?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 }>;
 
 export type DeviceConnectionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['DeviceConnection'] = ResolversParentTypes['DeviceConnection']> = ResolversObject<{

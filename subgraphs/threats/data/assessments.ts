@@ -4,11 +4,11 @@
  * changes, published as `device.assessment.changed` whenever it changes.
  */
 import { In, type EntityManager } from "typeorm";
-import { chunks, isUniqueViolation } from "../../../lib/db.js";
-import type { MtdPartner } from "../../../lib/domain-enums.js";
+import { insertRows } from "../../../lib/bulk.js";
+import { isUniqueViolation } from "../../../lib/db.js";
+import type { MtdPartner, Ownership } from "../../../lib/domain-enums.js";
 import type { Logger } from "../../../lib/logger.js";
 import { isDeviceEvent } from "../../../lib/events/catalog.js";
-import type { DeviceEventPayload } from "../../../lib/events/contracts.js";
 import type { LoggedEvent } from "../../../lib/events/types.js";
 import { assess, assessmentChanged, coveringConnector, sameAssessment, type PartnerData } from "../domain.js";
 import type { Platform, ThreatLevel } from "../generated/graphql.js";
@@ -33,6 +33,16 @@ export async function lockDevices(tx: Transaction, tenantId: string, deviceIds: 
     .where("d.tenant_id = :tenantId AND d.device_id IN (:...ids)", { tenantId, ids })
     .orderBy("d.device_id", "ASC");
   return tx.forUpdate(query).getMany();
+}
+
+/** What the threats subgraph keeps of a device, at the device's version. */
+export interface DeviceFacts {
+  id: string;
+  platform: Platform;
+  ownership: Ownership;
+  /** ISO-8601; null while enrolled. */
+  retiredAt: string | null;
+  version: number;
 }
 
 /** A device threats has just learnt of: no partner data, not assessed yet. */
@@ -74,29 +84,43 @@ export class AssessmentRepository {
    * acknowledged.
    */
   async applyDeviceEvents(events: readonly LoggedEvent[]): Promise<void> {
-    const byTenant = new Map<string, LoggedEvent<DeviceEventPayload>[]>();
-    for (const event of events) if (isDeviceEvent(event)) byTenant.set(event.tenantId, [...(byTenant.get(event.tenantId) ?? []), event]);
-    for (const [tenantId, tenantEvents] of byTenant) await this.store.transaction((tx) => this.applyTenantDeviceEvents(tx, tenantId, tenantEvents), { retryOn: isUniqueViolation });
+    const byTenant = new Map<string, DeviceFacts[]>();
+    for (const event of events) {
+      if (!isDeviceEvent(event)) continue;
+      const { id, platform, ownership, retiredAt } = event.payload;
+      const facts = byTenant.get(event.tenantId) ?? [];
+      facts.push({ id, platform, ownership, retiredAt, version: event.version ?? 0 });
+      byTenant.set(event.tenantId, facts);
+    }
+    for (const [tenantId, facts] of byTenant) await this.learn(tenantId, facts);
   }
 
-  private async applyTenantDeviceEvents(tx: Transaction, tenantId: string, events: readonly LoggedEvent<DeviceEventPayload>[]): Promise<void> {
-    const stored = new Map((await lockDevices(tx, tenantId, events.map((event) => event.payload.id))).map((row) => [row.deviceId, row]));
+  /**
+   * Applies what is known of `devices` of the tenant (from their events, or
+   * from the devices subgraph itself) in one transaction, in order,
+   * idempotent by each device's version: the rows locked with one statement,
+   * new devices inserted and known ones updated multi-row, then one
+   * reassessment of those that changed.
+   */
+  learn(tenantId: string, devices: readonly DeviceFacts[]): Promise<void> {
+    return this.store.transaction((tx) => this.applyFacts(tx, tenantId, devices), { retryOn: isUniqueViolation });
+  }
+
+  private async applyFacts(tx: Transaction, tenantId: string, facts: readonly DeviceFacts[]): Promise<void> {
+    const stored = new Map((await lockDevices(tx, tenantId, facts.map((device) => device.id))).map((row) => [row.deviceId, row]));
     const changed = new Map<string, DeviceStateRecord>();
-    for (const { payload, version = 0 } of events) {
-      const existing = changed.get(payload.id) ?? stored.get(payload.id) ?? null;
+    for (const { id, platform, ownership, retiredAt, version } of facts) {
+      const existing = changed.get(id) ?? stored.get(id) ?? null;
       if (existing !== null && existing.deviceVersion >= version) continue;
-      const known = { platform: payload.platform, ownership: payload.ownership, retiredAt: payload.retiredAt === null ? null : new Date(payload.retiredAt), deviceVersion: version };
-      changed.set(payload.id, existing === null ? { ...unassessed(tenantId, payload.id), ...known } : { ...existing, ...known });
+      const known = { platform, ownership, retiredAt: retiredAt === null ? null : new Date(retiredAt), deviceVersion: version };
+      changed.set(id, existing === null ? { ...unassessed(tenantId, id), ...known } : { ...existing, ...known });
     }
     if (changed.size === 0) return;
     const devices = [...changed.values()];
-    const repository = tx.manager.getRepository(DeviceStateEntity);
     // New rows are inserted (a concurrent insert of the same device, a reclaimed event, fails here and the retry
     // finds the row to lock); rows locked above are overwritten.
-    const fresh = devices.filter((device) => !stored.has(device.deviceId));
-    const known = devices.filter((device) => stored.has(device.deviceId));
-    for (const chunk of chunks(fresh, REASSESS_BATCH_SIZE)) await tx.manager.createQueryBuilder().insert().into(DeviceStateEntity).values(chunk).updateEntity(false).execute();
-    for (const chunk of chunks(known, REASSESS_BATCH_SIZE)) await repository.upsert(chunk, ["tenantId", "deviceId"]);
+    await insertRows(tx.manager, DeviceStateEntity, devices.filter((device) => !stored.has(device.deviceId)));
+    await insertRows(tx.manager, DeviceStateEntity, devices.filter((device) => stored.has(device.deviceId)), { onConflict: "update" });
     await this.reassess(tx, tenantId, devices, await activeConnectors(tx.manager, tenantId));
   }
 
@@ -123,10 +147,8 @@ export class AssessmentRepository {
       Object.assign(device, next, { assessmentVersion: version, assessedAt: at });
       changed.push(device);
     }
-    // One multi-row statement per slice for every changed device (their rows are locked by the caller).
-    for (let start = 0; start < changed.length; start += REASSESS_BATCH_SIZE) {
-      await tx.manager.getRepository(DeviceStateEntity).upsert(changed.slice(start, start + REASSESS_BATCH_SIZE), ["tenantId", "deviceId"]);
-    }
+    // Multi-row statements for every changed device (their rows are locked by the caller).
+    await insertRows(tx.manager, DeviceStateEntity, changed, { onConflict: "update" });
   }
 
   /**

@@ -12,14 +12,25 @@
  * A report that cannot be applied (unknown or retired device, a platform the
  * partner does not cover) is refused on its own and writes nothing; the
  * others of the batch are stored.
+ *
+ * A device the subgraph has not learnt from the `devices` topic yet is not
+ * refused for that: the reports on such devices are applied in a second
+ * transaction once the devices subgraph has said, for all of them in one
+ * request, which exist (`DeviceDirectory`, with the caller's token); those
+ * are learnt at their current version first (the enrolment event, arriving
+ * later, is then stale). NOT_FOUND only for a device that does not exist in
+ * the tenant (or is retired); when the devices subgraph cannot answer, the
+ * report fails (INTERNAL_SERVER_ERROR: retry), never NOT_FOUND.
  */
 import { createHash, randomUUID } from "node:crypto";
 import { GraphQLError } from "graphql";
 import { In, type FindOptionsWhere } from "typeorm";
 import type { MtdPartner } from "../../../lib/domain-enums.js";
+import { insertRows } from "../../../lib/bulk.js";
 import { isUniqueViolation } from "../../../lib/db.js";
 import { conflict, forbidden, notFound } from "../../../lib/errors.js";
 import { authorizePartner } from "../../../lib/partner-rule.js";
+import type { DeviceDirectory, DirectoryDevice } from "../device-directory.js";
 import { coveringConnector, type PartnerData } from "../domain.js";
 import type { ThreatCategory, ThreatLevel, ThreatStatus } from "../generated/graphql.js";
 import { activeConnectors, lockDevices, type AssessmentRepository } from "./assessments.js";
@@ -45,17 +56,22 @@ export interface ObservedThreat {
 /**
  * One report's outcome: accepted (`duplicate`: a report with its id and the
  * same content was already accepted, nothing changed), or refused with a
- * GraphQL error (CONFLICT: its id was accepted with other content).
+ * GraphQL error (CONFLICT: its id was accepted with other content), or failed
+ * (any other error: the devices subgraph could not be asked; masked as
+ * INTERNAL_SERVER_ERROR).
  */
-export type ReportOutcome = { duplicate: boolean } | { error: GraphQLError };
+export type ReportOutcome = { duplicate: boolean } | { error: Error };
 
-/** Rows per multi-row INSERT / upsert. */
-const INSERT_BATCH_SIZE = 500;
+/** What `apply` knows about a report refused because its device is not in `threat_devices`. */
+const UNKNOWN_DEVICE = Symbol("unknown device");
+type Applied = ReportOutcome | { error: GraphQLError; [UNKNOWN_DEVICE]: true };
 
 export class ReportRepository {
   constructor(
     private readonly store: UnitOfWork,
     private readonly assessments: AssessmentRepository,
+    /** Where devices not learnt yet are resolved; without one they are NOT_FOUND. */
+    private readonly directory?: DeviceDirectory,
   ) {}
 
   /**
@@ -64,19 +80,46 @@ export class ReportRepository {
    * platform (else FORBIDDEN, naming the partner that does). NOT_FOUND for a
    * device the subgraph does not know or that is retired.
    */
-  async report(tenantId: string, partner: MtdPartner | undefined, report: Report): Promise<{ duplicate: boolean }> {
-    const [outcome] = await this.reportMany(tenantId, partner, [report]);
+  async report(tenantId: string, partner: MtdPartner | undefined, report: Report, authorization?: string): Promise<{ duplicate: boolean }> {
+    const [outcome] = await this.reportMany(tenantId, partner, [report], authorization);
     if ("error" in outcome!) throw outcome.error;
     return outcome!;
   }
 
-  /** Applies `reports` in one transaction, in order; one outcome per report. FORBIDDEN (thrown) for a partner that is not an active connector. */
-  async reportMany(tenantId: string, partner: MtdPartner | undefined, reports: readonly Report[]): Promise<ReportOutcome[]> {
+  /**
+   * Applies `reports` in one transaction, in order; one outcome per report.
+   * FORBIDDEN (thrown) for a partner that is not an active connector. The
+   * reports on devices not learnt yet are resolved with `authorization` (the
+   * caller's) and applied in a second transaction (see the header).
+   */
+  async reportMany(tenantId: string, partner: MtdPartner | undefined, reports: readonly Report[], authorization?: string): Promise<ReportOutcome[]> {
     if (reports.length === 0) return [];
+    const outcomes = await this.applyInTransaction(tenantId, partner, reports);
+    const unknown = outcomes.flatMap((outcome, i) => (UNKNOWN_DEVICE in outcome ? [i] : []));
+    if (unknown.length === 0 || this.directory === undefined || authorization === undefined) return outcomes;
+    const ids = [...new Set(unknown.map((i) => reports[i]!.deviceId))];
+    let found: DirectoryDevice[];
+    try {
+      found = await this.directory.find(authorization, ids);
+    } catch (error) {
+      const failure = new Error(`devices ${ids.join(", ")} are not known to the threats subgraph yet and the devices subgraph could not be asked`, { cause: error });
+      return outcomes.map((outcome) => (UNKNOWN_DEVICE in outcome ? { error: failure } : outcome));
+    }
+    if (found.length === 0) return outcomes;
+    await this.assessments.learn(tenantId, found);
+    // Every report on a device now learnt, in order (a device's reports all were refused above).
+    const existing = new Set(found.map((device) => device.id));
+    const again = unknown.filter((i) => existing.has(reports[i]!.deviceId));
+    const retried = await this.applyInTransaction(tenantId, partner, again.map((i) => reports[i]!));
+    again.forEach((i, n) => (outcomes[i] = retried[n]!));
+    return outcomes;
+  }
+
+  private applyInTransaction(tenantId: string, partner: MtdPartner | undefined, reports: readonly Report[]): Promise<Applied[]> {
     return this.store.transaction((tx) => this.apply(tx, tenantId, partner, reports), { retryOn: isUniqueViolation });
   }
 
-  private async apply(tx: Transaction, tenantId: string, partner: MtdPartner | undefined, reports: readonly Report[]): Promise<ReportOutcome[]> {
+  private async apply(tx: Transaction, tenantId: string, partner: MtdPartner | undefined, reports: readonly Report[]): Promise<Applied[]> {
     const connectors = await activeConnectors(tx.manager, tenantId);
     const connector = authorizePartner(connectors, partner);
     const scope = { tenantId, partner: connector.partner };
@@ -85,7 +128,7 @@ export class ReportRepository {
     const accepted = new Map((await tx.manager.find(ReportEntity, { where: { ...scope, reportId: In(reports.map((r) => r.reportId)) } })).map((r) => [r.reportId, r]));
     const devices = new Map((await lockDevices(tx, tenantId, reports.map((r) => r.deviceId))).map((d) => [d.deviceId, d]));
 
-    const outcomes: ReportOutcome[] = [];
+    const outcomes: Applied[] = [];
     const applied: Report[] = [];
     const rows: ReportRecord[] = [];
     for (const report of reports) {
@@ -95,7 +138,12 @@ export class ReportRepository {
         outcomes.push(sameContent(earlier, report, fingerprint) ? { duplicate: true } : { error: reusedReportId(report.reportId) });
         continue;
       }
-      const refusal = refusalOf(devices.get(report.deviceId), report, connector, connectors);
+      const device = devices.get(report.deviceId);
+      if (device === undefined) {
+        outcomes.push({ error: notFound("Device", report.deviceId), [UNKNOWN_DEVICE]: true });
+        continue;
+      }
+      const refusal = refusalOf(device, report, connector, connectors);
       if (refusal !== null) {
         outcomes.push({ error: refusal });
         continue;
@@ -108,7 +156,7 @@ export class ReportRepository {
     }
     if (applied.length === 0) return outcomes;
 
-    for (const chunk of chunks(rows)) await tx.manager.createQueryBuilder().insert().into(ReportEntity).values(chunk).updateEntity(false).execute();
+    await insertRows(tx.manager, ReportEntity, rows);
     await this.recordReportedDevices(tx, tenantId, connector.partner, applied, devices, now);
     const data = await this.applyThreats(tx, connector.partner, tenantId, applied, now);
     const touched = [...data.keys()].map((id) => devices.get(id)!);
@@ -129,10 +177,7 @@ export class ReportRepository {
       const device = devices.get(id)!;
       return device.partner !== partner || device.level === null;
     });
-    for (const chunk of chunks(first)) {
-      const rows = chunk.map((deviceId) => ({ tenantId, partner, deviceId, firstReportedAt: now }));
-      await tx.manager.createQueryBuilder().insert().into(ReportedDeviceEntity).values(rows).orIgnore().updateEntity(false).execute();
-    }
+    await insertRows(tx.manager, ReportedDeviceEntity, first.map((deviceId) => ({ tenantId, partner, deviceId, firstReportedAt: now })), { onConflict: "ignore" });
   }
 
   /**
@@ -168,9 +213,7 @@ export class ReportRepository {
         written.set(next.id, next);
       }
     }
-    for (const chunk of chunks([...written.values()])) {
-      await tx.manager.getRepository(ThreatEntity).upsert(chunk, { conflictPaths: ["tenantId", "partner", "deviceId", "externalId"], skipUpdateIfNoValuesChanged: false });
-    }
+    await insertRows(tx.manager, ThreatEntity, [...written.values()], { onConflict: "update", conflictPaths: ["tenantId", "partner", "deviceId", "externalId"] });
     const data = new Map<string, PartnerData>();
     for (const [deviceId, threats] of state) {
       data.set(deviceId, { reported: true, activeSeverities: [...threats.values()].filter((t) => t.status === "ACTIVE").map((t) => t.severity) });
@@ -194,16 +237,12 @@ function reusedReportId(reportId: string): GraphQLError {
 }
 
 /** Why `report` cannot be applied to `device` under `connector`, or null. */
-function refusalOf(device: DeviceStateRecord | undefined, report: Report, connector: ConnectorRecord, connectors: readonly ConnectorRecord[]): GraphQLError | null {
-  if (device === undefined || device.retiredAt !== null) return notFound("Device", report.deviceId);
+function refusalOf(device: DeviceStateRecord, report: Report, connector: ConnectorRecord, connectors: readonly ConnectorRecord[]): GraphQLError | null {
+  if (device.retiredAt !== null) return notFound("Device", report.deviceId);
   if (connector.enabledPlatforms.includes(device.platform)) return null;
   const covering = coveringConnector(connectors, device.platform);
   const who = covering === null ? "no partner covers it" : `partner ${covering.partner} covers it`;
   return forbidden(`partner ${connector.partner} does not cover ${device.platform} devices in this tenant (${who}); device ${report.deviceId} is ${device.platform}`);
-}
-
-function* chunks<T>(rows: readonly T[]): Generator<T[]> {
-  for (let start = 0; start < rows.length; start += INSERT_BATCH_SIZE) yield rows.slice(start, start + INSERT_BATCH_SIZE);
 }
 
 /**

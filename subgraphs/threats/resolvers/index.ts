@@ -54,7 +54,7 @@ export const resolvers: Resolvers = {
         }
       });
       const valid = checked.filter((item): item is Report => !("code" in item));
-      const outcomes = await context.reports.reportMany(tenantId, partner, valid);
+      const outcomes = await context.reports.reportMany(tenantId, partner, valid, context.identity.authorization);
       let next = 0;
       return checked.map((item, i) => {
         if ("code" in item) return { reportId: inputs[i]!.reportId, result: null, error: item };
@@ -99,6 +99,6 @@ export const resolvers: Resolvers = {
 
 async function ingest(context: Context, input: ReportThreatsInput, field: string) {
   const checked = report(input, context.now(), field);
-  const { duplicate } = await context.reports.report(context.identity.tenantId, context.identity.partner, checked);
+  const { duplicate } = await context.reports.report(context.identity.tenantId, context.identity.partner, checked, context.identity.authorization);
   return { reportId: checked.reportId, duplicate, device: { id: checked.deviceId } };
 }
