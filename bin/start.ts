@@ -34,7 +34,8 @@ const running: { dispose(): Promise<void> }[] = [];
 
 async function main() {
   // First, so that every server and consumer started below is traced (OTEL_EXPORTER_OTLP_ENDPOINT set).
-  running.push(await startTracing(config.tracing, mode === "subgraph" ? name : mode === "all" ? "graph" : mode, logger));
+  // The gateway carries its spans and needs no async context (lib/tracing.ts); subgraphs follow theirs with it.
+  running.push(await startTracing(config.tracing, mode === "subgraph" ? name : mode === "all" ? "graph" : mode, logger, { asyncContext: mode !== "gateway" }));
   if (mode !== "all" && mode !== "gateway" && mode !== "subgraph") {
     throw new Error(`unknown mode "${mode}": expected no argument, "gateway" or "subgraph <name>"`);
   }

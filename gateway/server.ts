@@ -18,6 +18,8 @@ import type { Logger } from "../lib/logger.js";
 import { requestIdFrom } from "../lib/observability.js";
 import { createTokenBuckets } from "../lib/rate-limit/index.js";
 import { header, serve, type Served } from "../lib/server.js";
+import { recordSpan, spanOf, tracingEnabled } from "../lib/tracing.js";
+import { plannedBetween } from "../lib/tracing-apollo.js";
 import { consoleRoutes } from "./console.js";
 import { cors } from "./cors.js";
 import { SubgraphDataSource } from "./data-source.js";
@@ -53,6 +55,13 @@ export async function start({ config, logger: parentLogger, supergraphSdl }: Gat
     buildService: ({ name, url }) => new SubgraphDataSource(name, urlOf(name, url)!),
     // Bounded by count, not by Apollo's estimate of bytes (lib/cache.ts).
     queryPlannerConfig: { cache: new BoundedCache<QueryPlan>({ service: "gateway", name: "query_plans", maxEntries: config.caches.queryPlans }) },
+    // Tracing on: a plan this request made (a cache miss) as a span under its request span (lib/tracing-apollo.ts).
+    experimental_didResolveQueryPlan: tracingEnabled()
+      ? ({ queryPlan, requestContext }) => {
+          const planned = plannedBetween(queryPlan);
+          if (planned !== undefined) recordSpan(spanOf(requestContext.context), "gateway.plan", { "graphql.operation.name": requestContext.operationName ?? "" }, planned);
+        }
+      : undefined,
   });
   const buckets = createTokenBuckets({ redis: config.redis, redisPrefix: config.redisPrefix });
   const apollo = createApolloServer<GatewayContext>({

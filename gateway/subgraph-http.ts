@@ -14,7 +14,6 @@
 import { Agent, request as httpRequest, type IncomingHttpHeaders } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import type { RemoteGraphQLDataSource } from "@apollo/gateway";
-import { injectInto } from "../lib/tracing.js";
 
 export type Fetcher = NonNullable<NonNullable<ConstructorParameters<typeof RemoteGraphQLDataSource>[0]>["fetcher"]>;
 
@@ -135,7 +134,6 @@ export function createSubgraphFetcher(options: SubgraphFetcherOptions = {}): Fet
     for (const [name, value] of Object.entries((init?.headers ?? {}) as Record<string, string>)) headers[name.toLowerCase()] = value;
     const shareable = headers[SHAREABLE_HEADER] === "1";
     delete headers[SHAREABLE_HEADER];
-    injectInto(headers); // `traceparent` of the fetch's span (tracing on); not part of the deduplication key
     const method = init?.method ?? "GET";
     const body = typeof init?.body === "string" ? init.body : undefined;
     if (body !== undefined) headers["content-length"] = String(Buffer.byteLength(body));

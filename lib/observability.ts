@@ -14,7 +14,7 @@ import type { GraphQLError } from "graphql";
 import type { Logger } from "./logger.js";
 import { metrics, operationLabel } from "./metrics.js";
 import { operationNameLimit } from "./request-input.js";
-import { nameCurrentSpan } from "./tracing.js";
+import { nameSpan, spanOf, traceIdOf } from "./tracing.js";
 
 /** What a caller may send as `x-request-id`; anything else is replaced by a fresh id. */
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -54,11 +54,13 @@ export function requestObserver<TContext extends BaseContext>({ service, logger,
           const name = (operationName ?? request.operationName)?.slice(0, maxOperationName) ?? null;
           metrics.requestDuration.observe({ service, operation: operationLabel(service, name), type }, seconds);
           // The operation's name and type only: never its variables.
-          nameCurrentSpan(`${type} ${name ?? "anonymous"}`, { "graphql.operation.name": name ?? "", "graphql.operation.type": type, "mtd.error_codes": codes });
+          const span = spanOf(contextValue);
+          nameSpan(span, `${type} ${name ?? "anonymous"}`, { "graphql.operation.name": name ?? "", "graphql.operation.type": type, "mtd.error_codes": codes });
           for (const code of codes) metrics.errors.inc({ service, code });
           if (requestId !== undefined) response.http.headers.set("x-request-id", requestId);
           const caller = callerOf?.(contextValue);
-          const fields = { requestId, operation: name, type, durationMs: Math.round(seconds * 1e6) / 1e3, status: response.http.status ?? 200, ...caller };
+          // The trace id from the carried span: the gateway has no current span (lib/tracing.ts).
+          const fields = { requestId, traceId: traceIdOf(span), operation: name, type, durationMs: Math.round(seconds * 1e6) / 1e3, status: response.http.status ?? 200, ...caller };
           if (codes.length === 0) logger.info(fields, "request");
           else logger.info({ ...fields, errors: codes }, "request failed");
         },

@@ -15,7 +15,7 @@ import { HeaderMap, type ApolloServer, type BaseContext } from "@apollo/server";
 import { WebSocketServer } from "ws";
 import type { Logger } from "./logger.js";
 import { serveMetrics } from "./metrics.js";
-import { inbound } from "./tracing.js";
+import { bindSpan, inbound } from "./tracing.js";
 
 export interface ServeOptions<TContext extends BaseContext> {
   apollo: ApolloServer<TContext>;
@@ -117,11 +117,12 @@ export async function serve<TContext extends BaseContext>(options: ServeOptions<
       if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(", ") : value);
     }
     const method = (request.method ?? "GET").toUpperCase();
-    // A server span per GraphQL request (continuing the caller's `traceparent`); the observer names it after the operation.
-    const result = await inbound(`${method} ${GRAPHQL_PATH}`, request.headers, { "http.request.method": method }, () =>
+    // A server span per GraphQL request (continuing the caller's `traceparent`), carried with the request's
+    // context (lib/tracing.ts): the observer names it after the operation, the gateway's fetches go under it.
+    const result = await inbound(`${method} ${GRAPHQL_PATH}`, request.headers, { "http.request.method": method }, (span) =>
       apollo.executeHTTPGraphQLRequest({
         httpGraphQLRequest: { method, headers, search: url.search, body },
-        context: () => options.context(request),
+        context: async () => bindSpan(await options.context(request), span),
       }),
     );
     for (const [key, value] of result.headers) response.setHeader(key, value);

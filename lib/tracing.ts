@@ -3,15 +3,27 @@
  *
  * Off (the default), nothing of the SDK or the exporters is loaded: every helper
  * below checks one boolean and calls its function directly, so the hot paths
- * pay a branch. On, `startTracing` loads the Node tracer provider (AsyncLocalStorage
- * context, W3C `traceparent` propagation) and the OTLP/HTTP exporter the protocol
- * names (`http/protobuf`, the OTLP default, or `http/json`); the SDK reads the
+ * pay a branch. On, `startTracing` loads the Node tracer provider (W3C
+ * `traceparent` propagation) and the OTLP/HTTP exporter the protocol names
+ * (`http/protobuf`, the OTLP default, or `http/json`); the SDK reads the
  * standard `OTEL_TRACES_SAMPLER(_ARG)` and `OTEL_BSP_*` variables itself.
+ *
+ * Two ways a span reaches the work under it:
+ * - Carried: a request's span travels with its GraphQL context object
+ *   (`bindSpan` / `spanOf`), and work under it names it as parent
+ *   (`childSpan`). The gateway passes every span this way and runs without
+ *   async context (`asyncContext: false`): on Node 20 an enabled
+ *   AsyncLocalStorage puts async hooks on every promise of the process, as dear
+ *   per request as the spans themselves.
+ * - Current: subgraphs follow a span across resolvers, repositories and the
+ *   outbox with AsyncLocalStorage (the SDK's context manager; `inSpan`,
+ *   `currentTraceparent`, the log lines' `traceId`).
  *
  * How a trace crosses the system:
  * - HTTP: `lib/server.ts` runs each request inside `inbound()` (continuing a
- *   caller's `traceparent`); the gateway's subgraph fetches send `traceparent`
- *   (`injectInto`), so subgraph requests are children of the gateway's fetch span.
+ *   caller's `traceparent`) and binds its span to the request's context; the
+ *   gateway's fetch span for each subgraph request sends its `traceparent`
+ *   (gateway/data-source.ts), so subgraph requests are its children.
  * - Event log: every event written to an outbox carries the `traceparent` of the
  *   transaction that wrote it (`currentTraceparent`); consumers continue it
  *   (`continueFrom`), or link every trace of a batch (`linkedTo`).
@@ -49,11 +61,20 @@ export function tracingEnabled(): boolean {
   return enabled;
 }
 
+export interface TracingOptions {
+  /**
+   * Make spans current through AsyncLocalStorage (the SDK's context manager), for
+   * code that finds its span as the current one. False: spans are only carried
+   * (`bindSpan`, `childSpan`), and no async hook is enabled. Default true.
+   */
+  asyncContext?: boolean;
+}
+
 /**
  * Loads the SDK and the exporter when an endpoint is configured; resolves to a
  * disposer that flushes what is buffered. Without an endpoint it loads nothing.
  */
-export async function startTracing(config: TracingConfig, service: string, logger: Logger): Promise<{ dispose(): Promise<void> }> {
+export async function startTracing(config: TracingConfig, service: string, logger: Logger, options: TracingOptions = {}): Promise<{ dispose(): Promise<void> }> {
   if (config.tracesUrl === undefined || enabled) return { dispose: async () => {} };
   const [{ NodeTracerProvider }, { BatchSpanProcessor }, { resourceFromAttributes }, { OTLPTraceExporter }] = await Promise.all([
     import("@opentelemetry/sdk-trace-node"),
@@ -65,17 +86,18 @@ export async function startTracing(config: TracingConfig, service: string, logge
   // @apollo/gateway's tracer shaped to our spans (lib/tracing-apollo.ts); every other tracer as the SDK makes it.
   class Provider extends NodeTracerProvider {
     override getTracer(name: string, version?: string, options?: { schemaUrl?: string }) {
-      const tracer = super.getTracer(name, version, options);
-      return name === APOLLO_GATEWAY_TRACER ? shapeApolloSpans(tracer) : tracer;
+      return name === APOLLO_GATEWAY_TRACER ? shapeApolloSpans() : super.getTracer(name, version, options);
     }
   }
   const provider = new Provider({
     resource: resourceFromAttributes({ "service.name": serviceName }),
     spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: config.tracesUrl }))],
   });
-  provider.register();
+  const asyncContext = options.asyncContext ?? true;
+  // `null`: no context manager at all (the API's no-op one: nothing is ever current).
+  provider.register(asyncContext ? {} : { contextManager: null });
   enabled = true;
-  logger.info({ serviceName, url: config.tracesUrl, protocol: config.protocol }, "tracing on");
+  logger.info({ serviceName, url: config.tracesUrl, protocol: config.protocol, asyncContext }, "tracing on");
   return {
     dispose: async () => {
       enabled = false;
@@ -120,16 +142,52 @@ export function inSpan<T>(name: string, attributes: Attributes, fn: (span?: Span
   return within(tracer().startSpan(name, { kind, attributes }, parent), parent, fn);
 }
 
-/** A server span for an inbound request, continuing the caller's `traceparent` header when it sent one. */
-export function inbound<T>(name: string, headers: Record<string, string | string[] | undefined>, attributes: Attributes, fn: () => Promise<T>): Promise<T> {
+/** A server span for an inbound request, continuing the caller's `traceparent` header when it sent one; `fn` gets it to carry. */
+export function inbound<T>(name: string, headers: Record<string, string | string[] | undefined>, attributes: Attributes, fn: (span?: Span) => Promise<T>): Promise<T> {
   if (!enabled) return fn();
   const parent = propagation.extract(ROOT_CONTEXT, headers);
   return within(tracer().startSpan(name, { kind: SpanKind.SERVER, attributes }, parent), parent, fn);
 }
 
-/** Sets `traceparent` (and `tracestate`) of the current span on outgoing request headers. */
-export function injectInto(headers: Record<string, string>): void {
-  if (enabled) propagation.inject(context.active(), headers);
+/**
+ * A span under `parent` (a carried span), or under the current one when none is
+ * given; none at all when neither exists (no trace to continue: none is started).
+ */
+export function childSpan<T>(parent: Span | undefined, name: string, attributes: Attributes, kind: SpanKind, fn: (span?: Span) => Promise<T> | T): Promise<T> {
+  if (!enabled) return direct(fn);
+  const parentContext = parent === undefined ? context.active() : trace.setSpan(ROOT_CONTEXT, parent);
+  if (trace.getSpan(parentContext) === undefined) return direct(fn);
+  return within(tracer().startSpan(name, { kind, attributes }, parentContext), parentContext, fn);
+}
+
+const CARRIED_SPAN = Symbol("mtd.span");
+
+/**
+ * Carries `span` with `carrier` (a request's GraphQL context, a fetch's options), read back by `spanOf`.
+ * An own enumerable property: Apollo Server copies the context object for each operation, and the span
+ * goes with the copy.
+ */
+export function bindSpan<T extends object>(carrier: T, span: Span | undefined): T {
+  if (span !== undefined) (carrier as Record<symbol, unknown>)[CARRIED_SPAN] = span;
+  return carrier;
+}
+
+/** The span `bindSpan` carried with `carrier`, if any. */
+export function spanOf(carrier: object | undefined): Span | undefined {
+  return enabled && carrier !== undefined ? ((carrier as Record<symbol, unknown>)[CARRIED_SPAN] as Span | undefined) : undefined;
+}
+
+/** The W3C `traceparent` naming `span` as the parent, for an outgoing request. */
+export function traceparentOf(span: Span | undefined): string | undefined {
+  if (span === undefined) return undefined;
+  const carrier: Record<string, string> = {};
+  propagation.inject(trace.setSpan(ROOT_CONTEXT, span), carrier);
+  return carrier.traceparent;
+}
+
+/** The trace id of `span`, for a log line. */
+export function traceIdOf(span: Span | undefined): string | undefined {
+  return span?.spanContext().traceId;
 }
 
 /** The W3C `traceparent` of the current span, to store with an event; undefined when tracing is off or no span is active. */
@@ -170,10 +228,14 @@ export function linkedTo<T>(traceparents: readonly (string | undefined)[], name:
   return within(tracer().startSpan(name, { kind: SpanKind.CONSUMER, attributes, links }, ROOT_CONTEXT), ROOT_CONTEXT, fn);
 }
 
-/** Names the current (request) span after the GraphQL operation once it is known. */
-export function nameCurrentSpan(name: string, attributes: Attributes): void {
-  if (!enabled) return;
-  const span = trace.getActiveSpan();
+/** A span that ran from `startTime` to `endTime` (`performance.now()` values), recorded under `parent` after the fact. */
+export function recordSpan(parent: Span | undefined, name: string, attributes: Attributes, [startTime, endTime]: [number, number]): void {
+  if (parent === undefined) return;
+  tracer().startSpan(name, { attributes, startTime }, trace.setSpan(ROOT_CONTEXT, parent)).end(endTime);
+}
+
+/** Names a request's span after its GraphQL operation once that is known. */
+export function nameSpan(span: Span | undefined, name: string, attributes: Attributes): void {
   span?.updateName(name);
   span?.setAttributes(attributes);
 }

@@ -14,7 +14,7 @@ import { executeQueryPlan, type GraphQLDataSource, type ServiceMap } from "@apol
 import type { ExecutionResult, GraphQLError } from "graphql";
 import type { Identity } from "../../lib/auth.js";
 import type { Logger } from "../../lib/logger.js";
-import { continueFrom } from "../../lib/tracing.js";
+import { bindSpan, continueFrom, traceIdOf, type Span } from "../../lib/tracing.js";
 import { SubgraphDataSource } from "../data-source.js";
 import { CURSOR_ALIAS, RESUME_VARIABLE, type SubscriptionPlan } from "./planner.js";
 import { errorFormatter, toGraphQLError } from "./protocol.js";
@@ -105,13 +105,14 @@ export class EventExecutor {
     if (event.traceparent === undefined) return this.run(request, event);
     const attributes = { "mtd.subscription.field": request.plan.rootField, "mtd.subscribers": event.listeners };
     return continueFrom(event.traceparent, `subscription deliver ${request.plan.rootField}`, attributes, async (span) => {
-      const result = await this.run(request, event);
+      const result = await this.run(request, event, span);
       span?.setAttribute("mtd.result_bytes", Buffer.byteLength(JSON.stringify(result)));
       return result;
     });
   }
 
-  private async run(request: EventRequest, event: UpstreamEvent): Promise<ExecutionResult> {
+  /** Executes the plan for one event; its entity fetches go under `span` (carried with the context: lib/tracing.ts). */
+  private async run(request: EventRequest, event: UpstreamEvent, span?: Span): Promise<ExecutionResult> {
     const { plan } = request;
     const data = structuredClone(event.data ?? null);
     const primary: GraphQLDataSource = { process: async () => ({ data, errors: event.errors?.map((error) => error.toJSON()) }) };
@@ -119,7 +120,7 @@ export class EventExecutor {
     for (const name of plan.supergraph.subgraphNames) serviceMap[name] = this.dataSource(name);
     serviceMap[plan.primary.serviceName] = primary;
 
-    const context: EventContext = { identity: request.identity, requestId: request.requestId };
+    const context = bindSpan<EventContext>({ identity: request.identity, requestId: request.requestId }, span);
     const requestContext = {
       request: { query: undefined, operationName: plan.operationName, variables: request.variables },
       context,
@@ -137,7 +138,7 @@ export class EventExecutor {
       const response = await executeQueryPlan(plan.queryPlan, serviceMap, requestContext, plan.operationContext, plan.supergraph.supergraphSchema, plan.supergraph.api);
       result = { data: response.data as ExecutionResult["data"], errors: response.errors?.map((error) => toGraphQLError(error)) };
     } catch (error) {
-      this.logger.error({ err: error, requestId: request.requestId }, "subscription event execution failed");
+      this.logger.error({ err: error, requestId: request.requestId, traceId: traceIdOf(span) }, "subscription event execution failed");
       result = { data: null, errors: [toGraphQLError(error)] };
     }
     if (plan.resume !== undefined) {

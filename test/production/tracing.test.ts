@@ -141,9 +141,18 @@ describe.skipIf(!enabled)("one trace from a report to the delivery of its access
     expect(reportFetches[0]).toMatchObject({ kind: 3 /* SPAN_KIND_CLIENT */, attributes: { "mtd.subgraph": "threats" } });
     expect(ancestry(reportFetches[0]!)[1]).toBe("mtd-gateway:mutation Report");
     expect(spans.filter((span) => /^gateway\.(request|validate|execute|postprocessing|fetch)$/.test(span.name))).toEqual([]);
+    // The first attempt planned the operation (a plan-cache miss): Apollo's planning, timed, under the request span.
+    const plans = spans.filter((span) => span.service === "mtd-gateway" && span.name === "gateway.plan");
+    expect(plans.length).toBeGreaterThanOrEqual(1);
+    for (const plan of plans) expect(ancestry(plan)[1]).toBe("mtd-gateway:mutation Report");
     const consumer = spans.find((span) => span.name === "consume device.assessment.changed")!;
     expect(consumer.attributes).toMatchObject({ "messaging.destination.name": "threats", "mtd.event.type": "device.assessment.changed" });
     expect(typeof consumer.attributes["messaging.consumer.group.name"]).toBe("string");
+    expect(consumer.attributes["mtd.event.lag_ms"]).toBeGreaterThanOrEqual(0);
+    // The request's log line carries its trace id, at the gateway (from the span its context carries) and in threats.
+    const requestLines = (output: string) => output.split("\n").filter((line) => line.includes(`"traceId":"${traceId}"`) && line.includes('"msg":"request'));
+    expect(requestLines(gateway.recentOutput).some((line) => line.includes('"operation":"Report"'))).toBe(true);
+    expect(requestLines(stack.subgraphs.threats.recentOutput).length).toBeGreaterThanOrEqual(1);
 
     // Nothing a caller sent beyond the operation's name: no token, no variable value, anywhere in what was exported.
     const exported = receiver.bodies.join("\n");

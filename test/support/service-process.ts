@@ -23,6 +23,11 @@ export class Service {
     private readonly nodeArgs: string[] = [],
   ) {}
 
+  /** The last 4,000 characters the process wrote (its log lines). */
+  get recentOutput(): string {
+    return this.output;
+  }
+
   get url() {
     if (this.port === undefined) throw new Error(`${this.name} has not started`);
     return `http://127.0.0.1:${this.port}/graphql`;
