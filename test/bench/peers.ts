@@ -9,8 +9,6 @@
  * median and range, ratios, the JSON written under `test/bench/results/`.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -22,10 +20,11 @@ export const ROOT = new URL("../../", import.meta.url).pathname;
 export const BENCH_DIR = new URL("./", import.meta.url).pathname;
 const RESULTS_DIR = join(BENCH_DIR, "results");
 
-export type PeerName = "ours" | "ours-traced" | "ours-sampled" | "ours-async-context" | "apollo" | "hive" | "floor";
+export type PeerName = "ours" | "ours-untraced" | "ours-traced" | "ours-sampled" | "ours-async-context" | "apollo" | "hive" | "floor";
 
 export const PEER_LABELS: Record<PeerName, string> = {
   ours: "MTD gateway",
+  "ours-untraced": "MTD gateway built without the tracing hooks (lib/tracing.ts stubbed)",
   "ours-traced": "MTD gateway, tracing on (always_on, OTLP/HTTP protobuf to a local sink)",
   "ours-sampled": "MTD gateway, tracing on (parentbased_traceidratio 0.01)",
   "ours-async-context": "MTD gateway, tracing off, an AsyncLocalStorage enabled (no span)",
@@ -55,6 +54,9 @@ export interface RunningPeer {
   output(): string;
   stop(): Promise<void>;
 }
+
+/** What our gateway peers load before it: an AsyncLocalStorage enabled, or lib/tracing.ts stubbed out. */
+const OURS_IMPORTS: Partial<Record<PeerName, string>> = { "ours-async-context": "peers/async-context.mjs", "ours-untraced": "peers/no-tracing.mjs" };
 
 /** Our gateway's rate limits stay on (their cost is part of ours) but far above what one machine sends. */
 export const UNLIMITED: Record<string, string> = {
@@ -88,6 +90,7 @@ export async function startPeer(name: PeerName, options: PeerOptions): Promise<R
   let args: string[];
   switch (name) {
     case "ours":
+    case "ours-untraced":
     case "ours-traced":
     case "ours-sampled":
     case "ours-async-context":
@@ -101,7 +104,7 @@ export async function startPeer(name: PeerName, options: PeerOptions): Promise<R
         ...Object.fromEntries(SUBGRAPH_NAMES.map((subgraph) => [`MTD_SUBGRAPH_${subgraph.toUpperCase()}_URL`, options.subgraphUrls[subgraph]])),
         ...options.env,
       });
-      args = [...(name === "ours-async-context" ? ["--import", join(BENCH_DIR, "peers/async-context.mjs")] : []), "--import", "tsx", "bin/start.ts", "gateway"];
+      args = [...(OURS_IMPORTS[name] === undefined ? [] : ["--import", join(BENCH_DIR, OURS_IMPORTS[name])]), "--import", "tsx", "bin/start.ts", "gateway"];
       break;
     case "apollo":
       env.SUPERGRAPH_FILE = supergraphFile;
@@ -228,15 +231,31 @@ export function percentile(sorted: number[], p: number): number {
 }
 
 /**
- * Runs `measure(peer)` for every peer in turn, `rounds` times (A B C A B C …),
- * so each round sees the same machine; returns the samples per peer.
+ * Runs `measure(peer)` for every peer in turn, `rounds` times, every other round
+ * in reverse order (A B C, C B A, A B C …), so each round sees the same machine
+ * and a drift in its load within a round weighs on no peer more than on the
+ * others; returns the samples per peer, in round order.
  */
 export async function interleaved<P, T>(peers: readonly P[], rounds: number, measure: (peer: P, round: number) => Promise<T>): Promise<Map<P, T[]>> {
   const results = new Map<P, T[]>(peers.map((peer) => [peer, []]));
   for (let round = 0; round < rounds; round++) {
-    for (const peer of peers) results.get(peer)!.push(await measure(peer, round));
+    for (const peer of round % 2 === 0 ? peers : [...peers].reverse()) results.get(peer)!.push(await measure(peer, round));
   }
   return results;
+}
+
+/**
+ * The ratio `numerator[r] / denominator[r]` of each round's samples (two peers
+ * measured moments apart), median and range: steadier on a shared machine
+ * than the ratio of two medians.
+ */
+export function pairedRatio(numerator: readonly number[], denominator: readonly number[]): Spread {
+  return spread(numerator.map((value, round) => value / denominator[round]!));
+}
+
+/** The load average (1, 5, 15 minutes) from /proc/loadavg. */
+export function loadAverage(): string {
+  return readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
 }
 
 /** Writes `results/<scenario>-<timestamp>.json` and `results/<scenario>-latest.json`. */
@@ -255,8 +274,10 @@ export function machine() {
 }
 
 /** Runs autocannon in its own process against `url`; returns its JSON result. */
-export async function autocannon(options: { url: string; body: string; headers: Record<string, string>; connections: number; seconds: number }): Promise<AutocannonResult> {
+export async function autocannon(options: { url: string; body: string; headers: Record<string, string>; connections: number; seconds: number; newIds?: boolean }): Promise<AutocannonResult> {
   const args = [join(BENCH_DIR, "node_modules/autocannon/autocannon.js"), "--json", "-c", String(options.connections), "-d", String(options.seconds), "-m", "POST", "-b", options.body];
+  // `[<id>]` in the body: a new id in every request.
+  if (options.newIds === true) args.push("-I");
   for (const [key, value] of Object.entries(options.headers)) args.push("-H", `${key}=${value}`);
   args.push(options.url);
   const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
@@ -276,78 +297,4 @@ export interface AutocannonResult {
   errors: number;
   timeouts: number;
   duration: number;
-}
-
-/** The traced peers' samplers: every trace recorded, or 1 % of them (following a caller's decision). */
-const SAMPLERS: Partial<Record<PeerName, Record<string, string>>> = {
-  "ours-traced": { OTEL_TRACES_SAMPLER: "always_on" },
-  "ours-sampled": { OTEL_TRACES_SAMPLER: "parentbased_traceidratio", OTEL_TRACES_SAMPLER_ARG: "0.01" },
-};
-
-export interface TraceSink {
-  /** The environment that points the traced peer's exporter at this sink, with the peer's sampler. */
-  env: Record<string, string>;
-  /** Spans received so far (counted in the protobuf bodies), so a run can show that none were dropped. */
-  spans(): number;
-  close(): Promise<void>;
-}
-
-/** Whether `peer` is one of ours with tracing on (it needs a `startTraceSink`). */
-export function traced(peer: PeerName): boolean {
-  return SAMPLERS[peer] !== undefined;
-}
-
-/** An OTLP/HTTP protobuf sink for one traced peer: counts the spans of every export and drops them. */
-export async function startTraceSink(peer: PeerName): Promise<TraceSink> {
-  const sampler = SAMPLERS[peer];
-  if (sampler === undefined) throw new Error(`${peer} is not traced`);
-  let spans = 0;
-  const server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on("data", (chunk: Buffer) => chunks.push(chunk));
-    request.on("end", () => {
-      spans += countSpans(Buffer.concat(chunks));
-      response.writeHead(200, { "content-type": "application/x-protobuf" }).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    env: { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`, OTEL_EXPORTER_OTLP_PROTOCOL: "http/protobuf", ...sampler },
-    spans: () => spans,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
-
-/** The length-delimited fields numbered `field` of the protobuf message in `bytes[from, to)`, as [start, end) ranges. */
-function messages(bytes: Buffer, field: number, from = 0, to = bytes.length): [number, number][] {
-  const found: [number, number][] = [];
-  const varint = () => {
-    let value = 0;
-    for (let shift = 0; ; shift += 7) {
-      const byte = bytes[from++]!;
-      value += (byte & 0x7f) * 2 ** shift;
-      if (byte < 0x80) return value;
-    }
-  };
-  while (from < to) {
-    const key = varint();
-    const wire = key & 7;
-    if (wire === 0) varint();
-    else if (wire === 1) from += 8;
-    else if (wire === 5) from += 4;
-    else if (wire === 2) {
-      const length = varint();
-      if (key >>> 3 === field) found.push([from, from + length]);
-      from += length;
-    } else throw new Error(`OTLP body: unexpected wire type ${wire}`);
-  }
-  return found;
-}
-
-/** Spans in an OTLP `ExportTraceServiceRequest`: resource_spans (1) → scope_spans (2) → spans (2). */
-export function countSpans(body: Buffer): number {
-  let count = 0;
-  for (const [from, to] of messages(body, 1)) for (const [scopeFrom, scopeTo] of messages(body, 2, from, to)) count += messages(body, 2, scopeFrom, scopeTo).length;
-  return count;
 }
