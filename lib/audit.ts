@@ -15,13 +15,10 @@ import { EntitySchema, Table, type EntityManager, type MigrationInterface, type 
 import type { Identity } from "./auth.js";
 import { insertRows } from "./bulk.js";
 import { integerColumn, isMysql } from "./db.js";
+import { AUDIT_RECORDED, AUDIT_TOPIC, type CatalogNewEvent } from "./events/catalog.js";
+import type { AuditRecord } from "./events/contracts.js";
 import type { Outbox } from "./events/outbox.js";
-import type { NewEvent } from "./events/types.js";
 import type { Transaction } from "./unit-of-work.js";
-
-/** The topic of `audit.recorded` events. */
-export const AUDIT_TOPIC = "audit";
-export const AUDIT_RECORDED = "audit.recorded";
 
 /** Who made a change. */
 export interface Actor {
@@ -49,24 +46,7 @@ export interface Change {
   after: unknown;
 }
 
-/** A stored entry (also the payload of `audit.recorded`). */
-export interface AuditRecord {
-  id: string;
-  tenantId: string;
-  /** The service that made the change. */
-  service: string;
-  action: string;
-  targetType: string;
-  targetId: string;
-  actor: string;
-  actorRole: string;
-  requestId: string | null;
-  /** JSON text, or null. */
-  before: string | null;
-  after: string | null;
-  /** Epoch ms. */
-  at: number;
-}
+export type { AuditRecord };
 
 /** The table of a service's own entries. */
 export const auditTable = (service: string) => `${service}_audit`;
@@ -185,7 +165,7 @@ export class AuditTrail {
     }
     if (entries.length === 0) return entries;
     await insertRows(manager, this.entity, entries);
-    const events: NewEvent<AuditRecord>[] = entries.map((entry) => ({
+    const events: CatalogNewEvent<typeof AUDIT_TOPIC>[] = entries.map((entry) => ({
       id: entry.id,
       type: AUDIT_RECORDED,
       tenantId,

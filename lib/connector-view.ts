@@ -25,8 +25,9 @@
 import { randomUUID } from "node:crypto";
 import { EntitySchema, Table, type DataSource, type MigrationInterface, type QueryRunner } from "typeorm";
 import { integerColumn, isUniqueViolation } from "./db.js";
-import type { MtdPartner } from "./domain-enums.js";
-import { connectorsOf } from "./events/catalog.js";
+import type { ConnectorState, MtdPartner } from "./domain-enums.js";
+import { CONNECTOR_STATE_CHANGED, CONNECTORS_ANNOUNCED, type CatalogEvent } from "./events/catalog.js";
+import { consumeEventBatches } from "./events/consumer.js";
 import type { Disposable, EventLog } from "./events/types.js";
 import type { Logger } from "./logger.js";
 import type { ConnectorDirectory, ConnectorStateName, PartnerConnector } from "./partner-rule.js";
@@ -119,7 +120,8 @@ export class ConnectorView implements ConnectorDirectory {
 
 /** Keeps `view` from topic `threats` (consumer group `${service}.partner-rule`). */
 export function consumeConnectorEvents(events: EventLog, view: ConnectorView, service: string, logger: Logger): Disposable {
-  return events.consumeBatches("threats", { group: `${service}.partner-rule`, consumer: `${service}-${randomUUID()}` }, async (batch) => {
+  const options = { group: `${service}.partner-rule`, consumer: `${service}-${randomUUID()}`, logger };
+  return consumeEventBatches(events, "threats", [CONNECTOR_STATE_CHANGED, CONNECTORS_ANNOUNCED], options, async (batch) => {
     try {
       for (const event of batch) {
         for (const connector of connectorsOf(event)) await view.apply(event.tenantId, connector, event.version ?? 0);
@@ -129,4 +131,9 @@ export function consumeConnectorEvents(events: EventLog, view: ConnectorView, se
       throw error;
     }
   });
+}
+
+/** The connectors a connector event says something about, with their states. */
+function connectorsOf(event: CatalogEvent<"threats", typeof CONNECTOR_STATE_CHANGED | typeof CONNECTORS_ANNOUNCED>): readonly { partner: MtdPartner; state: ConnectorState }[] {
+  return event.type === CONNECTOR_STATE_CHANGED ? [event.payload] : event.payload.connectors;
 }

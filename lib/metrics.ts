@@ -127,6 +127,12 @@ export const metrics = {
     registers: [registry],
   }),
   /** Entries dropped to stay within the bound. */
+  eventsRefused: new Counter({
+    name: "mtd_events_refused_total",
+    help: "Events refused at the consumer boundary because they do not match the event catalog (skipped), by topic, consumer and type",
+    labelNames: ["topic", "consumer", "type"] as const,
+    registers: [registry],
+  }),
   cacheEvictions: new Counter({
     name: "mtd_cache_evictions_total",
     help: "Least recently used entries evicted from a bounded cache to stay within its bound, by service and cache",

@@ -14,15 +14,16 @@
 import { EntitySchema, In, Table, TableIndex, type DataSource, type EntityManager, type EntityTarget, type FindOptionsWhere, type MigrationInterface, type ObjectLiteral, type QueryRunner, type SelectQueryBuilder } from "typeorm";
 import { insertRows } from "./bulk.js";
 import { chunks, engineOf, isDeadlock, retrying, timestampColumn } from "./db.js";
+import type { CatalogNewEvent, CatalogTopic } from "./events/catalog.js";
 import type { Outbox } from "./events/outbox.js";
 import type { NewEvent, Topic } from "./events/types.js";
 
 export interface Transaction {
   manager: EntityManager;
   /** Queues events for the service's own topic: written to the outbox when the work resolves, still inside the transaction. */
-  emit(...events: NewEvent[]): void;
-  /** `emit` for another topic (e.g. `audit`). */
-  emitTo(topic: Topic, ...events: NewEvent[]): void;
+  emit(...events: CatalogNewEvent[]): void;
+  /** `emit` for another topic (e.g. `audit`, a private one). */
+  emitTo<T extends CatalogTopic>(topic: T, ...events: CatalogNewEvent<T>[]): void;
   /** Adds `FOR UPDATE` on MySQL: the rows stay locked until the commit. Nothing on SQLite. */
   forUpdate<T extends ObjectLiteral>(query: SelectQueryBuilder<T>): SelectQueryBuilder<T>;
   /**

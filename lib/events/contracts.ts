@@ -1,6 +1,7 @@
 /**
- * The events subgraphs exchange, by topic. Producers and consumers import these
- * types; a field is only ever added, never renamed or removed.
+ * The events subgraphs exchange, by topic: the payload of each event type.
+ * Which topic carries which type, and the check of each payload, are in
+ * catalog.ts. A field is only ever added, never renamed or removed.
  */
 import type { ComplianceStateName, ConnectorState, MtdPartner, Ownership, Platform, ThreatLevel } from "../domain-enums.js";
 
@@ -78,6 +79,17 @@ export interface ConnectorsAnnouncedPayload {
   connectors: { partner: MtdPartner; state: ConnectorStateChangedPayload["state"]; enabledPlatforms: Platform[] }[];
 }
 
+/**
+ * Topic `policies.private`: `policy.changed`, a compliance or conditional-access
+ * policy set, read by the policies service alone (its trigger to re-evaluate
+ * the devices of those platforms); aggregate = policy id.
+ */
+export interface PolicyChangedPayload {
+  kind: "compliance" | "conditional-access";
+  policyId: string;
+  platforms: Platform[];
+}
+
 /** Topic `policies`: `access.changed`; aggregate = device id. `sequence` is per tenant, strictly increasing. */
 export interface AccessChangedPayload {
   sequence: number;
@@ -120,4 +132,35 @@ export interface ComplianceChangedPayload {
   level?: ThreatLevel | null;
   /** The compliance policy of the device's platform, null when there is none. Absent from older events. */
   policy?: { id: string; name: string; maxThreatLevel: ThreatLevel } | null;
+}
+
+export interface SharingSettings {
+  iosAppSyncEnabled: boolean;
+  includePersonalDevices: boolean;
+}
+
+/** Topic `inventory`: `inventory.settings.changed`; aggregate `settings`, versioned per tenant. */
+export interface InventorySettingsChangedPayload extends SharingSettings {
+  previous: SharingSettings;
+  /** The `sub` of the admin who changed them. */
+  changedBy: string;
+}
+
+/** Topic `audit`: `audit.recorded`, one entry of a service's audit trail (lib/audit.ts); also the stored row. */
+export interface AuditRecord {
+  id: string;
+  tenantId: string;
+  /** The service that made the change. */
+  service: string;
+  action: string;
+  targetType: string;
+  targetId: string;
+  actor: string;
+  actorRole: string;
+  requestId: string | null;
+  /** JSON text, or null. */
+  before: string | null;
+  after: string | null;
+  /** Epoch ms. */
+  at: number;
 }

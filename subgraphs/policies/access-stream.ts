@@ -15,6 +15,7 @@
  * that resumes after it misses nothing, even before its first change.
  */
 import { abortable, waitUntil } from "../../lib/async.js";
+import type { ACCESS_CHANGED } from "../../lib/events/catalog.js";
 import type { AccessChangedPayload } from "../../lib/events/contracts.js";
 import type { TopicFeed } from "../../lib/events/feed.js";
 import { encodeCursor } from "../../lib/paging.js";
@@ -36,7 +37,7 @@ export interface StreamOptions {
 
 export class AccessChangeStream {
   constructor(
-    private readonly feed: TopicFeed,
+    private readonly feed: TopicFeed<"policies", typeof ACCESS_CHANGED>,
     private readonly repository: PolicyRepository,
   ) {}
 
@@ -51,9 +52,9 @@ export class AccessChangeStream {
     let overflowed = false;
     let wake: (() => void) | undefined;
     const stop = this.feed.listen((event) => {
-      if (event.type !== "access.changed" || event.tenantId !== tenantId) return;
+      if (event.tenantId !== tenantId) return;
       if (live.length >= LIVE_BUFFER) overflowed = true;
-      else live.push({ change: event.payload as AccessChangedPayload, traceparent: event.traceparent });
+      else live.push({ change: event.payload, traceparent: event.traceparent });
       wake?.();
     });
     try {

@@ -10,12 +10,19 @@
  * assessments lane then finds its version applied and changes nothing; an
  * older event of the device still queued there is stale by then, so a
  * device's effects stay in version order.
+ *
+ * Policy changes travel on the service's private topic (`policies.private`);
+ * releases before it wrote them to the public `policies` topic, and the
+ * legacy lane (the same consumer group on that topic) applies those still in
+ * the log or in an outbox after an upgrade. Every event reaches the evaluator
+ * checked against the catalog (lib/events/consumer.ts).
  */
 import { randomUUID } from "node:crypto";
-import type { AssessmentChangedPayload } from "../../lib/events/contracts.js";
-import type { Disposable, EventLog, LoggedEvent } from "../../lib/events/types.js";
+import { ASSESSMENT_CHANGED, DEVICE_EVENT_TYPES, POLICIES_PRIVATE_TOPIC, POLICY_CHANGED } from "../../lib/events/catalog.js";
+import { consumeEventBatches } from "../../lib/events/consumer.js";
+import type { Disposable, EventLog } from "../../lib/events/types.js";
 import type { Logger } from "../../lib/logger.js";
-import type { Evaluator } from "./evaluator.js";
+import type { EvaluatorEvent, Evaluator } from "./evaluator.js";
 
 /**
  * Events per batch: the most a tenant's transaction applies at once, which
@@ -25,38 +32,35 @@ import type { Evaluator } from "./evaluator.js";
 export const EVALUATION_BATCH = 100;
 /** Events per read of the urgent lane: most of them are skipped unread, so it reads far ahead. */
 const URGENT_READ = 1000;
-
-interface Lane {
-  topic: string;
-  group: string;
-  batchSize: number;
-  /** Only these events of the topic are applied (default: all). */
-  accepts?: (event: LoggedEvent) => boolean;
-}
-
-const LANES: readonly Lane[] = [
-  { topic: "devices", group: "policies.devices", batchSize: EVALUATION_BATCH },
-  { topic: "threats", group: "policies.assessments", batchSize: EVALUATION_BATCH },
-  { topic: "threats", group: "policies.urgent-assessments", batchSize: URGENT_READ, accepts: isUrgentAssessment },
-  { topic: "policies", group: "policies.policy-changes", batchSize: EVALUATION_BATCH },
-];
-
-function isUrgentAssessment(event: LoggedEvent): boolean {
-  return event.type === "device.assessment.changed" && (event.payload as Partial<AssessmentChangedPayload> | null)?.urgent === true;
-}
+const POLICY_CHANGES = "policies.policy-changes";
 
 export function consumeIntoEvaluator(events: EventLog, evaluator: Evaluator, logger: Logger): Disposable[] {
   const consumer = `policies-${randomUUID()}`;
-  return LANES.map(({ topic, group, batchSize, accepts }) =>
-    events.consumeBatches(topic, { group, consumer, batchSize }, async (batch) => {
-      const applied = accepts === undefined ? batch : batch.filter(accepts);
-      if (applied.length === 0) return;
-      try {
-        await evaluator.handleBatch(group, applied);
-      } catch (error) {
-        logger.error({ err: error, events: applied.length, first: applied[0]!.id, topic, group }, "evaluation failed; the batch will be retried");
-        throw error;
-      }
-    }),
-  );
+  /** A lane's consumer options and its handler: each batch (the events `accepts` takes) into the evaluator. */
+  const lane = (group: string, batchSize: number, accepts: (event: EvaluatorEvent) => boolean = () => true) =>
+    [
+      { group, consumer, batchSize, logger },
+      async (batch: EvaluatorEvent[]) => {
+        const applied = batch.filter(accepts);
+        if (applied.length === 0) return;
+        try {
+          await evaluator.handleBatch(group, applied);
+        } catch (error) {
+          logger.error({ err: error, events: applied.length, first: applied[0]!.id, topic: applied[0]!.topic, group }, "evaluation failed; the batch will be retried");
+          throw error;
+        }
+      },
+    ] as const;
+  return [
+    consumeEventBatches(events, "devices", DEVICE_EVENT_TYPES, ...lane("policies.devices", EVALUATION_BATCH)),
+    consumeEventBatches(events, "threats", [ASSESSMENT_CHANGED], ...lane("policies.assessments", EVALUATION_BATCH)),
+    consumeEventBatches(events, "threats", [ASSESSMENT_CHANGED], ...lane("policies.urgent-assessments", URGENT_READ, isUrgent)),
+    consumeEventBatches(events, POLICIES_PRIVATE_TOPIC, [POLICY_CHANGED], ...lane(POLICY_CHANGES, EVALUATION_BATCH)),
+    // Legacy: policy changes written to the public topic by earlier releases.
+    consumeEventBatches(events, "policies", [POLICY_CHANGED], ...lane(POLICY_CHANGES, EVALUATION_BATCH)),
+  ];
+}
+
+function isUrgent(event: EvaluatorEvent): boolean {
+  return event.type === ASSESSMENT_CHANGED && event.payload.urgent === true;
 }

@@ -19,8 +19,7 @@
 import { randomUUID } from "node:crypto";
 import { In } from "typeorm";
 import { chunks } from "../../lib/db.js";
-import type { AccessChangedPayload, ComplianceChangedPayload } from "../../lib/events/contracts.js";
-import type { NewEvent } from "../../lib/events/types.js";
+import { ACCESS_CHANGED, COMPLIANCE_CHANGED, type CatalogNewEvent } from "../../lib/events/catalog.js";
 import { encodeCursor } from "../../lib/paging.js";
 import type { Transaction } from "../../lib/unit-of-work.js";
 import {
@@ -62,7 +61,7 @@ export class TenantEvaluation {
   /** Policies blocking each evaluated device after its last step. */
   private readonly blocking = new Map<string, string[]>();
   private readonly changes: AccessChangeRecord[] = [];
-  private readonly events: NewEvent[] = [];
+  private readonly events: CatalogNewEvent<"policies">[] = [];
 
   constructor(
     private readonly tx: Transaction,
@@ -182,10 +181,10 @@ export class TenantEvaluation {
   }
 }
 
-function accessChanged(record: AccessChangeRecord): NewEvent<AccessChangedPayload> {
+function accessChanged(record: AccessChangeRecord): CatalogNewEvent<"policies", typeof ACCESS_CHANGED> {
   return {
     id: randomUUID(),
-    type: "access.changed",
+    type: ACCESS_CHANGED,
     tenantId: record.tenantId,
     aggregateId: record.deviceId,
     version: record.sequence,
@@ -216,12 +215,12 @@ function complianceChanged(
   previous: ComplianceStateName | null,
   status: ComplianceStatus,
   at: Date,
-): NewEvent<ComplianceChangedPayload> {
+): CatalogNewEvent<"policies", typeof COMPLIANCE_CHANGED> {
   const enforced = (state: ComplianceStateName) => (state === "NONCOMPLIANT" ? "NONCOMPLIANT" : "COMPLIANT");
   const changeId = randomUUID();
   return {
     id: changeId,
-    type: "compliance.changed",
+    type: COMPLIANCE_CHANGED,
     tenantId,
     aggregateId: device.deviceId,
     occurredAt: at.toISOString(),

@@ -13,35 +13,37 @@
  * Consumption is at-least-once; effects happen once: an event id applied by a
  * consumer group is recorded in the same transaction (a batch handed over
  * again skips what it finds recorded), and per-device versions keep a stale
- * event from overriding a newer one. A poison event is skipped (event-checks.ts).
+ * event from overriding a newer one. A malformed event never gets here: it is
+ * refused at the consumer boundary (lib/events/consumer.ts).
  *
  * Lock hold times stay short: a transaction holds at most one batch of one
  * tenant (the consumers' batch size), and a tenant-wide re-evaluation runs in
  * slices of `REEVALUATION_SLICE` devices, each its own transaction, so the
  * other consumers' batches of the tenant interleave with its slices.
  */
-import { isDeviceEvent } from "../../lib/events/catalog.js";
-import type { AssessmentChangedPayload, DeviceEventPayload } from "../../lib/events/contracts.js";
+import { ASSESSMENT_CHANGED, POLICY_CHANGED, type CatalogEvent } from "../../lib/events/catalog.js";
 import type { Platform } from "../../lib/domain-enums.js";
-import type { LoggedEvent } from "../../lib/events/types.js";
 import { isUniqueViolation } from "../../lib/db.js";
-import type { Logger } from "../../lib/logger.js";
 import type { Transaction, UnitOfWork } from "../../lib/unit-of-work.js";
 import { TenantSequenceEntity, type PolicyDeviceRecord } from "./data/entities.js";
-import type { PolicyChangedPayload, PolicyRepository } from "./data/repository.js";
-import { assessmentProblem, deviceEventProblem, policyChangeProblem } from "./event-checks.js";
+import type { PolicyRepository } from "./data/repository.js";
 import { TenantEvaluation } from "./evaluation.js";
 
 /** Devices re-evaluated per transaction after a policy change: large for throughput, small enough that the tenant's lock is free again within a fraction of a second. */
 export const REEVALUATION_SLICE = 200;
 
-type DeviceUpdate = { kind: "device"; event: LoggedEvent<DeviceEventPayload> } | { kind: "assessment"; event: LoggedEvent<AssessmentChangedPayload> };
+type DeviceEvent = CatalogEvent<"devices">;
+type Assessment = CatalogEvent<"threats", typeof ASSESSMENT_CHANGED>;
+type PolicyChange = CatalogEvent<"policies" | "policies.private", typeof POLICY_CHANGED>;
+/** What the evaluator applies: device events, assessments and policy changes (those of earlier releases on `policies` too). */
+export type EvaluatorEvent = DeviceEvent | Assessment | PolicyChange;
+
+type DeviceUpdate = { kind: "device"; event: DeviceEvent } | { kind: "assessment"; event: Assessment };
 
 export class Evaluator {
   constructor(
     private readonly work: UnitOfWork,
     private readonly repository: PolicyRepository,
-    private readonly logger: Logger,
     /** Epoch ms: the clock decisions, grace deadlines and exception expiry are judged by (tests move it). */
     private readonly now: () => number = Date.now,
   ) {}
@@ -63,18 +65,12 @@ export class Evaluator {
   }
 
   /** Handles a batch of the `devices`, `threats` or `policies` topic for consumer group `group`. */
-  async handleBatch(group: string, events: readonly LoggedEvent[]): Promise<void> {
+  async handleBatch(group: string, events: readonly EvaluatorEvent[]): Promise<void> {
     const updates = new Map<string, DeviceUpdate[]>();
-    const policyChanges = new Map<string, LoggedEvent<PolicyChangedPayload>[]>();
+    const policyChanges = new Map<string, PolicyChange[]>();
     for (const event of events) {
-      const classified = classify(event);
-      if (classified === null) continue;
-      if ("problem" in classified) {
-        this.logger.error({ eventId: event.id, type: event.type, topic: event.topic, position: event.position, problem: classified.problem }, "event skipped: the evaluator cannot apply it");
-        continue;
-      }
-      if (classified.kind === "policy") policyChanges.set(event.tenantId, [...(policyChanges.get(event.tenantId) ?? []), classified.event]);
-      else updates.set(event.tenantId, [...(updates.get(event.tenantId) ?? []), classified]);
+      if (event.type === POLICY_CHANGED) policyChanges.set(event.tenantId, [...(policyChanges.get(event.tenantId) ?? []), event]);
+      else updates.set(event.tenantId, [...(updates.get(event.tenantId) ?? []), event.type === ASSESSMENT_CHANGED ? { kind: "assessment", event } : { kind: "device", event }]);
     }
     for (const [tenantId, tenantUpdates] of updates) await this.apply(group, tenantId, tenantUpdates);
     for (const [tenantId, changes] of policyChanges) await this.reevaluate(group, tenantId, changes);
@@ -100,7 +96,7 @@ export class Evaluator {
    * then records the changes applied. Several changes of one tenant in a batch
    * need one pass: each slice reads the policies as committed.
    */
-  private async reevaluate(group: string, tenantId: string, changes: readonly LoggedEvent<PolicyChangedPayload>[]): Promise<void> {
+  private async reevaluate(group: string, tenantId: string, changes: readonly PolicyChange[]): Promise<void> {
     const platforms = [...new Set(changes.flatMap((change) => change.payload.platforms))] as Platform[];
     let after = "";
     for (;;) {
@@ -136,36 +132,12 @@ export class Evaluator {
   }
 }
 
-type Classified = DeviceUpdate | { kind: "policy"; event: LoggedEvent<PolicyChangedPayload> } | { problem: string };
-
-/** What an event is to the evaluator: an update, a policy change, a poison event (`problem`), or nothing (null). */
-function classify(event: LoggedEvent): Classified | null {
-  if (isDeviceEvent(event)) {
-    const problem = deviceEventProblem(event);
-    return problem === null ? { kind: "device", event } : { problem };
-  }
-  switch (event.type) {
-    case "device.assessment.changed": {
-      const assessment = event as LoggedEvent<AssessmentChangedPayload>;
-      const problem = assessmentProblem(assessment);
-      return problem === null ? { kind: "assessment", event: assessment } : { problem };
-    }
-    case "policy.changed": {
-      const change = event as LoggedEvent<PolicyChangedPayload>;
-      const problem = policyChangeProblem(change);
-      return problem === null ? { kind: "policy", event: change } : { problem };
-    }
-    default:
-      return null;
-  }
-}
-
 function deviceIdOf(update: DeviceUpdate): string {
   return update.kind === "device" ? update.event.payload.id : update.event.payload.deviceId;
 }
 
 /** The device after a device event; null when `existing` already has this version or a later one. */
-function fromDeviceEvent(event: LoggedEvent<DeviceEventPayload>, existing: PolicyDeviceRecord | null): PolicyDeviceRecord | null {
+function fromDeviceEvent(event: DeviceEvent, existing: PolicyDeviceRecord | null): PolicyDeviceRecord | null {
   const { payload } = event;
   if (existing !== null && existing.deviceVersion >= (event.version ?? 0)) return null;
   return {
@@ -178,7 +150,7 @@ function fromDeviceEvent(event: LoggedEvent<DeviceEventPayload>, existing: Polic
 }
 
 /** The device after an assessment; null when `existing` already has this version or a later one. */
-function fromAssessment(event: LoggedEvent<AssessmentChangedPayload>, existing: PolicyDeviceRecord | null): PolicyDeviceRecord | null {
+function fromAssessment(event: Assessment, existing: PolicyDeviceRecord | null): PolicyDeviceRecord | null {
   const { payload } = event;
   if (existing !== null && existing.assessmentVersion >= (event.version ?? 0)) return null;
   return {

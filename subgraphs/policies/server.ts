@@ -3,6 +3,7 @@
  * evaluator that turns device events and assessments into access decisions,
  * and the gap-free stream of access changes.
  */
+import { ACCESS_CHANGED } from "../../lib/events/catalog.js";
 import { TopicFeed } from "../../lib/events/feed.js";
 import { olderThan } from "../../lib/retention.js";
 import { runSubgraph, type RunningSubgraph, type SubgraphDeps } from "../runtime.js";
@@ -40,10 +41,10 @@ export async function start(deps: SubgraphDeps, options: PoliciesOptions = {}): 
     setup: ({ config, database, events, logger, audit, work }) => {
       const repository = new PolicyRepository(work, audit);
       const now = options.now ?? Date.now;
-      const evaluator = new Evaluator(work, repository, logger, now);
+      const evaluator = new Evaluator(work, repository, now);
       const services = { exceptions: new ExceptionRepository(database.dataSource, evaluator, audit, now), impact: new ImpactReader(database.dataSource), now };
       const deadlines = new Deadlines(database.dataSource, evaluator, now, logger);
-      const feed = new TopicFeed(events, "policies");
+      const feed = new TopicFeed(events, { topic: "policies", types: [ACCESS_CHANGED], name: "policies.access-feed", logger });
       const accessStream = new AccessChangeStream(feed, repository);
       return {
         resolvers,

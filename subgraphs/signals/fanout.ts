@@ -19,8 +19,8 @@ import { randomId } from "./crypto.js";
 import type { SsfContext } from "./ssf-context.js";
 import { DeviceStateEntity, ReceiverEntity, SsfProcessedEventEntity, type StreamRecord } from "./data/entities.js";
 import type { NewDelivery } from "./data/repository.js";
+import type { COMPLIANCE_CHANGED, CatalogEvent } from "../../lib/events/catalog.js";
 import type { ComplianceChangedPayload } from "../../lib/events/contracts.js";
-import type { LoggedEvent } from "../../lib/events/types.js";
 import { isUniqueViolation } from "../../lib/db.js";
 import { EventType } from "./protocol.js";
 import { complianceSets } from "./sets.js";
@@ -44,9 +44,8 @@ export class OutOfOrder extends Error {
 export class Fanout {
   constructor(private readonly context: SsfContext) {}
 
-  async handle(event: LoggedEvent): Promise<void> {
-    if (event.type !== "compliance.changed") return;
-    const change = event.payload as ComplianceChangedPayload;
+  async handle(event: CatalogEvent<"policies", typeof COMPLIANCE_CHANGED>): Promise<void> {
+    const change = event.payload;
     // A grace period starting or ending without access changing: no flip, nothing to signal (CAEP only when the device is actually noncompliant).
     if ((change.previous ?? "COMPLIANT") === change.current) return;
     const woken: string[] = [];
@@ -67,7 +66,7 @@ export class Fanout {
   }
 
   /** Records the flip as the device's last one; false for a stale flip (drop it); throws OutOfOrder to wait for a missing one. */
-  private async inOrder(manager: EntityManager, event: LoggedEvent, change: ComplianceChangedPayload): Promise<boolean> {
+  private async inOrder(manager: EntityManager, event: CatalogEvent<"policies", typeof COMPLIANCE_CHANGED>, change: ComplianceChangedPayload): Promise<boolean> {
     const states = manager.getRepository(DeviceStateEntity);
     const key = { tenantId: event.tenantId, deviceId: change.deviceId };
     const mysql = manager.connection.options.type === "mysql";

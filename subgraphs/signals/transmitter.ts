@@ -14,6 +14,8 @@
 import { randomUUID } from "node:crypto";
 import type { AuditTrail } from "../../lib/audit.js";
 import type { ServiceConfig } from "../config.js";
+import { COMPLIANCE_CHANGED } from "../../lib/events/catalog.js";
+import { consumeEvents } from "../../lib/events/consumer.js";
 import type { Outbox } from "../../lib/events/outbox.js";
 import type { EventLog, Disposable } from "../../lib/events/types.js";
 import type { Logger } from "../../lib/logger.js";
@@ -143,7 +145,7 @@ export function createTransmitter(options: SsfOptions): Transmitter | undefined 
     async start(origin) {
       issuer ??= origin;
       await context.keys.start();
-      consumer = events.consume("policies", { group: SSF_CONSUMER_GROUP, consumer: `signals-${randomUUID()}` }, async (event) => {
+      consumer = consumeEvents(events, "policies", [COMPLIANCE_CHANGED], { group: SSF_CONSUMER_GROUP, consumer: `signals-${randomUUID()}`, logger }, async (event) => {
         try {
           await fanout.handle(event);
         } catch (error) {

@@ -4,9 +4,8 @@
  */
 import { randomUUID } from "node:crypto";
 import { THREAT_LEVELS, type MtdPartner } from "../../lib/domain-enums.js";
-import { CONNECTOR_STATE_CHANGED, CONNECTORS_ANNOUNCED } from "../../lib/events/catalog.js";
-import type { AssessmentChangedPayload, ConnectorsAnnouncedPayload, ConnectorStateChangedPayload, DataStatus } from "../../lib/events/contracts.js";
-import type { NewEvent } from "../../lib/events/types.js";
+import { ASSESSMENT_CHANGED, CONNECTOR_STATE_CHANGED, CONNECTORS_ANNOUNCED, type CatalogNewEvent } from "../../lib/events/catalog.js";
+import type { DataStatus } from "../../lib/events/contracts.js";
 import { isActive as isActiveConnector } from "../../lib/partner-rule.js";
 import type { ConnectorRecord, DeviceStateRecord } from "./data/entities.js";
 import type { ConnectorState, Platform, ThreatLevel } from "./generated/graphql.js";
@@ -92,10 +91,10 @@ export function sameAssessment(device: DeviceStateRecord, next: Assessment): boo
 }
 
 /** `device.assessment.changed` for `device`, whose stored assessment is the previous one. */
-export function assessmentChanged(device: DeviceStateRecord, next: Assessment, version: number, at: Date, urgent = false): NewEvent<AssessmentChangedPayload> {
+export function assessmentChanged(device: DeviceStateRecord, next: Assessment, version: number, at: Date, urgent = false): CatalogNewEvent<"threats", typeof ASSESSMENT_CHANGED> {
   return {
     id: randomUUID(),
-    type: "device.assessment.changed",
+    type: ASSESSMENT_CHANGED,
     tenantId: device.tenantId,
     aggregateId: device.deviceId,
     version,
@@ -115,7 +114,7 @@ export function assessmentChanged(device: DeviceStateRecord, next: Assessment, v
 }
 
 /** `connectors.announced`: every connector of the tenant at its connector version `version`. */
-export function connectorsAnnounced(tenantId: string, connectors: readonly ConnectorRecord[], version: number, at: Date): NewEvent<ConnectorsAnnouncedPayload> {
+export function connectorsAnnounced(tenantId: string, connectors: readonly ConnectorRecord[], version: number, at: Date): CatalogNewEvent<"threats", typeof CONNECTORS_ANNOUNCED> {
   return {
     id: randomUUID(),
     type: CONNECTORS_ANNOUNCED,
@@ -139,7 +138,7 @@ export function connectorStateChanged(
   state: ConnectorState,
   version: number,
   at: Date,
-): NewEvent<ConnectorStateChangedPayload> {
+): CatalogNewEvent<"threats", typeof CONNECTOR_STATE_CHANGED> {
   return {
     id: randomUUID(),
     type: CONNECTOR_STATE_CHANGED,

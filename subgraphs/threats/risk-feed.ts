@@ -4,9 +4,10 @@
  * its own tenant through a bounded buffer.
  */
 import { GraphQLError } from "graphql";
-import type { AssessmentChangedPayload } from "../../lib/events/contracts.js";
+import { ASSESSMENT_CHANGED, type CatalogEvent } from "../../lib/events/catalog.js";
 import { TopicFeed } from "../../lib/events/feed.js";
-import type { EventLog, LoggedEvent } from "../../lib/events/types.js";
+import type { EventLog } from "../../lib/events/types.js";
+import type { Logger } from "../../lib/logger.js";
 import type { DeviceReference } from "./data/entities.js";
 import type { ThreatLevel } from "./generated/graphql.js";
 
@@ -23,11 +24,11 @@ export interface RiskFeedOptions {
 }
 
 export class RiskFeed {
-  private readonly feed: TopicFeed;
+  private readonly feed: TopicFeed<"threats", typeof ASSESSMENT_CHANGED>;
   private readonly bufferSize: number;
 
-  constructor(events: EventLog, options: RiskFeedOptions = {}) {
-    this.feed = new TopicFeed(events, "threats");
+  constructor(events: EventLog, logger: Logger, options: RiskFeedOptions = {}) {
+    this.feed = new TopicFeed(events, { topic: "threats", types: [ASSESSMENT_CHANGED], name: "threats.risk-feed", logger });
     this.bufferSize = options.bufferSize ?? 1000;
   }
 
@@ -112,9 +113,9 @@ export class RiskFeed {
 }
 
 /** The change a `device.assessment.changed` event of `tenantId` makes to the device's risk level, if any. */
-function riskChange(event: LoggedEvent, tenantId: string): DeviceRiskChange | undefined {
-  if (event.type !== "device.assessment.changed" || event.tenantId !== tenantId) return undefined;
-  const payload = event.payload as AssessmentChangedPayload;
+function riskChange(event: CatalogEvent<"threats", typeof ASSESSMENT_CHANGED>, tenantId: string): DeviceRiskChange | undefined {
+  if (event.tenantId !== tenantId) return undefined;
+  const { payload } = event;
   if (payload.previousLevel === payload.level) return undefined;
   return { device: { id: payload.deviceId }, previousLevel: payload.previousLevel, level: payload.level, at: new Date(event.occurredAt) };
 }

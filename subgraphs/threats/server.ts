@@ -53,7 +53,7 @@ export async function start(deps: SubgraphDeps, options: ThreatsOptions = {}): P
       const connectors = new ConnectorRepository(store, assessments, logger, audit);
       // For the other subgraphs' partner rule, whether their view of the connectors is new or not (lib/connector-view.ts).
       await connectors.announce();
-      const riskFeed = new RiskFeed(events);
+      const riskFeed = new RiskFeed(events, logger);
       await riskFeed.ready();
       const services: Services = { assessments, connectors, reports: new ReportRepository(store, assessments, new DeviceDirectory(config.subgraphUrls.devices)), riskFeed, now: store.now };
       const checkConnectors = singleFlight(() => connectors.check().catch((error: unknown) => logger.warn({ err: error }, "connector check failed")));

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { MemoryEventLog } from "../../lib/events/memory.js";
 import type { AssessmentChangedPayload } from "../../lib/events/contracts.js";
 import type { NewEvent } from "../../lib/events/types.js";
+import { createLogger } from "../../lib/logger.js";
 import type { ConnectorRecord } from "../../subgraphs/threats/data/entities.js";
 import { assess, coveringConnector, effectiveState, riskLevel } from "../../subgraphs/threats/domain.js";
 import { RiskFeed } from "../../subgraphs/threats/risk-feed.js";
@@ -96,7 +97,7 @@ describe("risk feed", () => {
 
   it("yields the tenant's level changes only, and removes its listener on return", async () => {
     log = new MemoryEventLog();
-    feed = new RiskFeed(log);
+    feed = new RiskFeed(log, createLogger("silent", "test"));
     await feed.ready();
     const iterator = feed.subscribe("contoso");
     expect(listeners(feed)).toBe(1);
@@ -115,7 +116,7 @@ describe("risk feed", () => {
 
   it("fails a subscriber that falls behind by more than its buffer, after the buffered changes", async () => {
     log = new MemoryEventLog();
-    feed = new RiskFeed(log, { bufferSize: 2 });
+    feed = new RiskFeed(log, createLogger("silent", "test"), { bufferSize: 2 });
     await feed.ready();
     const iterator = feed.subscribe("contoso");
     await log.publish("threats", [changed("contoso", "a", null, "LOW"), changed("contoso", "b", null, "LOW"), changed("contoso", "c", null, "LOW")]);

@@ -6,8 +6,10 @@
  */
 import { randomUUID } from "node:crypto";
 import type { DataSource } from "typeorm";
-import { AUDIT_RECORDED, AUDIT_TOPIC, auditEntity, type AuditRecord } from "../../../lib/audit.js";
+import { auditEntity, type AuditRecord } from "../../../lib/audit.js";
 import { insertRows } from "../../../lib/bulk.js";
+import { AUDIT_RECORDED, AUDIT_TOPIC } from "../../../lib/events/catalog.js";
+import { consumeEventBatches } from "../../../lib/events/consumer.js";
 import type { Disposable, EventLog } from "../../../lib/events/types.js";
 import type { Logger } from "../../../lib/logger.js";
 
@@ -41,8 +43,9 @@ const AUDIT_BATCH = 500;
 
 /** Follows topic `audit` (consumer group `devices.audit`) into `audit_log`. */
 export function consumeAuditTrail(events: EventLog, log: AuditLogRepository, logger: Logger): Disposable {
-  return events.consumeBatches(AUDIT_TOPIC, { group: "devices.audit", consumer: `devices-${randomUUID()}`, batchSize: AUDIT_BATCH }, async (batch) => {
-    const entries = batch.filter((event) => event.type === AUDIT_RECORDED).map((event) => event.payload as AuditRecord);
+  const options = { group: "devices.audit", consumer: `devices-${randomUUID()}`, batchSize: AUDIT_BATCH, logger };
+  return consumeEventBatches(events, AUDIT_TOPIC, [AUDIT_RECORDED], options, async (batch) => {
+    const entries = batch.map((event) => event.payload);
     try {
       await log.store(entries);
     } catch (error) {

@@ -4,9 +4,7 @@ import { In, type DataSource } from "typeorm";
 import type { Actor, AuditTrail, Change } from "../../../lib/audit.js";
 import { insertRows } from "../../../lib/bulk.js";
 import { isUniqueViolation } from "../../../lib/db.js";
-import type { DeviceEventType } from "../../../lib/events/catalog.js";
-import type { DeviceEventPayload } from "../../../lib/events/contracts.js";
-import type { NewEvent } from "../../../lib/events/types.js";
+import type { CatalogNewEvent, DeviceEventType } from "../../../lib/events/catalog.js";
 import type { UnitOfWork } from "../../../lib/unit-of-work.js";
 import { DeviceEntity, type DeviceRecord } from "./entities.js";
 import type { Ownership, Platform } from "../generated/graphql.js";
@@ -144,7 +142,7 @@ function audited(record: DeviceRecord) {
   return { id, name, platform, osVersion, ownership, userPrincipalName, retiredAt: retiredAt?.toISOString() ?? null };
 }
 
-function event(type: DeviceEventType, record: DeviceRecord): NewEvent<DeviceEventPayload> {
+function event(type: DeviceEventType, record: DeviceRecord): CatalogNewEvent<"devices"> {
   return {
     id: randomUUID(),
     type,

@@ -9,8 +9,8 @@ import type { DataSource, SelectQueryBuilder } from "typeorm";
 import type { Actor, AuditTrail } from "../../../lib/audit.js";
 import { isUniqueViolation } from "../../../lib/db.js";
 import { encodeCursor } from "../../../lib/paging.js";
-import type { DeviceEventPayload } from "../../../lib/events/contracts.js";
-import type { NewEvent } from "../../../lib/events/types.js";
+import { INVENTORY_SETTINGS_CHANGED, type CatalogNewEvent } from "../../../lib/events/catalog.js";
+import type { DeviceEventPayload, SharingSettings } from "../../../lib/events/contracts.js";
 import type { UnitOfWork } from "../../../lib/unit-of-work.js";
 import type { Ownership, Platform } from "../generated/graphql.js";
 import {
@@ -32,18 +32,6 @@ import { versionKey } from "./version.js";
 export interface Viewer {
   tenantId: string;
   scope: "tenant" | "partner";
-}
-
-export interface SharingSettings {
-  iosAppSyncEnabled: boolean;
-  includePersonalDevices: boolean;
-}
-
-/** `inventory.settings.changed` on topic `inventory`; aggregate `settings`, versioned per tenant. */
-export interface SettingsChangedPayload extends SharingSettings {
-  previous: SharingSettings;
-  /** The `sub` of the admin who changed them. */
-  changedBy: string;
 }
 
 /** Validated filter values; every one given must hold. */
@@ -122,9 +110,9 @@ export class InventoryRepository {
       const record: SettingsRecord = { tenantId, ...values, updatedAt: new Date(), version: (existing?.version ?? 0) + 1 };
       if (existing === null) await repository.insert(record);
       else if ((await repository.update({ tenantId, version: existing.version }, record)).affected === 0) throw new LostRace();
-      const event: NewEvent<SettingsChangedPayload> = {
+      const event: CatalogNewEvent<"inventory"> = {
         id: randomUUID(),
-        type: "inventory.settings.changed",
+        type: INVENTORY_SETTINGS_CHANGED,
         tenantId,
         aggregateId: "settings",
         version: record.version,

@@ -3,7 +3,8 @@ import { randomUUID } from "node:crypto";
 import { In, MoreThan, type DataSource, type EntityManager } from "typeorm";
 import type { Actor, AuditTrail } from "../../../lib/audit.js";
 import type { Platform, ThreatLevel } from "../../../lib/domain-enums.js";
-import type { NewEvent } from "../../../lib/events/types.js";
+import { POLICIES_PRIVATE_TOPIC, POLICY_CHANGED } from "../../../lib/events/catalog.js";
+import type { PolicyChangedPayload } from "../../../lib/events/contracts.js";
 import type { Transaction, UnitOfWork } from "../../../lib/unit-of-work.js";
 import {
   AccessChangeEntity,
@@ -19,13 +20,6 @@ import {
   type ConditionalAccessPolicyRecord,
   type PolicyDeviceRecord,
 } from "./entities.js";
-
-/** `policy.changed` (topic `policies`): which platforms' devices to re-evaluate. */
-export interface PolicyChangedPayload {
-  kind: "compliance" | "conditional-access";
-  policyId: string;
-  platforms: Platform[];
-}
 
 /** What the audit trail keeps of a compliance policy. */
 function auditedCompliance({ id, platform, name, maxThreatLevel, gracePeriodMinutes }: CompliancePolicyRecord) {
@@ -159,14 +153,7 @@ export class PolicyRepository {
 
 }
 
+/** `policy.changed` on the service's private topic: the evaluator re-evaluates the devices of those platforms. */
 function policyChanged(tx: Transaction, tenantId: string, payload: PolicyChangedPayload): void {
-  const event: NewEvent<PolicyChangedPayload> = {
-    id: randomUUID(),
-    type: "policy.changed",
-    tenantId,
-    aggregateId: payload.policyId,
-    occurredAt: new Date().toISOString(),
-    payload,
-  };
-  tx.emit(event);
+  tx.emitTo(POLICIES_PRIVATE_TOPIC, { id: randomUUID(), type: POLICY_CHANGED, tenantId, aggregateId: payload.policyId, occurredAt: new Date().toISOString(), payload });
 }

@@ -8,8 +8,7 @@ import { insertRows } from "../../../lib/bulk.js";
 import { isUniqueViolation } from "../../../lib/db.js";
 import type { MtdPartner, Ownership } from "../../../lib/domain-enums.js";
 import type { Logger } from "../../../lib/logger.js";
-import { isDeviceEvent } from "../../../lib/events/catalog.js";
-import type { LoggedEvent } from "../../../lib/events/types.js";
+import type { CatalogEvent } from "../../../lib/events/catalog.js";
 import { assess, assessmentChanged, coveringConnector, sameAssessment, type PartnerData } from "../domain.js";
 import type { Platform, ThreatLevel } from "../generated/graphql.js";
 import { ConnectorEntity, DeviceStateEntity, ReportedDeviceEntity, TenantEntity, ThreatEntity, type ConnectorRecord, type DeviceStateRecord, type ThreatRecord } from "./entities.js";
@@ -83,10 +82,9 @@ export class AssessmentRepository {
    * few batches, so a device is reportable soon after its enrolment is
    * acknowledged.
    */
-  async applyDeviceEvents(events: readonly LoggedEvent[]): Promise<void> {
+  async applyDeviceEvents(events: readonly CatalogEvent<"devices">[]): Promise<void> {
     const byTenant = new Map<string, DeviceFacts[]>();
     for (const event of events) {
-      if (!isDeviceEvent(event)) continue;
       const { id, platform, ownership, retiredAt } = event.payload;
       const facts = byTenant.get(event.tenantId) ?? [];
       facts.push({ id, platform, ownership, retiredAt, version: event.version ?? 0 });
