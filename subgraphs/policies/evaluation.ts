@@ -18,6 +18,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { In } from "typeorm";
+import { insertRows } from "../../lib/bulk.js";
 import { chunks } from "../../lib/db.js";
 import { ACCESS_CHANGED, COMPLIANCE_CHANGED, type CatalogNewEvent } from "../../lib/events/catalog.js";
 import { encodeCursor } from "../../lib/paging.js";
@@ -30,6 +31,7 @@ import {
   PolicyDeviceEntity,
   TenantSequenceEntity,
   type AccessChangeRecord,
+  type AccessDecisionRecord,
   type AccessExceptionRecord,
   type CompliancePolicyRecord,
   type ConditionalAccessPolicyRecord,
@@ -146,10 +148,10 @@ export class TenantEvaluation {
     const { manager } = this.tx;
     const tenantId = this.tenantId;
     const evaluated = [...this.dirty.keys()].map((id) => this.devices.get(id)!);
-    for (const chunk of chunks(evaluated, CHUNK)) await manager.getRepository(PolicyDeviceEntity).upsert(chunk, ["tenantId", "deviceId"]);
+    await insertRows(manager, PolicyDeviceEntity, evaluated, { onConflict: "update" });
     await syncImpacts(manager, tenantId, this.blocking);
 
-    const upserts: { tenantId: string; deviceId: string; resource: string; allowed: boolean; reason: string; decidedAt: Date }[] = [];
+    const upserts: AccessDecisionRecord[] = [];
     const deletions = new Map<string, string[]>();
     for (const [deviceId, resources] of this.dirty) {
       for (const resource of resources) {
@@ -158,13 +160,13 @@ export class TenantEvaluation {
         else if (this.stored.get(deviceId)?.has(resource)) deletions.set(resource, [...(deletions.get(resource) ?? []), deviceId]);
       }
     }
-    for (const chunk of chunks(upserts, CHUNK)) await manager.getRepository(AccessDecisionEntity).upsert(chunk, ["tenantId", "deviceId", "resource"]);
+    await insertRows(manager, AccessDecisionEntity, upserts, { onConflict: "update" });
     for (const [resource, deviceIds] of deletions) {
       for (const chunk of chunks(deviceIds, CHUNK)) await manager.getRepository(AccessDecisionEntity).delete({ tenantId, resource, deviceId: In(chunk) });
     }
     if (this.changes.length > 0) {
       await manager.getRepository(TenantSequenceEntity).update({ tenantId }, { lastSequence: this.sequence });
-      for (const chunk of chunks(this.changes, CHUNK)) await manager.createQueryBuilder().insert().into(AccessChangeEntity).values(chunk).updateEntity(false).execute();
+      await insertRows(manager, AccessChangeEntity, this.changes);
     }
     this.tx.emit(...this.events);
   }

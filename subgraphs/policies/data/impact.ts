@@ -6,6 +6,7 @@
  * instead of evaluating the fleet per query.
  */
 import { In, MoreThan, type DataSource, type EntityManager } from "typeorm";
+import { insertRows } from "../../../lib/bulk.js";
 import { chunks } from "../../../lib/db.js";
 import { PolicyImpactEntity } from "./entities.js";
 
@@ -22,7 +23,7 @@ export async function syncImpacts(manager: EntityManager, tenantId: string, bloc
     const wanted = deviceIds.flatMap((deviceId) => blocking.get(deviceId)!.map((policyId) => ({ tenantId, policyId, deviceId })));
     const wantedKeys = new Set(wanted.map((row) => key(row.policyId, row.deviceId)));
     const inserts = wanted.filter((row) => !storedKeys.has(key(row.policyId, row.deviceId)));
-    for (const chunk of chunks(inserts, CHUNK)) await manager.createQueryBuilder().insert().into(PolicyImpactEntity).values(chunk).updateEntity(false).execute();
+    await insertRows(manager, PolicyImpactEntity, inserts);
     const stale = new Map<string, string[]>();
     for (const row of stored) {
       if (!wantedKeys.has(key(row.policyId, row.deviceId))) stale.set(row.policyId, [...(stale.get(row.policyId) ?? []), row.deviceId]);
