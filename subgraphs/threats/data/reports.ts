@@ -32,6 +32,7 @@ import { conflict, forbidden, notFound } from "../../../lib/errors.js";
 import { authorizePartner } from "../../../lib/partner-rule.js";
 import type { DeviceDirectory, DirectoryDevice } from "../device-directory.js";
 import { coveringConnector, type PartnerData } from "../domain.js";
+import { ReportLanes } from "../report-lanes.js";
 import type { ThreatCategory, ThreatLevel, ThreatStatus } from "../generated/graphql.js";
 import { activeConnectors, lockDevices, type AssessmentRepository } from "./assessments.js";
 import { ReportedDeviceEntity, ReportEntity, ThreatEntity, type ConnectorRecord, type DeviceStateRecord, type ReportRecord, type ThreatRecord } from "./entities.js";
@@ -67,6 +68,8 @@ const UNKNOWN_DEVICE = Symbol("unknown device");
 type Applied = ReportOutcome | { error: GraphQLError; [UNKNOWN_DEVICE]: true };
 
 export class ReportRepository {
+  private readonly lanes = new ReportLanes();
+
   constructor(
     private readonly store: UnitOfWork,
     private readonly assessments: AssessmentRepository,
@@ -90,10 +93,20 @@ export class ReportRepository {
    * Applies `reports` in one transaction, in order; one outcome per report.
    * FORBIDDEN (thrown) for a partner that is not an active connector. The
    * reports on devices not learnt yet are resolved with `authorization` (the
-   * caller's) and applied in a second transaction (see the header).
+   * caller's) and applied in a second transaction (see the header). A batch
+   * on several devices waits for the tenant's bulk batches before it in this
+   * process; a report on one device does not (report-lanes.ts).
    */
   async reportMany(tenantId: string, partner: MtdPartner | undefined, reports: readonly Report[], authorization?: string): Promise<ReportOutcome[]> {
     if (reports.length === 0) return [];
+    return this.lanes.run(
+      tenantId,
+      reports.map((report) => report.deviceId),
+      () => this.applyAll(tenantId, partner, reports, authorization),
+    );
+  }
+
+  private async applyAll(tenantId: string, partner: MtdPartner | undefined, reports: readonly Report[], authorization: string | undefined): Promise<ReportOutcome[]> {
     const outcomes = await this.applyInTransaction(tenantId, partner, reports);
     const unknown = outcomes.flatMap((outcome, i) => (UNKNOWN_DEVICE in outcome ? [i] : []));
     if (unknown.length === 0 || this.directory === undefined || authorization === undefined) return outcomes;
