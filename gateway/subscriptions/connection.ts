@@ -48,3 +48,17 @@ export function openConnection(key: string, url: string, authorization: string, 
   });
   return { key, client, users: 0, sockets };
 }
+
+/**
+ * Closes a connection's client. graphql-ws's `dispose` awaits the connection
+ * attempt, which rejects with the close event when the subgraph closed the
+ * socket before acknowledging it (a subgraph stopping: 1012): then there is
+ * nothing left to close, and the rejection must not go unhandled.
+ */
+export async function closeConnection(connection: Connection): Promise<void> {
+  try {
+    await connection.client.dispose();
+  } catch {
+    // closed before it was acknowledged
+  }
+}

@@ -25,7 +25,7 @@ import type { FormattedExecutionResult } from "graphql-ws";
 import type { GraphQLError } from "graphql";
 import type { Logger } from "../../lib/logger.js";
 import { HEAD_EXTENSION, headOf } from "../../lib/resumable.js";
-import { openConnection, type Connection } from "./connection.js";
+import { closeConnection, openConnection, type Connection } from "./connection.js";
 import { describeFailure, isRetryable, toGraphQLError, upstreamFailure } from "./protocol.js";
 import { stableJson } from "./stable-json.js";
 
@@ -163,7 +163,7 @@ export class UpstreamPool {
   async dispose(): Promise<void> {
     this.disposed = true;
     for (const group of [...this.subscriptions.values()]) for (const subscription of [...group]) subscription.end();
-    await Promise.all([...this.connections.values()].map((connection) => connection.client.dispose()));
+    await Promise.all([...this.connections.values()].map(closeConnection));
     this.connections.clear();
   }
 
@@ -191,7 +191,7 @@ export class UpstreamPool {
     if (group?.size === 0) this.subscriptions.delete(key);
     if (--connection.users > 0) return;
     this.connections.delete(connection.key);
-    void connection.client.dispose();
+    void closeConnection(connection);
   }
 
   private acquire(request: UpstreamRequest): Connection {
@@ -384,3 +384,4 @@ export function webSocketUrl(httpUrl: string): string {
   url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
   return url.toString();
 }
+
