@@ -21,7 +21,7 @@ import { DeviceStateEntity, ReceiverEntity, SsfProcessedEventEntity, type Stream
 import type { NewDelivery } from "./data/repository.js";
 import type { COMPLIANCE_CHANGED, CatalogEvent } from "../../lib/events/catalog.js";
 import type { ComplianceChangedPayload } from "../../lib/events/contracts.js";
-import { isUniqueViolation } from "../../lib/db.js";
+import { engineOf, isUniqueViolation } from "../../lib/db.js";
 import { EventType } from "./protocol.js";
 import { complianceSets } from "./sets.js";
 import { deviceSubject, subjectMatches } from "./subjects.js";
@@ -69,7 +69,7 @@ export class Fanout {
   private async inOrder(manager: EntityManager, event: CatalogEvent<"policies", typeof COMPLIANCE_CHANGED>, change: ComplianceChangedPayload): Promise<boolean> {
     const states = manager.getRepository(DeviceStateEntity);
     const key = { tenantId: event.tenantId, deviceId: change.deviceId };
-    const mysql = manager.connection.options.type === "mysql";
+    const mysql = engineOf(manager.connection) === "mysql";
     const query = states.createQueryBuilder("s").where("s.tenant_id = :tenantId AND s.device_id = :deviceId", key);
     const state = await (mysql ? query.setLock("pessimistic_write") : query).getOne();
     const at = Date.parse(change.at);
