@@ -10,7 +10,7 @@ import { metrics } from "../../lib/metrics.js";
 import { SAMPLES, sampleEvent } from "../support/catalog-samples.js";
 import { engines } from "../support/engines.js";
 import { startGraph, type TestGraph } from "../support/graph.js";
-import { IOS_BASELINE } from "../support/policy-events.js";
+import { baselineTenant } from "../support/policy-events.js";
 import { waitFor } from "../support/wait.js";
 
 const REPORT = `mutation($input: ReportThreatsInput!) { reportThreats(input: $input) { duplicate } }`;
@@ -44,9 +44,7 @@ for (const engine of engines()) {
 
     /** A tenant with the iOS baseline policies and LOOKOUT enabled on IOS. */
     async function tenant() {
-      const tenantId = `eb-${randomUUID().slice(0, 8)}`;
-      const admin = await graph.token({ tenantId, role: "admin" });
-      for (const { query, variables } of IOS_BASELINE) expect((await graph.query(admin, query, variables)).errors).toBeUndefined();
+      const { tenantId, admin } = await baselineTenant(graph, "eb");
       expect((await graph.query(admin, `mutation { enableMtdConnector(input: { partner: LOOKOUT, enabledPlatforms: [IOS] }) { state } }`)).errors).toBeUndefined();
       const partner = await graph.token({ tenantId, role: "partner", partner: "LOOKOUT" });
       return { tenantId, admin, partner };

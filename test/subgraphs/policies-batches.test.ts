@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { NewEvent } from "../../lib/events/types.js";
 import { engines } from "../support/engines.js";
 import { startGraph, type TestGraph } from "../support/graph.js";
-import { ACCESS_CHANGES, allChanges, assessmentEvent, IOS_BASELINE, type StoredChange } from "../support/policy-events.js";
+import { ACCESS_CHANGES, allChanges, assessmentEvent, baselineTenant, type StoredChange } from "../support/policy-events.js";
 import { waitFor } from "../support/wait.js";
 
 for (const engine of engines()) {
@@ -23,12 +23,7 @@ for (const engine of engines()) {
     afterAll(() => graph?.stop());
 
     /** A tenant whose IOS devices above LOW lose exchange and sharepoint. */
-    async function tenant() {
-      const tenantId = `b-${randomUUID().slice(0, 8)}`;
-      const admin = await graph.token({ tenantId, role: "admin" });
-      for (const { query, variables } of IOS_BASELINE) expect((await graph.query(admin, query, variables)).errors).toBeUndefined();
-      return { tenantId, admin };
-    }
+    const tenant = () => baselineTenant(graph, "b");
 
     const changes = (admin: string) =>
       allChanges(async (after) => {

@@ -7,6 +7,7 @@ import { randomUUID } from "node:crypto";
 import type { ThreatLevel } from "../../lib/domain-enums.js";
 import type { AssessmentChangedPayload } from "../../lib/events/contracts.js";
 import type { NewEvent } from "../../lib/events/types.js";
+import type { TestGraph } from "./graph.js";
 
 /** IOS devices above LOW lose exchange and sharepoint: the two mutations and their inputs. */
 export const IOS_BASELINE = [
@@ -19,6 +20,17 @@ export const IOS_BASELINE = [
     variables: { input: { name: "Mail and files", resources: ["exchange", "sharepoint"], platforms: ["IOS"], enabled: true } },
   },
 ] as const;
+
+/** A new tenant (id `<prefix>-…`) with the iOS baseline, and its admin's token. */
+export async function baselineTenant(graph: TestGraph, prefix: string): Promise<{ tenantId: string; admin: string }> {
+  const tenantId = `${prefix}-${randomUUID().slice(0, 8)}`;
+  const admin = await graph.token({ tenantId, role: "admin" });
+  for (const { query, variables } of IOS_BASELINE) {
+    const { errors } = await graph.query(admin, query, variables);
+    if (errors !== undefined) throw new Error(`the iOS baseline of ${tenantId}: ${JSON.stringify(errors)}`);
+  }
+  return { tenantId, admin };
+}
 
 /** A partner's assessment of an IOS device, as the threats subgraph publishes it. */
 export function assessmentEvent(tenantId: string, deviceId: string, version: number, level: ThreatLevel, id: string = randomUUID()): NewEvent<AssessmentChangedPayload> {
