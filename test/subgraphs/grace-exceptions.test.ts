@@ -9,6 +9,7 @@ import type { AssessmentChangedPayload, ComplianceChangedPayload } from "../../l
 import type { ThreatLevel } from "../../lib/domain-enums.js";
 import type { LoggedEvent } from "../../lib/events/types.js";
 import { createLogger } from "../../lib/logger.js";
+import { REEVALUATION_SLICE } from "../../subgraphs/policies/evaluator.js";
 import { start as startPolicies, type RunningPolicies } from "../../subgraphs/policies/server.js";
 import { engines } from "../support/engines.js";
 import { startGraph, type TestGraph } from "../support/graph.js";
@@ -23,7 +24,8 @@ const CHANGES = `query { accessChanges(first: 500) { edges { node { resource all
 const GRANT = `mutation($input: GrantAccessExceptionInput!) { grantAccessException(input: $input) { id resources reason expiresAt grantedBy } }`;
 const REVOKE = `mutation($id: ID!) { revokeAccessException(id: $id) { id } }`;
 const IMPACT = `query { conditionalAccessPolicies { id mode impact { wouldBlock devices(first: 10) { totalCount edges { node { id } } } } } }`;
-const AUDIT = `query { auditLog(first: 100) { edges { node { action targetType } } } }`;
+const ENROLL_BATCH = `mutation($inputs: [EnrollDeviceInput!]!) { enrollDevicesBatch(inputs: $inputs) { id error { code } } }`;
+const AUDIT = `query { auditLog(first: 100) { edges { node { action targetType targetId } } } }`;
 
 const MINUTE = 60_000;
 
@@ -60,6 +62,9 @@ for (const engine of engines()) {
       return { tenantId, admin };
     }
     const device = async (token: string, id: string) => (await graph.query(token, DEVICE, { id })).data!.device;
+    /** The tenant's audit entries on `targetType`, newest first. */
+    const audited = async (token: string, targetType: string) =>
+      ((await graph.query(token, AUDIT)).data!.auditLog.edges.map((e: any) => e.node) as { action: string; targetType: string; targetId: string }[]).filter((entry) => entry.targetType === targetType);
     const changes = async (token: string) => (await graph.query(token, CHANGES)).data!.accessChanges.edges.map((e: any) => e.node) as { resource: string; allowed: boolean; reason: string; device: { id: string } }[];
 
     async function enroll(admin: string, tenantId: string, id: string) {
@@ -134,9 +139,95 @@ for (const engine of engines()) {
         expect(await changes(admin)).toEqual([]);
         expect((await device(admin, "g-2")).access[0].allowed).toBe(true);
       });
+
+      it("a change of the period mid-grace keeps the running deadline; devices entering grace afterwards get the new period", async () => {
+        const { tenantId, admin } = await tenant(60);
+        for (const id of ["g-3", "g-4"]) await enroll(admin, tenantId, id);
+        await assess(tenantId, "g-3", "MEDIUM");
+        const deadline = (await device(admin, "g-3")).complianceDeadline as string;
+        expect(Date.parse(deadline)).toBeGreaterThan(Date.now() + 50 * MINUTE);
+
+        // Tighter threshold and a 1-minute period: g-3 is re-evaluated (its reason names the new maximum) and keeps its deadline.
+        expect((await graph.query(admin, SET_COMPLIANCE, { input: { platform: "IOS", name: "iOS", maxThreatLevel: "SECURED", gracePeriodMinutes: 1 } })).errors).toBeUndefined();
+        await waitFor(async () => (await device(admin, "g-3")).access[0].reason.includes("policy maximum SECURED"), 10_000, "g-3 re-evaluated");
+        expect(await device(admin, "g-3")).toMatchObject({ complianceState: "IN_GRACE_PERIOD", complianceDeadline: deadline });
+        await assess(tenantId, "g-4", "LOW");
+        const shorter = Date.parse((await device(admin, "g-4")).complianceDeadline);
+        expect(shorter).toBeLessThanOrEqual(Date.now() + MINUTE);
+
+        const [replica] = await ahead(2 * MINUTE);
+        try {
+          await waitFor(async () => (await changes(admin)).length > 0, 10_000, "g-4 revoked at its deadline");
+          await replica!.fireDeadlines();
+        } finally {
+          await replica!.dispose();
+        }
+        expect((await changes(admin)).map((c) => [c.device.id, c.allowed])).toEqual([["g-4", false]]);
+        expect(await device(admin, "g-3")).toMatchObject({ complianceState: "IN_GRACE_PERIOD", complianceDeadline: deadline });
+
+        // A looser threshold ends g-3's grace with no access change.
+        await graph.query(admin, SET_COMPLIANCE, { input: { platform: "IOS", name: "iOS", maxThreatLevel: "HIGH", gracePeriodMinutes: 1 } });
+        await waitFor(async () => (await device(admin, "g-3")).complianceState === "COMPLIANT", 10_000, "g-3 compliant");
+        expect((await device(admin, "g-3")).complianceDeadline).toBeNull();
+        await waitFor(async () => (await changes(admin)).length === 2, 10_000, "g-4 restored");
+        expect((await changes(admin)).map((c) => [c.device.id, c.allowed])).toEqual([["g-4", false], ["g-4", true]]);
+      });
     });
 
     describe("access exceptions", () => {
+      it("keep a device allowed when it becomes noncompliant under them: no access change, the reason says exception:, and expiry revokes once", async () => {
+        const { tenantId, admin } = await tenant(0);
+        await enroll(admin, tenantId, "x-4");
+        const expiresAt = new Date(Date.now() + MINUTE).toISOString();
+        const exception = (await graph.query(admin, GRANT, { input: { deviceId: "x-4", resources: ["exchange"], reason: "travelling", expiresAt } })).data!.grantAccessException;
+        expect((await device(admin, "x-4")).access[0]).toMatchObject({ allowed: true, reason: expect.stringMatching(/^exception: travelling .*device COMPLIANT: /) });
+        await assess(tenantId, "x-4", "HIGH");
+        expect(await device(admin, "x-4")).toMatchObject({
+          complianceState: "NONCOMPLIANT",
+          access: [{ resource: "exchange", allowed: true, reason: expect.stringMatching(new RegExp(`^exception: travelling \\(exception ${exception.id} granted by .* until ${expiresAt}; device NONCOMPLIANT: risk HIGH from LOOKOUT`)) }],
+        });
+        expect(await changes(admin)).toEqual([]);
+        const replicas = await ahead(2 * MINUTE, 2);
+        try {
+          await waitFor(async () => (await changes(admin)).length > 0, 10_000, "revocation at expiry");
+          await Promise.all(replicas.map((replica) => replica.fireDeadlines()));
+        } finally {
+          await stopAll(replicas);
+        }
+        expect((await changes(admin)).map((c) => [c.allowed, c.reason.startsWith("noncompliant: risk HIGH")])).toEqual([[false, true]]);
+      });
+
+      it("overlapping: the first to expire hands over to the other with no access change; the last expiry revokes once", async () => {
+        const { tenantId, admin } = await tenant(0);
+        await enroll(admin, tenantId, "x-5");
+        await assess(tenantId, "x-5", "HIGH");
+        await waitFor(async () => (await changes(admin)).length === 1, 5000, "revoked");
+        const grant = async (reason: string, minutes: number) =>
+          (await graph.query(admin, GRANT, { input: { deviceId: "x-5", resources: ["exchange"], reason, expiresAt: new Date(Date.now() + minutes * MINUTE).toISOString() } })).data!.grantAccessException;
+        const first = await grant("first", 1);
+        const second = await grant("second", 3);
+        expect((await device(admin, "x-5")).accessExceptions.map((e: { id: string }) => e.id)).toEqual([first.id, second.id]);
+        expect((await device(admin, "x-5")).access[0].reason).toContain(`exception ${first.id} `);
+        expect((await changes(admin)).map((c) => c.allowed)).toEqual([false, true]);
+
+        const [soon] = await ahead(2 * MINUTE);
+        try {
+          await waitFor(async () => (await device(admin, "x-5")).access[0].reason.startsWith("exception: second"), 10_000, "handed over to the second");
+        } finally {
+          await soon!.dispose();
+        }
+        expect((await changes(admin)).map((c) => c.allowed)).toEqual([false, true]);
+        const [later] = await ahead(4 * MINUTE);
+        try {
+          await waitFor(async () => (await changes(admin)).length === 3, 10_000, "revoked at the second's expiry");
+          await later!.fireDeadlines();
+        } finally {
+          await later!.dispose();
+        }
+        expect((await changes(admin)).map((c) => c.allowed)).toEqual([false, true, false]);
+      });
+
+
       it("restore a noncompliant device on their resources with an exception: reason, expire on time once, and revoke", async () => {
         const { tenantId, admin } = await tenant(0);
         await enroll(admin, tenantId, "x-1");
@@ -200,20 +291,48 @@ for (const engine of engines()) {
         ["a resource name with spaces", { resources: ["ex change"] }, "input.resources[0]"],
         ["a resource twice", { resources: ["exchange", "exchange"] }, "input.resources[1]"],
         ["an empty reason", { reason: "  " }, "input.reason"],
-      ])("an exception with %s is BAD_USER_INPUT and stores nothing", async (_name, override, field) => {
+        ["a null in the resource list", { resources: ["exchange", null] }, "$input"],
+        ["a list of lists", { resources: [["exchange"]] }, "$input"],
+        ["a number for a resource", { resources: [42] }, "$input"],
+        ["an object for the resource list", { resources: { exchange: true } }, "$input"],
+        ["an expiry that is no date-time", { expiresAt: "tomorrow" }, "$input"],
+      ])("an exception with %s is BAD_USER_INPUT and stores nothing, audit included", async (_name, override, field) => {
         const { tenantId, admin } = await tenant(0);
         await enroll(admin, tenantId, "x-3");
-        const result = await graph.query(admin, GRANT, { input: { deviceId: "x-3", resources: ["exchange"], reason: "r", expiresAt: new Date(Date.now() + MINUTE).toISOString(), ...override } });
+        const input = { deviceId: "x-3", resources: ["exchange"], reason: "r", expiresAt: new Date(Date.now() + MINUTE).toISOString() };
+        const result = await graph.query(admin, GRANT, { input: { ...input, ...override } });
         expect(result.errors![0]!.extensions!.code).toBe("BAD_USER_INPUT");
-        expect(result.errors![0]!.message.startsWith(`${field}: `)).toBe(true);
-        expect((await device(admin, "x-3")).accessExceptions).toEqual([]);
+        expect(result.errors![0]!.message.startsWith(field.startsWith("$") ? `Variable "${field}"` : `${field}: `), result.errors![0]!.message).toBe(true);
+        expect(await device(admin, "x-3")).toMatchObject({ accessExceptions: [], access: [{ allowed: true, reason: expect.stringMatching(/^compliant: /) }] });
+        // A valid grant after it: once its entry is in the audit trail, the refused one would be too.
+        const granted = (await graph.query(admin, GRANT, { input })).data!.grantAccessException;
+        await waitFor(async () => (await audited(admin, "AccessException")).length > 0, 5000, "the valid grant audited");
+        expect(await audited(admin, "AccessException")).toEqual([{ action: "accessException.granted", targetType: "AccessException", targetId: granted.id }]);
       });
 
-      it.each([[-1], [43_201], [60 * 24 * 31]])("a grace period of %i minutes is BAD_USER_INPUT and stores nothing", async (minutes) => {
+      it.each([[-1], [43_201], [60 * 24 * 31]])("a grace period of %i minutes is BAD_USER_INPUT and stores nothing, audit included", async (minutes) => {
         const { admin } = await tenant(5);
         const result = await graph.query(admin, SET_COMPLIANCE, { input: { platform: "IOS", name: "iOS", maxThreatLevel: "LOW", gracePeriodMinutes: minutes } });
         expect(result.errors![0]!.extensions!.code).toBe("BAD_USER_INPUT");
+        expect(result.errors![0]!.message).toMatch(/^input\.gracePeriodMinutes: expected an integer from 0 to 43200/);
         expect((await graph.query(admin, `query { compliancePolicies { gracePeriodMinutes } }`)).data!.compliancePolicies).toEqual([{ gracePeriodMinutes: 5 }]);
+        await graph.query(admin, SET_COMPLIANCE, { input: { platform: "IOS", name: "iOS", maxThreatLevel: "LOW", gracePeriodMinutes: 6 } });
+        await waitFor(async () => (await audited(admin, "CompliancePolicy")).length === 2, 5000, "the valid change audited");
+        expect((await audited(admin, "CompliancePolicy")).map((entry) => entry.action)).toEqual(["compliancePolicy.updated", "compliancePolicy.created"]);
+      });
+
+      it.each([
+        ["an unknown mode", { mode: "SHADOW" }],
+        ["a null in the resource list", { resources: ["files", null] }],
+        ["a list of lists", { resources: [["files"]] }],
+      ])("a conditional-access policy with %s is BAD_USER_INPUT and stores nothing, audit included", async (_name, override) => {
+        const { admin } = await tenant(0);
+        const result = await graph.query(admin, SET_CA, { input: { name: "Files", resources: ["files"], platforms: ["IOS"], enabled: true, mode: "REPORT_ONLY", ...override } });
+        expect(result.errors![0]!.extensions!.code).toBe("BAD_USER_INPUT");
+        expect((await graph.query(admin, IMPACT)).data!.conditionalAccessPolicies.map((p: { mode: string }) => p.mode)).toEqual(["ENFORCED"]);
+        await graph.query(admin, SET_CA, { input: { name: "Files", resources: ["files"], platforms: ["IOS"], enabled: true, mode: "REPORT_ONLY" } });
+        await waitFor(async () => (await audited(admin, "ConditionalAccessPolicy")).length === 2, 5000, "the valid policy audited");
+        expect((await audited(admin, "ConditionalAccessPolicy")).map((entry) => entry.action)).toEqual(["conditionalAccessPolicy.created", "conditionalAccessPolicy.created"]);
       });
     });
 
@@ -240,6 +359,63 @@ for (const engine of engines()) {
         const enforced = (await changes(admin)).slice(before);
         expect(enforced.map((c) => [c.resource, c.allowed, c.device.id])).toEqual([["files", false, "r-1"]]);
         expect((await impact()).wouldBlock).toBe(1); // ENFORCED: the devices it blocks
+      });
+
+      it("with a fleet over several re-evaluation slices: wouldBlock counts exactly the blocked devices (exceptions and grace left out), pages through them, and ENFORCED revokes exactly those, once", async () => {
+        const { tenantId, admin } = await tenant(0);
+        const files = (await graph.query(admin, SET_CA, { input: { name: "Files", resources: ["files"], platforms: ["IOS"], enabled: true, mode: "REPORT_ONLY" } })).data!.setConditionalAccessPolicy;
+        const FLEET = 2 * REEVALUATION_SLICE + 50;
+        const ids = Array.from({ length: FLEET }, (_, i) => `f-${String(i).padStart(4, "0")}`);
+        const enrolled = await graph.query(admin, ENROLL_BATCH, { inputs: ids.map((id) => ({ id, name: id, platform: "IOS", osVersion: "17", ownership: "CORPORATE" })) });
+        expect(enrolled.errors).toBeUndefined();
+        // Every third device HIGH, the others SECURED; one HIGH device holds an exception on files.
+        const high = new Set(ids.filter((_, i) => i % 3 === 0));
+        const at = new Date().toISOString();
+        await graph.events.publish("threats", ids.map((deviceId) => {
+          const payload: AssessmentChangedPayload = { deviceId, platform: "IOS", previousLevel: null, level: high.has(deviceId) ? "HIGH" : "SECURED", dataStatus: "REPORTED", blockOnMissing: false, partner: "LOOKOUT", unresponsiveSince: null };
+          return { id: randomUUID(), type: "device.assessment.changed", tenantId, aggregateId: deviceId, version: ++version, occurredAt: at, payload };
+        }));
+        const impact = async (after?: string) =>
+          (await graph.query(admin, `query($after: String) { conditionalAccessPolicies { id impact { wouldBlock devices(first: 100, after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { node { id } } } } } }`, { after }))
+            .data!.conditionalAccessPolicies.find((p: { id: string }) => p.id === files.id).impact;
+        await waitFor(async () => (await impact()).wouldBlock === high.size, 30_000, "impact of the fleet");
+        const excepted = [...high][1]!;
+        await graph.query(admin, GRANT, { input: { deviceId: excepted, resources: ["files"], reason: "pilot", expiresAt: new Date(Date.now() + 60 * MINUTE).toISOString() } });
+        const blocked = [...high].filter((id) => id !== excepted);
+        expect((await impact()).wouldBlock).toBe(blocked.length);
+        const paged: string[] = [];
+        for (let after: string | undefined; ; ) {
+          const page = (await impact(after)).devices;
+          expect(page.totalCount).toBe(blocked.length);
+          paged.push(...page.edges.map((edge: { node: { id: string } }) => edge.node.id));
+          if (!page.pageInfo.hasNextPage) break;
+          after = page.pageInfo.endCursor;
+        }
+        expect(paged).toEqual(blocked);
+        await waitFor(async () => (await changes(admin)).length === high.size, 30_000, "exchange revoked on the HIGH devices");
+        expect((await changes(admin)).every((c) => c.resource === "exchange" && !c.allowed)).toBe(true);
+
+        const filesChanges = async () =>
+          (await graph.query(admin, `query { accessChanges(resource: "files", first: 500) { totalCount edges { node { allowed reason device { id } } } } }`)).data!.accessChanges.edges.map((e: any) => e.node) as { allowed: boolean; reason: string; device: { id: string } }[];
+        const setFiles = (mode: string) => graph.query(admin, SET_CA, { input: { id: files.id, name: "Files", resources: ["files"], platforms: ["IOS"], enabled: true, mode } });
+        await setFiles("ENFORCED");
+        await waitFor(async () => (await filesChanges()).length >= blocked.length, 30_000, "files enforced on the fleet");
+        const revoked = await filesChanges();
+        expect(revoked.map((c) => c.device.id)).toEqual(blocked);
+        expect(revoked.every((c) => !c.allowed && c.reason.includes(`conditional-access policy "Files"`))).toBe(true);
+        expect((await device(admin, excepted)).access).toEqual([
+          { resource: "exchange", allowed: false, reason: expect.stringMatching(/^noncompliant: /) },
+          { resource: "files", allowed: true, reason: expect.stringMatching(/^exception: pilot /) },
+        ]);
+        expect((await impact()).wouldBlock).toBe(blocked.length);
+
+        // Back to report-only: it decides nothing again, so what it revoked is restored, once each.
+        await setFiles("REPORT_ONLY");
+        await waitFor(async () => (await filesChanges()).length >= 2 * blocked.length, 30_000, "files restored");
+        const restored = (await filesChanges()).slice(blocked.length);
+        expect(restored.map((c) => [c.device.id, c.allowed, c.reason])).toEqual(blocked.map((id) => [id, true, "no conditional-access policy requires compliance for files"]));
+        expect((await device(admin, blocked[0]!)).access.map((a: { resource: string }) => a.resource)).toEqual(["exchange"]);
+        expect((await impact()).wouldBlock).toBe(blocked.length);
       });
     });
   });
