@@ -7,7 +7,7 @@ import { createLogger } from "../../lib/logger.js";
 import { start as startThreats } from "../../subgraphs/threats/server.js";
 import { engines } from "../support/engines.js";
 import { startGraph, type TestGraph } from "../support/graph.js";
-import { waitForPartnerRule } from "../support/partners.js";
+import { partnerAdmission, waitForPartnerRule } from "../support/partners.js";
 import { waitFor } from "../support/wait.js";
 
 const ENROLL = `mutation($input: EnrollDeviceInput!) { enrollDevice(input: $input) { id } }`;
@@ -95,7 +95,15 @@ for (const engine of engines()) {
         expect((await graph.query(token, DISABLE, { partner: "LOOKOUT" })).errors![0]!.extensions!.code).toBe("FORBIDDEN");
       }
       expect((await graph.query(t.admin, DISABLE, { partner: "ZIMPERIUM" })).data!.disableMtdConnector).toBeNull();
+      const androidBefore = assessments(t.tenantId, "android-1").length;
       expect((await graph.query(t.admin, DISABLE, { partner: "LOOKOUT" })).data!.disableMtdConnector).toEqual({ partner: "LOOKOUT", state: "DISABLED" });
+      // The partner rule per connector: LOOKOUT's token is refused by every subgraph, MICROSOFT_DEFENDER's still admitted.
+      await waitForPartnerRule(graph, t.lookout, false);
+      expect(await partnerAdmission(graph, t.defender)).toEqual({ devices: true, threats: true, policies: true, inventory: true, signals: true });
+      // Only LOOKOUT's platform is reassessed: the iOS device has no partner now, the Android one is not touched.
+      await waitFor(() => assessments(t.tenantId, "ios-1").at(-1)?.dataStatus === "NOT_CONNECTED", 5000, "iOS reassessed");
+      expect(assessments(t.tenantId, "ios-1").at(-1)).toMatchObject({ partner: null, level: null });
+      expect(assessments(t.tenantId, "android-1")).toHaveLength(androidBefore);
       // Now MACOS + IOS are free.
       expect((await graph.query(t.admin, ENABLE, { input: { partner: "ZIMPERIUM", enabledPlatforms: ["IOS", "MACOS"] } })).data!.enableMtdConnector.state).toBe("ENABLED");
       await waitFor(() => connectorEvents(t.tenantId).length === 4, 5000, "connector events");
@@ -121,6 +129,39 @@ for (const engine of engines()) {
       expect(assessments(t.tenantId, "android-1").at(-1)).toMatchObject({ partner: "MICROSOFT_DEFENDER", dataStatus: "REPORTED" });
     });
 
+    it("a device moving to a platform another partner covers: its risk, its access and who may report on it follow the new platform's partner", async () => {
+      const t = await tenant("moving");
+      const ok = async (token: string, document: string, variables?: Record<string, unknown>) => {
+        const result = await graph.query(token, document, variables);
+        expect(result.errors, JSON.stringify(result.errors)).toBeUndefined();
+        return result.data!;
+      };
+      await ok(t.admin, `mutation { setCompliancePolicy(input: { platform: IOS, name: "iOS", maxThreatLevel: LOW }) { id } }`);
+      await ok(t.admin, `mutation { setCompliancePolicy(input: { platform: ANDROID, name: "Android", maxThreatLevel: MEDIUM }) { id } }`);
+      await ok(t.admin, `mutation { setConditionalAccessPolicy(input: { name: "Mail", resources: ["exchange"], platforms: [IOS, ANDROID], enabled: true }) { id } }`);
+      const access = async () => (await ok(t.admin, `query { device(id: "ios-1") { platform riskLevel complianceState access { allowed reason } } }`)).device;
+      await ok(t.lookout, REPORT, { input: report("ios-1", "HIGH") });
+      await waitFor(async () => (await access()).access[0]?.allowed === false, 10_000, "revoked on iOS");
+      expect((await access()).access[0].reason).toContain("risk HIGH from LOOKOUT exceeds IOS policy maximum LOW");
+
+      // Re-enrolled as an Android device: MICROSOFT_DEFENDER covers it, and has no data on it yet (not required on ANDROID).
+      await ok(t.admin, ENROLL, { input: { id: "ios-1", name: "ios-1", platform: "ANDROID", osVersion: "14", ownership: "CORPORATE" } });
+      await waitFor(async () => (await access()).access[0]?.allowed === true, 10_000, "restored on Android");
+      expect(await access()).toEqual({
+        platform: "ANDROID",
+        riskLevel: null,
+        complianceState: "COMPLIANT",
+        access: [{ allowed: true, reason: "compliant: no data from MICROSOFT_DEFENDER for this device yet; not required on ANDROID" }],
+      });
+      expect(assessments(t.tenantId, "ios-1").at(-1)).toMatchObject({ platform: "ANDROID", partner: "MICROSOFT_DEFENDER", dataStatus: "MISSING", level: null });
+      const refused = await graph.query(t.lookout, REPORT, { input: report("ios-1", "HIGH") });
+      expect(refused.errors![0]!.extensions!.code).toBe("FORBIDDEN");
+      expect(refused.errors![0]!.message).toContain("partner MICROSOFT_DEFENDER covers it");
+      expect((await ok(t.defender, REPORT, { input: report("ios-1", "HIGH") })).reportThreats.device.riskLevel).toBe("HIGH");
+      await waitFor(async () => (await access()).access[0]?.allowed === false, 10_000, "revoked on Android");
+      expect((await access()).access[0].reason).toContain("risk HIGH from MICROSOFT_DEFENDER exceeds ANDROID policy maximum MEDIUM");
+    });
+
     it("one partner unresponsive affects its platform only: the other platform's devices are not even reassessed", async () => {
       const t = await tenant("liveness", 1);
       await graph.query(t.lookout, REPORT, { input: report("ios-1") });
@@ -137,6 +178,8 @@ for (const engine of engines()) {
       }
       const connectors = (await graph.query(t.admin, CONNECTORS)).data!.mtdConnectors.map((c: { partner: string; state: string }) => [c.partner, c.state]);
       expect(connectors).toEqual([["LOOKOUT", "UNRESPONSIVE"], ["MICROSOFT_DEFENDER", "ENABLED"]]);
+      // UNRESPONSIVE still counts for the partner rule: its token stays admitted everywhere.
+      expect(await partnerAdmission(graph, t.lookout)).toEqual({ devices: true, threats: true, policies: true, inventory: true, signals: true });
       expect(assessments(t.tenantId, "android-1")).toHaveLength(androidBefore);
       expect(assessments(t.tenantId, "android-1").at(-1)).toMatchObject({ dataStatus: "REPORTED", partner: "MICROSOFT_DEFENDER" });
       expect(connectorEvents(t.tenantId).filter((e) => e.state === "UNRESPONSIVE").map((e) => e.partner)).toEqual(["LOOKOUT"]);
