@@ -5,6 +5,7 @@
  * HttpLink (multipart).
  */
 import { request as httpRequest, type IncomingMessage } from "node:http";
+import { setTimeout as sleep } from "node:timers/promises";
 import { ApolloClient, HttpLink, InMemoryCache, gql } from "@apollo/client";
 import { createClient } from "graphql-sse";
 import { deferred, waitFor, type Deferred } from "../support/wait.js";
@@ -90,6 +91,10 @@ export class Collected {
   readonly results: any[] = [];
   errors: any[] | undefined;
   completed = false;
+  /** Connections made again after one was lost (graphql-sse's client with `reconnect`). */
+  reconnects = 0;
+  /** Called with each result as it arrives. */
+  onResult: (result: any) => void = () => {};
   readonly ended: Deferred<void> = deferred();
   stop: () => void = () => {};
 
@@ -100,16 +105,34 @@ export class Collected {
   }
 }
 
-/** graphql-sse's own client (distinct connections mode), no retries. */
-export function sseSubscribe(url: string, token: string, query: string, variables?: Record<string, unknown>): Collected {
+/**
+ * graphql-sse's own client (distinct connections mode). No retries, unless
+ * `reconnect` is given: then a lost connection is retried (every 100 ms) and
+ * each attempt sends `Last-Event-ID` = `reconnect.lastEventId()`, as the
+ * README's client guide does with the last cursor received (graphql-sse's
+ * client does not read SSE ids itself).
+ */
+export function sseSubscribe(url: string, token: string, query: string, variables?: Record<string, unknown>, reconnect?: { lastEventId(): string | undefined }): Collected {
   const collected = new Collected();
-  const client = createClient({ url, headers: { authorization: `Bearer ${token}` }, retryAttempts: 0 });
+  const client = createClient({
+    url,
+    headers: () => {
+      const last = reconnect?.lastEventId();
+      return { authorization: `Bearer ${token}`, ...(last === undefined ? {} : { "last-event-id": last }) };
+    },
+    retryAttempts: reconnect === undefined ? 0 : 200,
+    retry: () => sleep(100),
+    on: { connected: (reconnected) => void (reconnected && collected.reconnects++) },
+  });
   const stop = client.subscribe(
     { query, variables },
     {
       next: (result) => {
         if (result.data === undefined || result.data === null) collected.errors = result.errors as any[];
-        else collected.results.push(result.data);
+        else {
+          collected.results.push(result.data);
+          collected.onResult(result.data);
+        }
       },
       error: (error) => {
         collected.errors = [error];

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGraph, type TestGraph } from "../support/graph.js";
 import { sample } from "../support/metrics.js";
 import { waitFor } from "../support/wait.js";
-import { Tenant } from "./subscriptions-helpers.js";
+import { startProxy, Subscriber, Tenant } from "./subscriptions-helpers.js";
 import { multipartSubscribe, SseReader, sseSubscribe } from "./transports-helpers.js";
 
 const ACCESS = /* GraphQL */ `
@@ -94,6 +94,51 @@ describe("subscriptions over SSE and multipart HTTP", () => {
     expect(again.events.slice(0, 4).map((e) => e.id)).toEqual(missed.map((c) => c.cursor));
   });
 
+  it("resumes graphql-sse's own client after its connection is cut, with Last-Event-ID = the last cursor it received: every change once, in order", async () => {
+    const after = await contoso.baseline("sse-3");
+    const base = (await contoso.changes()).length;
+    const link = await startProxy(graph.gatewayUrl);
+    try {
+      // The client repeats its original request (the same, older `after`) on every reconnect; only the header moves on.
+      let last: string | undefined;
+      const client = keep(sseSubscribe(link.url, contoso.enforcement, ACCESS, { after }, { lastEventId: () => last }));
+      client.onResult = (result) => void (last = result.accessChanged.cursor);
+      await contoso.restore("sse-3");
+      await client.count(2);
+      link.cut();
+      await contoso.revoke("sse-3");
+      await contoso.restore("sse-3");
+      await contoso.stored(base + 6);
+      link.restore();
+      await client.count(6, 20_000);
+      await contoso.revoke("sse-3");
+      await client.count(8);
+      expect(client.reconnects).toBeGreaterThanOrEqual(1);
+      expect(client.errors).toBeUndefined();
+      const stored = (await contoso.changes()).slice(base);
+      expect(client.results.map((r) => r.accessChanged.cursor)).toEqual(stored.map((c) => c.cursor));
+    } finally {
+      await link.close();
+    }
+  });
+
+  it("sends multipart heartbeats while idle (empty parts that Apollo Client skips)", async () => {
+    const controller = new AbortController();
+    const response = await fetch(graph.gatewayUrl, {
+      method: "POST",
+      headers: { accept: 'multipart/mixed;boundary="graphql";subscriptionSpec="1.0"', "content-type": "application/json", authorization: `Bearer ${contoso.enforcement}` },
+      body: JSON.stringify({ query: BARE }),
+      signal: controller.signal,
+    });
+    expect(response.headers.get("content-type")).toBe('multipart/mixed;boundary="graphql";subscriptionSpec="1.0"');
+    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let body = "";
+    const heartbeat = "\r\ncontent-type: application/json; charset=utf-8\r\n\r\n{}\r\n--graphql";
+    while (body.split(heartbeat).length < 3) body += (await reader.read()).value ?? "";
+    expect(body.startsWith(`\r\n--graphql${heartbeat}`)).toBe(true);
+    controller.abort();
+  });
+
   it("passes the upstream subscription's GraphQL errors, extensions intact, to both transports", async () => {
     const bad = { after: "not-a-cursor" };
     const sse = keep(new SseReader(graph.gatewayUrl, { token: contoso.enforcement, query: BARE, variables: bad }));
@@ -175,16 +220,62 @@ describe("subscriptions over SSE and multipart HTTP", () => {
   });
 });
 
-describe("a slow SSE client", () => {
+describe("the engine's limits on the HTTP transports", () => {
   let graph: TestGraph;
   beforeAll(async () => {
-    graph = await startGraph({ env: { MTD_WS_MAX_QUEUED_EVENTS: "5" } });
+    graph = await startGraph({ env: { MTD_WS_MAX_QUEUED_EVENTS: "5", MTD_WS_MAX_SUBSCRIPTIONS_PER_TENANT: "3" } });
   });
   afterAll(async () => {
     await graph?.stop();
   });
 
-  it("is closed with SLOW_CONSUMER and its last cursor as the resume hint, never skipped", async () => {
+  it("counts graphql-ws, SSE and multipart subscriptions against one per-tenant limit", async () => {
+    const capped = await Tenant.create("capped", graph.query, graph.token);
+    const after = await capped.baseline("c-1");
+    const ws = new Subscriber(graph.gatewayUrl, capped.enforcement);
+    const sse = new SseReader(graph.gatewayUrl, { token: capped.enforcement, query: BARE, variables: { after } });
+    const multipart = multipartSubscribe(graph.gatewayUrl, capped.enforcement, BARE, { after });
+    try {
+      const wsStream = ws.subscribe(BARE, { after });
+      await capped.restore("c-1");
+      await Promise.all([wsStream.count(2), sse.count(2), multipart.count(2)]);
+      // The tenant holds 3, one per transport: a fourth is refused on either HTTP transport, in its stream.
+      const refused = new SseReader(graph.gatewayUrl, { token: capped.enforcement, query: BARE, variables: { after } });
+      await refused.ended.promise;
+      expect(refused.results[0].errors[0].extensions.code).toBe("TOO_MANY_SUBSCRIPTIONS");
+      const refusedMultipart = multipartSubscribe(graph.gatewayUrl, capped.enforcement, BARE, { after });
+      await refusedMultipart.ended.promise;
+      expect(refusedMultipart.errors![0].extensions.code).toBe("TOO_MANY_SUBSCRIPTIONS");
+      // An SSE client that goes away gives its place back.
+      sse.stop();
+      await waitFor(async () => {
+        const again = new SseReader(graph.gatewayUrl, { token: capped.enforcement, query: BARE, variables: { after } });
+        const admitted = await again.count(1).then((results) => results[0].errors === undefined, () => false);
+        again.stop();
+        return admitted;
+      }, 10_000, "the SSE subscription's place to be freed");
+    } finally {
+      sse.stop();
+      multipart.stop();
+      await ws.dispose();
+    }
+  });
+
+  it("ends SSE and multipart subscriptions with UNAUTHENTICATED when the token expires", async () => {
+    const expiring = await Tenant.create("expiring", graph.query, graph.token);
+    const after = await expiring.baseline("e-1");
+    const shortLived = await graph.token({ tenantId: "expiring", role: "enforcement", expiresIn: 2 });
+    const sse = new SseReader(graph.gatewayUrl, { token: shortLived, query: BARE, variables: { after } });
+    const multipart = multipartSubscribe(graph.gatewayUrl, shortLived, BARE, { after });
+    await Promise.all([sse.ended.promise, multipart.ended.promise]);
+    expect(sse.events.at(-1)!.event).toBe("complete");
+    for (const error of [sse.results.at(-1).errors[0], multipart.errors![0]]) {
+      expect(error.extensions.code).toBe("UNAUTHENTICATED");
+      expect(error.message).toMatch(/token expired/);
+    }
+  });
+
+  it("closes a slow SSE client with SLOW_CONSUMER and its last cursor as the resume hint, never skipped", async () => {
     const { tenant: slow, head, baseline } = await Tenant.wide("slow", graph.query, graph.token);
     const reader = new SseReader(graph.gatewayUrl, {
       token: slow.enforcement,
