@@ -65,22 +65,25 @@ export function stateOf(device: Pick<PolicyDeviceRecord, "compliant" | "graceDea
 }
 
 /**
- * The grace period on top of `compliance`. A device that crosses the
- * threshold while COMPLIANT is IN_GRACE_PERIOD for the policy's
- * `gracePeriodMinutes` (NONCOMPLIANT at once with 0, or when retired); a
- * device already in grace keeps its deadline whatever else changes (a higher
- * level does not restart the clock) and is NONCOMPLIANT once it has passed;
- * NONCOMPLIANT stays so until the device is compliant again.
+ * The grace period on top of `compliance` (of `device` as it is now; `previous`:
+ * its stored state before). A device that crosses the threshold while
+ * COMPLIANT is IN_GRACE_PERIOD for the policy's `gracePeriodMinutes`
+ * (NONCOMPLIANT at once with 0); a device already in grace keeps its deadline
+ * whatever else changes (a higher level or a change of the policy's period
+ * does not move it) and is NONCOMPLIANT once it has passed; NONCOMPLIANT stays
+ * so until the device is compliant again. A retired device is NONCOMPLIANT at
+ * once, in grace or not: no deadline is left to fire for it.
  */
 export function withGrace(
   compliance: Compliance,
-  previous: Pick<PolicyDeviceRecord, "compliant" | "graceDeadline" | "retired">,
+  device: Pick<PolicyDeviceRecord, "retired">,
+  previous: Pick<PolicyDeviceRecord, "compliant" | "graceDeadline">,
   policy: Pick<CompliancePolicyRecord, "gracePeriodMinutes"> | undefined,
   now: Date,
 ): ComplianceStatus {
   if (compliance.compliant) return { state: "COMPLIANT", deadline: null, reason: compliance.reason };
   const noncompliant = (reason: string): ComplianceStatus => ({ state: "NONCOMPLIANT", deadline: null, reason });
-  if (previous.retired) return noncompliant(compliance.reason);
+  if (device.retired) return noncompliant(compliance.reason);
   switch (stateOf(previous)) {
     case "NONCOMPLIANT":
       return noncompliant(compliance.reason);

@@ -119,7 +119,7 @@ export class TenantEvaluation {
     const { byPlatform, access } = this.policies!;
     const id = device.deviceId;
     const policy = byPlatform.get(device.platform);
-    const status = withGrace(evaluateCompliance(device, policy), previous ?? device, policy, this.now);
+    const status = withGrace(evaluateCompliance(device, policy), device, previous ?? device, policy, this.now);
     const excepted = this.exceptions.get(id) ?? [];
     this.blocking.set(id, blockingPolicies(device, status, access, excepted));
     // A device seen for the first time was implicitly compliant: only a first IN_GRACE_PERIOD or NONCOMPLIANT is a change.

@@ -172,6 +172,31 @@ for (const engine of engines()) {
         await waitFor(async () => (await changes(admin)).length === 2, 10_000, "g-4 restored");
         expect((await changes(admin)).map((c) => [c.device.id, c.allowed])).toEqual([["g-4", false], ["g-4", true]]);
       });
+
+      it("retiring a device is NONCOMPLIANT at once, in grace or not: no grace period starts, none is left to fire", async () => {
+        const { tenantId, admin } = await tenant(1);
+        for (const id of ["g-5", "g-6"]) await enroll(admin, tenantId, id);
+        await assess(tenantId, "g-6", "HIGH");
+        expect((await device(admin, "g-6")).complianceState).toBe("IN_GRACE_PERIOD");
+        for (const id of ["g-5", "g-6"]) await graph.query(admin, RETIRE, { id });
+        await waitFor(async () => (await changes(admin)).length === 2, 10_000, "both retired");
+        for (const id of ["g-5", "g-6"]) {
+          expect(await device(admin, id)).toMatchObject({ complianceState: "NONCOMPLIANT", complianceDeadline: null, access: [{ allowed: false, reason: "device retired; all access revoked" }] });
+        }
+        const [replica] = await ahead(2 * MINUTE);
+        try {
+          await replica!.fireDeadlines();
+        } finally {
+          await replica!.dispose();
+        }
+        expect((await changes(admin)).map((c) => [c.device.id, c.allowed])).toEqual([["g-5", false], ["g-6", false]]);
+        await waitFor(() => compliance.filter((e) => e.tenantId === tenantId).length >= 3, 5000, "compliance events");
+        expect(compliance.filter((e) => e.tenantId === tenantId).map((e) => [e.payload.deviceId, e.payload.previousState, e.payload.state])).toEqual([
+          ["g-6", "COMPLIANT", "IN_GRACE_PERIOD"],
+          ["g-5", "COMPLIANT", "NONCOMPLIANT"],
+          ["g-6", "IN_GRACE_PERIOD", "NONCOMPLIANT"],
+        ]);
+      });
     });
 
     describe("access exceptions", () => {

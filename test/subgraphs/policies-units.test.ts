@@ -9,7 +9,8 @@ const device = (overrides: Partial<DeviceFacts> = {}): DeviceFacts => ({ platfor
 const policy = { tenantId: "t", id: "c", platform: "IOS" as const, name: "iOS", maxThreatLevel: "LOW" as const, gracePeriodMinutes: 30, updatedAt: NOW };
 const over = evaluateCompliance(device(), policy);
 const within = evaluateCompliance(device({ level: "LOW" }), policy);
-const compliantBefore = { compliant: true, graceDeadline: null, retired: false };
+const compliantBefore = { compliant: true, graceDeadline: null };
+const enrolled = { retired: false };
 
 function caPolicy(id: string, overrides: Partial<ConditionalAccessPolicyRecord> = {}): ConditionalAccessPolicyRecord {
   return { tenantId: "t", id, name: `policy ${id}`, resources: ["exchange"], platforms: ["IOS"], enabled: true, mode: "ENFORCED", updatedAt: NOW, ...overrides };
@@ -21,26 +22,29 @@ describe("grace periods", () => {
   });
 
   it("crossing the threshold while COMPLIANT starts the period; 0 minutes or a retired device is NONCOMPLIANT at once", () => {
-    expect(withGrace(over, compliantBefore, policy, NOW)).toEqual({ state: "IN_GRACE_PERIOD", deadline: new Date(NOW.getTime() + 30 * MINUTE), reason: over.reason });
-    expect(withGrace(over, compliantBefore, { gracePeriodMinutes: 0 }, NOW).state).toBe("NONCOMPLIANT");
-    expect(withGrace(over, compliantBefore, undefined, NOW).state).toBe("NONCOMPLIANT");
-    expect(withGrace(over, { ...compliantBefore, retired: true }, policy, NOW).state).toBe("NONCOMPLIANT");
+    expect(withGrace(over, enrolled, compliantBefore, policy, NOW)).toEqual({ state: "IN_GRACE_PERIOD", deadline: new Date(NOW.getTime() + 30 * MINUTE), reason: over.reason });
+    expect(withGrace(over, enrolled, compliantBefore, { gracePeriodMinutes: 0 }, NOW).state).toBe("NONCOMPLIANT");
+    expect(withGrace(over, enrolled, compliantBefore, undefined, NOW).state).toBe("NONCOMPLIANT");
+    // Retiring (the device now, not its stored state) ends grace at once, and starts none.
+    const retiring = evaluateCompliance(device({ retired: true }), policy);
+    expect(withGrace(retiring, { retired: true }, compliantBefore, policy, NOW)).toEqual({ state: "NONCOMPLIANT", deadline: null, reason: "device retired" });
+    expect(withGrace(retiring, { retired: true }, { compliant: true, graceDeadline: new Date(NOW.getTime() + MINUTE) }, policy, NOW).state).toBe("NONCOMPLIANT");
   });
 
   it("in grace: the deadline stays whatever changes, ends it NONCOMPLIANT once passed; resolving ends it COMPLIANT", () => {
     const deadline = new Date(NOW.getTime() + 10 * MINUTE);
-    const inGrace = { compliant: true, graceDeadline: deadline, retired: false };
+    const inGrace = { compliant: true, graceDeadline: deadline };
     expect(stateOf(inGrace)).toBe("IN_GRACE_PERIOD");
-    expect(withGrace(over, inGrace, { gracePeriodMinutes: 600 }, NOW)).toMatchObject({ state: "IN_GRACE_PERIOD", deadline });
-    expect(withGrace(over, inGrace, policy, deadline)).toEqual({ state: "NONCOMPLIANT", deadline: null, reason: `${over.reason}; grace period ended ${deadline.toISOString()}` });
-    expect(withGrace(within, inGrace, policy, NOW)).toEqual({ state: "COMPLIANT", deadline: null, reason: within.reason });
+    expect(withGrace(over, enrolled, inGrace, { gracePeriodMinutes: 600 }, NOW)).toMatchObject({ state: "IN_GRACE_PERIOD", deadline });
+    expect(withGrace(over, enrolled, inGrace, policy, deadline)).toEqual({ state: "NONCOMPLIANT", deadline: null, reason: `${over.reason}; grace period ended ${deadline.toISOString()}` });
+    expect(withGrace(within, enrolled, inGrace, policy, NOW)).toEqual({ state: "COMPLIANT", deadline: null, reason: within.reason });
   });
 
   it("NONCOMPLIANT stays so until compliant: no new grace period", () => {
-    const revoked = { compliant: false, graceDeadline: null, retired: false };
+    const revoked = { compliant: false, graceDeadline: null };
     expect(stateOf(revoked)).toBe("NONCOMPLIANT");
-    expect(withGrace(over, revoked, policy, NOW).state).toBe("NONCOMPLIANT");
-    expect(withGrace(within, revoked, policy, NOW).state).toBe("COMPLIANT");
+    expect(withGrace(over, enrolled, revoked, policy, NOW).state).toBe("NONCOMPLIANT");
+    expect(withGrace(within, enrolled, revoked, policy, NOW).state).toBe("COMPLIANT");
   });
 });
 
