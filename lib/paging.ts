@@ -4,6 +4,7 @@
  * (see `decodeCursor`) is BAD_USER_INPUT.
  */
 import { badUserInput } from "./errors.js";
+import { textProblem } from "./validation.js";
 
 export const MAX_PAGE_SIZE = 500;
 
@@ -27,9 +28,9 @@ const MAX_CURSOR_STRING = 256;
 /**
  * Decodes a cursor made by `encodeCursor` with `types.length` parts of the
  * given types: a number part is a non-negative safe integer (sequences, epoch
- * ms), a string part 0-256 characters. Anything else, e.g. `1e400` (Infinity),
- * `-1`, `0.5`, an object or an overlong string, is BAD_USER_INPUT before it
- * reaches a query.
+ * ms), a string part 0-256 characters of well-formed text (lib/validation.ts).
+ * Anything else, e.g. `1e400` (Infinity), `-1`, `0.5`, an object, an overlong
+ * string, a NUL or a lone surrogate, is BAD_USER_INPUT before it reaches a query.
  */
 export function decodeCursor<T extends readonly ("string" | "number")[]>(
   field: string,
@@ -50,7 +51,7 @@ export function decodeCursor<T extends readonly ("string" | "number")[]>(
 
 function isCursorPart(part: unknown, type: "string" | "number"): boolean {
   if (type === "number") return typeof part === "number" && Number.isSafeInteger(part) && part >= 0;
-  return typeof part === "string" && part.length <= MAX_CURSOR_STRING;
+  return typeof part === "string" && part.length <= MAX_CURSOR_STRING && textProblem(part) === undefined;
 }
 
 export interface Page<T> {

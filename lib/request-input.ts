@@ -12,7 +12,7 @@
  */
 import { GraphQLError, Kind, visit, type DocumentNode, type ValueNode } from "graphql";
 import { badUserInput } from "./errors.js";
-import { wellFormed } from "./validation.js";
+import { malformedText, wellFormed } from "./validation.js";
 
 /** Longest operation name a client may send. */
 export const MAX_OPERATION_NAME_LENGTH = 256;
@@ -44,7 +44,8 @@ export function checkRequestInput(
         throw badUserInput("operationName", `expected at most ${maxOperationName} characters; got ${name.length}`);
       }
     }
-    for (const [name, value] of Object.entries(variables)) checkValue(name, value);
+    const malformed = malformedText("", variables);
+    if (malformed !== undefined) throw badUserInput(malformed.field, malformed.problem);
     if (!wellFormedLiterals.has(document)) {
       visit(document, {
         Argument: (node) => checkLiteral(node.name.value, node.value),
@@ -56,14 +57,6 @@ export function checkRequestInput(
   } catch (error) {
     if (error instanceof GraphQLError) return withBadRequestStatus(error);
     throw error;
-  }
-}
-
-function checkValue(path: string, value: unknown): void {
-  if (typeof value === "string") wellFormed(path, value);
-  else if (Array.isArray(value)) value.forEach((item, index) => checkValue(`${path}[${index}]`, item));
-  else if (typeof value === "object" && value !== null) {
-    for (const [key, item] of Object.entries(value)) checkValue(`${path}.${key}`, item);
   }
 }
 

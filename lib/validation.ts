@@ -33,14 +33,47 @@ const MALFORMED = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC0
 /**
  * Text a utf8mb4 column can store and any client can decode: well-formed
  * UTF-16 (no lone surrogate) and no NUL. Every string a request carries is
- * checked before anything runs (lib/request-input.ts).
+ * checked before anything runs (lib/request-input.ts for GraphQL, the
+ * signals service's JSON bodies), and so is every string decoded from a cursor.
  */
 export function wellFormed(field: string, value: string): string {
+  const problem = textProblem(value);
+  if (problem !== undefined) throw badUserInput(field, problem);
+  return value;
+}
+
+/** What makes `value` not well-formed text, or undefined when it is. */
+export function textProblem(value: string): string | undefined {
   const at = value.search(MALFORMED);
-  if (at === -1) return value;
+  if (at === -1) return undefined;
   // The same words as `text` for NUL, which is a control character.
-  if (value.charCodeAt(at) === 0) throw badUserInput(field, "control characters are not allowed");
-  throw badUserInput(field, `expected well-formed Unicode text; got a lone surrogate at position ${at}`);
+  if (value.charCodeAt(at) === 0) return "control characters are not allowed";
+  return `expected well-formed Unicode text; got a lone surrogate at position ${at}`;
+}
+
+/**
+ * The first string of a JSON value (in arrays and objects, member names
+ * included) that is not well-formed text: where it is (`path`, then
+ * `.name` and `[i]`; a member name is named by its own path) and why.
+ */
+export function malformedText(path: string, value: unknown): { field: string; problem: string } | undefined {
+  if (typeof value === "string") {
+    const problem = textProblem(value);
+    return problem === undefined ? undefined : { field: path, problem };
+  }
+  if (Array.isArray(value)) {
+    for (const [index, item] of value.entries()) {
+      const found = malformedText(`${path}[${index}]`, item);
+      if (found !== undefined) return found;
+    }
+  } else if (typeof value === "object" && value !== null) {
+    for (const [key, item] of Object.entries(value)) {
+      const member = path === "" ? key : `${path}.${key}`;
+      const found = malformedText(member, key) ?? malformedText(member, item);
+      if (found !== undefined) return found;
+    }
+  }
+  return undefined;
 }
 
 function describe(value: string): string {

@@ -1,6 +1,7 @@
 /** Small HTTP helpers for the transmitter's endpoints (plain `node:http`, served through `lib/server.ts` routes). */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { readBody } from "../../lib/server.js";
+import { malformedText } from "../../lib/validation.js";
 
 /** Management and token responses are never cached (RFC 6749 §5.1, SSF examples). */
 const NO_STORE = { "cache-control": "no-store", pragma: "no-cache" };
@@ -57,7 +58,12 @@ export function methodNotAllowed(allowed: readonly string[]): HttpError {
   return new HttpError(405, "method_not_allowed", `expected ${allowed.join(" or ")}`, { allow: allowed.join(", ") });
 }
 
-/** Reads a JSON object body (an empty body is `{}`); 400 when it is not one, 413 when too large. */
+/**
+ * Reads a JSON object body (an empty body is `{}`); 400 when it is not one or
+ * when any string in it (member names included) is not well-formed text (a
+ * lone surrogate, a NUL: lib/validation.ts, as for GraphQL requests), naming
+ * it; 413 when too large.
+ */
 export async function readJsonObject(request: IncomingMessage, limit: number, setShape = false): Promise<Record<string, unknown>> {
   const raw = await readBody(request, limit);
   if (raw === undefined) throw new HttpError(413, "invalid_request", `request body exceeds ${limit} bytes`, {}, setShape);
@@ -71,6 +77,8 @@ export async function readJsonObject(request: IncomingMessage, limit: number, se
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new HttpError(400, "invalid_request", "request body must be a JSON object", {}, setShape);
   }
+  const malformed = malformedText("", value);
+  if (malformed !== undefined) throw new HttpError(400, "invalid_request", `${malformed.field}: ${malformed.problem}`, {}, setShape);
   return value as Record<string, unknown>;
 }
 

@@ -19,6 +19,10 @@ import { subjectKey, subjectProblem } from "./subjects.js";
 
 const MAX_EVENTS_REQUESTED = 50;
 const MAX_DESCRIPTION = 256;
+/** The longest push endpoint (the `endpoint_url` column). */
+const MAX_ENDPOINT_URL = 2048;
+/** What an `authorization_header` may hold: one line of visible ASCII, spaces and tabs, as an HTTP field value can carry it. */
+const HEADER_VALUE = /^[\t\x20-\x7e]{0,4096}$/;
 /** The delivery settings of a stream, as stored. */
 export interface Delivery {
   method: "push" | "poll";
@@ -225,8 +229,8 @@ export class StreamApi {
     const problem = pushUrlProblem(endpointUrl, this.context.strictEgress);
     if (problem !== undefined) throw badRequest(`delivery.endpoint_url: ${problem}`);
     const authorization = delivery.authorization_header;
-    if (authorization !== undefined && authorization !== null && (typeof authorization !== "string" || authorization.length > 4096 || /[\r\n]/.test(authorization))) {
-      throw badRequest("delivery.authorization_header: expected a single-line string of at most 4096 characters");
+    if (authorization !== undefined && authorization !== null && (typeof authorization !== "string" || !HEADER_VALUE.test(authorization))) {
+      throw badRequest("delivery.authorization_header: expected one line of at most 4096 visible ASCII characters, spaces or tabs");
     }
     return { method: "push", endpointUrl, authorizationHeader: (authorization as string | null | undefined) ?? null };
   }
@@ -341,11 +345,12 @@ function normalize(value: unknown): unknown {
 
 /**
  * A push endpoint must be an absolute https URL (http outside production or
- * with MTD_SSF_ALLOW_HTTP), without credentials or fragment; when `strict`
+ * with MTD_SSF_ALLOW_HTTP) of at most 2048 characters, without credentials or fragment; when `strict`
  * its host may not be an internal or reserved address or name (egress.ts;
  * what a name resolves to is checked again when the push connects).
  */
 export function pushUrlProblem(value: string, strict: boolean): string | undefined {
+  if (value.length > MAX_ENDPOINT_URL) return `expected at most ${MAX_ENDPOINT_URL} characters; got ${value.length}`;
   let url: URL;
   try {
     url = new URL(value);

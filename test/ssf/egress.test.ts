@@ -1,7 +1,9 @@
 /** The egress rules (subgraphs/signals/egress.ts): every refused range, the bypass spellings of issue 13, and the connect-time lookup. */
 import type { LookupAddress } from "node:dns";
+import { request } from "node:http";
+import { createServer, type AddressInfo, type Socket } from "node:net";
 import { describe, expect, it } from "vitest";
-import { addressProblem, guardedLookup, hostProblem, type Resolver } from "../../subgraphs/signals/egress.js";
+import { addressProblem, guardedLookup, hostProblem, systemResolver, type Resolver } from "../../subgraphs/signals/egress.js";
 
 /** The host of a URL as the WHATWG parser leaves it (what the checks see). */
 const hostOf = (url: string) => new URL(url).hostname;
@@ -195,5 +197,35 @@ describe("egress: the lookup at connect time", () => {
 
   it("without strict (development) resolves without judging", async () => {
     expect(await look("inside.example.com", {}, false)).toEqual({ error: null, address: "127.0.0.1", family: 4 });
+  });
+
+  it("judges what the system resolver answers when a real socket connects: localhost is refused and nothing connects; unchecked, the same request arrives", async () => {
+    const sockets: Socket[] = [];
+    const server = createServer((socket) => {
+      sockets.push(socket);
+      socket.end("HTTP/1.1 204 No Content\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+    });
+    await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+    const { port } = server.address() as AddressInfo;
+    const get = (strict: boolean) =>
+      new Promise<{ status?: number; code?: string; message?: string }>((done) => {
+        const outgoing = request({ host: "localhost", port, path: "/", family: 4, lookup: guardedLookup(systemResolver, strict) }, (response) => {
+          response.resume();
+          done({ status: response.statusCode });
+        });
+        outgoing.on("error", (error: NodeJS.ErrnoException) => done({ code: error.code, message: error.message }));
+        outgoing.end();
+      });
+    try {
+      const refused = await get(true);
+      expect(refused.code).toBe("EGRESS_REFUSED");
+      expect(refused.message).toMatch(/^"localhost" resolves to (127\.0\.0\.1|::1), an internal address \(loopback/);
+      expect(sockets).toHaveLength(0);
+      expect(await get(false)).toEqual({ status: 204 });
+      expect(sockets).toHaveLength(1);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((done) => server.close(done));
+    }
   });
 });

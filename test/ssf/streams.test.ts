@@ -63,6 +63,41 @@ for (const engine of engines()) {
       expect((await client.call("GET", "/ssf/stream")).body).toEqual([]);
     });
 
+    it("refuses, with 400 naming the member, any JSON body string that is not well-formed text, an overlong push endpoint and a header value that is no HTTP field value; nothing is stored", async () => {
+      const { admin } = await tenant(graph);
+      const { client } = await register(graph, admin);
+      const stream = await client.createStream({ description: "kept" });
+      const id = stream.stream_id;
+      const push = (extra: Record<string, unknown>) => ({ method: PUSH, endpoint_url: "https://idp.example.com/events", ...extra });
+      const refusals: [string, string, Record<string, unknown>, RegExp][] = [
+        ["PATCH", "/ssf/stream", { stream_id: id, description: "a\ud800b" }, /^description: expected well-formed Unicode text; got a lone surrogate at position 1$/],
+        ["PATCH", "/ssf/stream", { stream_id: id, description: "a\u0000b" }, /^description: control characters are not allowed$/],
+        ["PATCH", "/ssf/stream", { stream_id: id, events_requested: [CAEP.DEVICE_COMPLIANCE_CHANGE, "x\udc00"] }, /^events_requested\[1\]: expected well-formed/],
+        ["PATCH", "/ssf/stream", { stream_id: id, "a\u0000": 1 }, /^a\u0000: control characters/],
+        ["PATCH", "/ssf/stream", { stream_id: id, delivery: push({ endpoint_url: `https://idp.example.com/${"e".repeat(2100)}` }) }, /^delivery\.endpoint_url: expected at most 2048 characters; got 2124$/],
+        ["PATCH", "/ssf/stream", { stream_id: id, delivery: push({ authorization_header: "Bearer a\u0000b" }) }, /^delivery\.authorization_header: /],
+        ["PATCH", "/ssf/stream", { stream_id: id, delivery: push({ authorization_header: "Bearer \u2603" }) }, /^delivery\.authorization_header: expected one line of at most 4096 visible ASCII/],
+        ["PATCH", "/ssf/stream", { stream_id: id, delivery: push({ authorization_header: "Bearer a\u007fb" }) }, /^delivery\.authorization_header: /],
+        ["POST", "/ssf/status", { stream_id: id, status: "paused", reason: "\ud800" }, /^reason: expected well-formed/],
+        ["POST", "/ssf/subjects:add", { stream_id: id, subject: { format: "email", email: "ada\u0000@contoso.com" } }, /^subject\.email: control characters/],
+        ["POST", `/ssf/poll/${id}`, { returnImmediately: true, setErrs: { j: { err: "invalid_issuer", description: "\udfff" } } }, /^setErrs\.j\.description: expected well-formed/],
+      ];
+      for (const [method, path, body, message] of refusals) {
+        const response = await client.call(method, path, body);
+        expect(response.status, JSON.stringify(body)).toBe(400);
+        const { error, error_description: description, err, description: setDescription } = response.body;
+        expect(error ?? err, JSON.stringify(body)).toBe("invalid_request");
+        expect(description ?? setDescription).toMatch(message);
+      }
+      expect((await client.call("GET", `/ssf/stream?stream_id=${id}`)).body).toEqual(stream);
+      expect((await client.call("GET", `/ssf/status?stream_id=${id}`)).body).toEqual({ stream_id: id, status: "enabled" });
+      // The longest endpoint and a header of visible ASCII pass.
+      const longest = `https://idp.example.com/${"e".repeat(2048 - 24)}`;
+      const accepted = await client.call("PATCH", "/ssf/stream", { stream_id: id, delivery: push({ endpoint_url: longest, authorization_header: "Bearer abc.DEF-_~+/=\tx" }) });
+      expect(accepted.status, JSON.stringify(accepted.body)).toBe(200);
+      expect(accepted.body.delivery.endpoint_url).toBe(longest);
+    });
+
     it("reads one stream or the list (empty list without streams), and 404 for unknown or another receiver's stream", async () => {
       const { admin } = await tenant(graph);
       const a = await register(graph, admin, { name: "A" });

@@ -26,6 +26,12 @@ const CRAFTED_CURSORS: [string, string][] = [
   ["a one-part object", cursor('[{"id":"x"}]')],
   ["a one-part overlong string", cursor(`["${LONG}"]`)],
   ["a 2 kB cursor", cursor(`["${"y".repeat(2000)}"]`)],
+  // Strings that are not well-formed text, in every key shape that has a string part.
+  ["a NUL", cursor('["\\u0000"]')],
+  ["a lone surrogate", cursor('["\\ud800"]')],
+  ["a NUL after a number", cursor('[1,"x\\u0000"]')],
+  ["a lone surrogate after a number", cursor('[1,"\\udc00"]')],
+  ["a lone surrogate in a pair of strings", cursor('["x","\\ud800"]')],
   ["not JSON", cursor("{not json")],
   ["not base64", "!!!"],
   ["a JSON object", cursor('{"sequence":1}')],
@@ -36,6 +42,7 @@ const PAGED: { name: string; subgraph: string; query: string }[] = [
   { name: "auditLog", subgraph: "devices", query: `query($after: String) { auditLog(after: $after) { totalCount } }` },
   { name: "devices", subgraph: "devices", query: `query($after: String) { devices(after: $after) { totalCount } }` },
   { name: "accessChanges", subgraph: "policies", query: `query($after: String) { accessChanges(after: $after) { totalCount } }` },
+  { name: "impact.devices", subgraph: "policies", query: `query($after: String) { conditionalAccessPolicies { impact { devices(after: $after) { totalCount } } } }` },
   { name: "apps", subgraph: "inventory", query: `query($after: String) { apps(after: $after) { totalCount } }` },
   { name: "ssfDeadLetters", subgraph: "signals", query: `query($after: String) { ssfDeadLetters(after: $after) { totalCount } }` },
 ];
@@ -85,6 +92,9 @@ for (const engine of engines()) {
       admin = await graph.token({ tenantId: "crafted", role: "admin" });
       const enrolled = await graph.query(admin, `mutation { enrollDevice(input: { id: "d-1", name: "d", platform: IOS, osVersion: "17", ownership: CORPORATE }) { id } }`);
       expect(enrolled.errors).toBeUndefined();
+      // A policy, so that its impact's devices are read.
+      const policy = await graph.query(admin, `mutation { setConditionalAccessPolicy(input: { name: "p", resources: ["mail"], platforms: [IOS], enabled: true, mode: REPORT_ONLY }) { id } }`);
+      expect(policy.errors).toBeUndefined();
     });
     afterAll(async () => {
       await graph?.stop();
