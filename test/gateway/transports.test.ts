@@ -94,6 +94,21 @@ describe("subscriptions over SSE and multipart HTTP", () => {
     expect(again.events.slice(0, 4).map((e) => e.id)).toEqual(missed.map((c) => c.cursor));
   });
 
+  it("resumes after another tenant's cursor (Last-Event-ID) within the caller's own tenant only: its own changes after that position, none of the other's", async () => {
+    const fabrikam = await Tenant.create("fabrikam-sse", graph.query, graph.token);
+    await fabrikam.baseline("fab-1");
+    const theirs = (await contoso.changes())[0]!.cursor;
+    const reader = keep(new SseReader(graph.gatewayUrl, { token: fabrikam.enforcement, query: ACCESS, lastEventId: theirs }));
+    await reader.count(1);
+    // Changes of both tenants while it runs: only fabrikam's arrive.
+    await contoso.baseline("sse-other");
+    await fabrikam.restore("fab-1");
+    await reader.count(3);
+    const own = await fabrikam.stored(4);
+    expect(reader.events.filter((e) => e.event === "next").map((e) => e.id)).toEqual(own.slice(1).map((c) => c.cursor));
+    expect(new Set(reader.results.map((r) => r.data.accessChanged.device.id))).toEqual(new Set(["fab-1"]));
+  });
+
   it("resumes graphql-sse's own client after its connection is cut, with Last-Event-ID = the last cursor it received: every change once, in order", async () => {
     const after = await contoso.baseline("sse-3");
     const base = (await contoso.changes()).length;
