@@ -50,6 +50,9 @@ export async function start({ config, logger: parentLogger, supergraphSdl }: Gat
   const urlOverrides: Readonly<Partial<Record<string, string>>> = fromFile ? config.subgraphUrlOverrides : config.subgraphUrls;
   const urlOf = (name: string, joinUrl: string | undefined) => urlOverrides[name] ?? (joinUrl === "" ? undefined : joinUrl);
   const sdl = fromFile ? undefined : (supergraphSdl ?? loadSupergraph());
+  // Unless this is set, @apollo/gateway reports usage to Apollo (usage-reporting.api.apollographql.com, on stop and hourly)
+  // and probes the cloud metadata endpoints (169.254.169.254, …) to describe the host: the gateway talks to its subgraphs only.
+  process.env.APOLLO_TELEMETRY_DISABLED = "true";
   const gateway = new ApolloGateway({
     supergraphSdl: sdl ?? supergraphFromFile(config.supergraphPath!, logger, (candidate) => checkSupergraph(candidate, urlOf)),
     buildService: ({ name, url }) => new SubgraphDataSource(name, urlOf(name, url)!),

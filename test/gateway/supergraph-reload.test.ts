@@ -99,4 +99,42 @@ describe("a supergraph file that changes under open subscriptions", () => {
     await sseAccess.count(cursors.length + 2);
     expect(wsAccess.error).toBeUndefined();
   });
+
+  it("ends resumable subscriptions whose field leaves with a resume hint on every transport; resuming from it once the field is back misses nothing", async () => {
+    const tenant = await Tenant.create("reload-hint", (token, query, variables) => graph.query(token, query, variables, gateway.url), graph.token);
+    const after = await tenant.baseline("h-1");
+    const base = (await tenant.changes()).length;
+    const ws = new Subscriber(gateway.url, tenant.enforcement);
+    open.push(ws);
+    const wsAccess = ws.subscribe(ACCESS, { after });
+    const sseAccess = new SseReader(gateway.url, { token: tenant.enforcement, query: ACCESS, variables: { after } });
+    const multipartAccess = multipartSubscribe(gateway.url, tenant.enforcement, ACCESS, { after });
+    open.push(sseAccess, multipartAccess);
+    await tenant.restore("h-1");
+    await Promise.all([wsAccess.count(2), sseAccess.count(2), multipartAccess.count(2)]);
+    const delivered = (await tenant.stored(base + 2)).at(-1)!.cursor;
+
+    // accessChanged leaves the supergraph: each ends, its hint the last cursor it delivered.
+    const reloads = logs.filter((line) => line.includes("supergraph reloaded")).length;
+    writeFileSync(file, composeSupergraph(graph, withoutSubscriptions("policies")));
+    await waitFor(() => wsAccess.error !== undefined && sseAccess.events.at(-1)?.event === "complete" && multipartAccess.errors !== undefined, 10_000, "the access subscriptions to end");
+    for (const error of [(wsAccess.error as any[])[0], sseAccess.results.at(-1).errors[0], multipartAccess.errors![0]]) {
+      expect(error.extensions).toEqual({ code: "SUPERGRAPH_CHANGED", resumeAfter: delivered });
+      expect(error.message).toMatch(/supergraph changed.*accessChanged/);
+    }
+
+    // Committed while the field is gone; the clients come back with the hint once it is there again.
+    await tenant.revoke("h-1");
+    const missed = (await tenant.stored(base + 4)).slice(base + 2).map((change) => change.cursor);
+    writeFileSync(file, composeSupergraph(graph));
+    await waitFor(() => logs.filter((line) => line.includes("supergraph reloaded")).length >= reloads + 2, 10_000, "the full supergraph to be back");
+    const wsAgain = ws.subscribe(ACCESS, { after: delivered });
+    // Over SSE the hint is an event id: the reconnect repeats its first request with Last-Event-ID.
+    const sseAgain = new SseReader(gateway.url, { token: tenant.enforcement, query: ACCESS, variables: { after }, lastEventId: delivered });
+    const multipartAgain = multipartSubscribe(gateway.url, tenant.enforcement, ACCESS, { after: delivered });
+    open.push(sseAgain, multipartAgain);
+    expect((await wsAgain.count(2)).map((r) => r.data!.accessChanged.cursor)).toEqual(missed);
+    expect((await sseAgain.count(2)).map((r) => r.data.accessChanged.cursor)).toEqual(missed);
+    expect((await multipartAgain.count(2)).map((r) => r.accessChanged.cursor)).toEqual(missed);
+  });
 });
