@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CONTENT_SECURITY_POLICY } from "../../gateway/console.js";
 import { startGraph, type TestGraph } from "../support/graph.js";
 import { waitFor } from "../support/wait.js";
-import { chromiumAvailable, cutSockets, installSocketSwitch, launch, openPage, releaseSockets, screenshot, type WatchedPage } from "./browser.js";
+import { accessibilityViolations, chromiumAvailable, cutSockets, installSocketSwitch, launch, openPage, releaseSockets, screenshot, type WatchedPage } from "./browser.js";
 import { seedTenant, type Tenant } from "./seed.js";
 
 const WAIT = { timeout: 10_000 };
@@ -52,6 +52,8 @@ describe.skipIf(!chromiumAvailable())("admin console in Chromium", () => {
     await page.getByRole("navigation", { name: "Console" }).getByRole("link", { name: link, exact: true }).click();
     await page.getByRole("heading", { level: 1, name: link }).waitFor(WAIT);
   };
+  /** Once a page has loaded: no WCAG 2.1 A/AA violation found by axe-core. */
+  const accessible = async (page: Page, where: string) => expect(await accessibilityViolations(page), where).toEqual([]);
 
   it("serves the app with a strict Content-Security-Policy, deep links included, and nothing outside its build", async () => {
     for (const path of ["/console/", "/console/devices/alice-iphone"]) {
@@ -71,8 +73,12 @@ describe.skipIf(!chromiumAvailable())("admin console in Chromium", () => {
   it("signs an admin in to an overview of risk and compliance, and finds a device by name", async () => {
     const { page } = admin;
     await page.getByRole("heading", { name: "Devices by risk" }).waitFor(WAIT);
-    await page.getByRole("img", { name: /access changes since/ }).waitFor(WAIT);
+    await page.getByRole("img", { name: /1 access changes since .*: 1 revoked, 0 restored/ }).waitFor(WAIT);
+    // Bob is HIGH from his report; Alice and Carol have no partner data yet.
+    expect(await page.getByRole("region", { name: "Devices by risk" }).innerText()).toMatch(/Secured\s+0\s+Low\s+0\s+Medium\s+0\s+High\s+1\s+No data\s+2/);
+    expect(await page.getByRole("region", { name: "Devices by compliance" }).innerText()).toMatch(/Compliant\s+2\s+In grace period\s+0\s+Noncompliant\s+1/);
     await screenshot(page, "overview");
+    await accessible(page, "Overview");
 
     await go(page, "Devices");
     await page.getByRole("row", { name: /Bob Pixel/ }).waitFor(WAIT);
@@ -117,6 +123,7 @@ describe.skipIf(!chromiumAvailable())("admin console in Chromium", () => {
     await page.getByRole("button", { name: "Disable Files" }).click();
     await page.getByRole("row", { name: /Files.*Report only.*Disabled/ }).waitFor(WAIT);
     await screenshot(page, "policies");
+    await accessible(page, "Policies, editable");
     expect(admin.errors).toEqual([]);
   });
 
@@ -155,12 +162,15 @@ describe.skipIf(!chromiumAvailable())("admin console in Chromium", () => {
     await page.getByRole("link", { name: "Bob Pixel" }).click();
     const decisions = page.getByRole("region", { name: "Access decisions" });
     await decisions.getByText("Blocked").waitFor(WAIT);
+    await page.getByRole("region", { name: "Threats" }).getByRole("row", { name: /Device is jailbroken\s+Os\s+High\s+Active/ }).waitFor(WAIT);
+    await page.getByRole("region", { name: "Access history" }).getByRole("row", { name: /exchange\s+Revoked\s+noncompliant: risk HIGH/ }).waitFor(WAIT);
     await page.getByLabel("Exception resources (comma-separated)").fill("exchange");
     await page.getByLabel("Reason", { exact: true }).fill("CEO travelling");
     await page.getByRole("button", { name: "Grant exception" }).click();
     await page.getByRole("region", { name: "Access exceptions" }).getByRole("row", { name: /exchange\s+CEO travelling/ }).waitFor(WAIT);
     await decisions.getByRole("row", { name: /exchange\s+Allowed\s+exception:/ }).waitFor(WAIT);
     await screenshot(page, "device");
+    await accessible(page, "device page, editable");
     await page.getByRole("button", { name: "Revoke exception" }).click();
     await page.getByRole("region", { name: "Access exceptions" }).getByText("No exception.").waitFor(WAIT);
     await decisions.getByText("Blocked").waitFor(WAIT);
@@ -185,6 +195,7 @@ describe.skipIf(!chromiumAvailable())("admin console in Chromium", () => {
     await page.getByRole("button", { name: "Enable connector" }).click();
     await page.getByRole("region", { name: "Zimperium" }).getByText("Enabled").waitFor(WAIT);
     await screenshot(page, "partners");
+    await accessible(page, "Partners, editable");
     await page.getByRole("button", { name: "Disable Zimperium" }).click();
     await page.getByRole("region", { name: "Zimperium" }).getByText("Disabled").waitFor(WAIT);
 
@@ -197,9 +208,10 @@ describe.skipIf(!chromiumAvailable())("admin console in Chromium", () => {
     await page.getByLabel("Version below").fill("4.2400");
     await page.getByRole("button", { name: "Search apps" }).click();
     await page.getByRole("status").filter({ hasText: "1 installations" }).waitFor(WAIT);
-    await page.getByRole("button", { name: "Version counts of Outlook" }).click();
+    await page.getByRole("button", { name: "Versions of Outlook" }).click();
     await page.getByRole("region", { name: /Devices per version/ }).getByRole("row", { name: /4\.2410\.1\s+1/ }).waitFor(WAIT);
     await screenshot(page, "inventory");
+    await accessible(page, "Inventory, editable");
 
     await go(page, "Audit log");
     await page.getByRole("row", { name: /inventorySettings\.updated/ }).waitFor(WAIT);
@@ -224,12 +236,14 @@ describe.skipIf(!chromiumAvailable())("admin console in Chromium", () => {
       await go(page, link);
       await ready();
       await noEditControls(page, link);
+      await accessible(page, link);
     }
     await go(page, "Devices");
     await page.getByRole("link", { name: "Carol iPad" }).click();
     await page.getByRole("heading", { level: 1, name: "Carol iPad" }).waitFor(WAIT);
     await page.getByRole("region", { name: "Access exceptions" }).waitFor(WAIT);
     await noEditControls(page, "device page");
+    await accessible(page, "device page");
     await screenshot(page, "analyst-policies");
     expect(analyst.errors).toEqual([]);
 
@@ -248,13 +262,46 @@ describe.skipIf(!chromiumAvailable())("admin console in Chromium", () => {
     await page.keyboard.press("Enter");
     await page.getByRole("heading", { level: 1, name: "Devices" }).waitFor(WAIT);
     await page.getByRole("row", { name: /Alice iPhone/ }).waitFor(WAIT);
-    for (const link of ["Devices", "Access changes", "Policies"]) {
+    for (const link of ["Overview", "Devices", "Access changes", "Policies", "Partners", "Inventory", "Audit log"]) {
       await go(page, link);
+      await page.getByRole("status").filter({ hasText: /^Loading/ }).waitFor({ state: "detached", ...WAIT });
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       expect(overflow, link).toBeLessThanOrEqual(0);
+      await screenshot(page, `phone-${link.toLowerCase().replace(/ /g, "-")}`);
     }
-    await screenshot(page, "phone-policies");
+    await go(page, "Devices");
+    await page.getByRole("link", { name: "Bob Pixel" }).click();
+    await page.getByRole("region", { name: "Access history" }).getByRole("row", { name: /Revoked/ }).first().waitFor(WAIT);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth), "device page").toBeLessThanOrEqual(0);
+    await screenshot(page, "phone-device");
     expect(phone.errors).toEqual([]);
     await phone.context.close();
+  });
+  it("pages through a fleet of more than 25 devices, filters narrowing the pages", async () => {
+    const fleet = Array.from({ length: 30 }, (_, i) => ({ id: `zz-phone-${String(i + 1).padStart(2, "0")}`, name: `Fleet phone ${String(i + 1).padStart(2, "0")}`, platform: "ANDROID", osVersion: "15", ownership: "CORPORATE" }));
+    const enrolled = await graph.query(tenant.admin, `mutation($inputs: [EnrollDeviceInput!]!) { enrollDevicesBatch(inputs: $inputs) { id error { code } } }`, { inputs: fleet });
+    expect(enrolled.data!.enrollDevicesBatch.filter((item: { error: unknown }) => item.error !== null)).toEqual([]);
+    const { page } = admin;
+    await go(page, "Devices");
+    await page.getByRole("status").filter({ hasText: "33 of 33 devices" }).waitFor(WAIT);
+    const pages = page.getByRole("navigation", { name: "Device pages" });
+    await pages.getByText("Page 1 of 2").waitFor(WAIT);
+    const deviceRows = page.getByRole("region", { name: "Devices" }).getByRole("row");
+    expect(await deviceRows.count()).toBe(1 + 25);
+    await pages.getByRole("button", { name: "Next page" }).click();
+    await pages.getByText("Page 2 of 2").waitFor(WAIT);
+    expect(await deviceRows.count()).toBe(1 + 8);
+    await page.getByRole("row", { name: /Fleet phone 30/ }).waitFor(WAIT);
+    expect(await page.getByRole("row", { name: /Fleet phone 22/ }).count()).toBe(0);
+    expect(await pages.getByRole("button", { name: "Next page" }).isDisabled()).toBe(true);
+    // A filter starts again at its first page.
+    await page.getByLabel("Platform").selectOption("IOS");
+    await pages.getByText("Page 1 of 1").waitFor(WAIT);
+    await expect.poll(() => deviceRows.count()).toBe(1 + 2);
+    await page.getByLabel("Platform").selectOption("");
+    await page.getByLabel("Search").fill("fleet phone 1");
+    await page.getByRole("status").filter({ hasText: "10 of 33 devices" }).waitFor(WAIT);
+    await page.getByLabel("Search").fill("");
+    expect(admin.errors).toEqual([]);
   });
 });

@@ -132,7 +132,7 @@ function AppResults({ filter, onCount }: { filter: AppFilter; onCount(appId: str
                 <td>{app.managed ? "Yes" : "No"}</td>
                 <td><Time at={app.reportedAt} /></td>
                 <td>
-                  <button type="button" className="secondary" onClick={() => onCount(app.appId)} aria-label={`Version counts of ${app.name}`}>
+                  <button type="button" className="secondary" onClick={() => onCount(app.appId)} aria-label={`Versions of ${app.name}`}>
                     Versions
                   </button>
                 </td>
