@@ -277,6 +277,38 @@ describe.skipIf(!chromiumAvailable())("admin console in Chromium", () => {
     expect(phone.errors).toEqual([]);
     await phone.context.close();
   });
+  it("signs in, skips to the content and moves between pages from the keyboard alone", async () => {
+    const keyboard = await openPage(browser);
+    const { page } = keyboard;
+    const focused = () => page.evaluate(() => (document.activeElement as HTMLElement | null)?.innerText?.trim() || document.activeElement?.id || "");
+    await page.goto(`${origin}/console/`);
+    await page.keyboard.press("Tab");
+    expect(await focused()).toBe("token");
+    await page.keyboard.insertText(tenant.analyst);
+    await page.keyboard.press("Tab");
+    expect(await focused()).toBe("Sign in");
+    await page.keyboard.press("Enter");
+    await page.getByRole("heading", { level: 1, name: "Overview" }).waitFor(WAIT);
+    // The first Tab reaches the skip link; Enter moves focus to the page's content.
+    await page.keyboard.press("Tab");
+    expect(await focused()).toBe("Skip to content");
+    await page.keyboard.press("Enter");
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe("main");
+    // From the top of the page (reloaded: the session stays in this tab), through the navigation to Policies.
+    await page.reload();
+    await page.getByRole("heading", { level: 1, name: "Overview" }).waitFor(WAIT);
+    await page.keyboard.press("Tab");
+    expect(await focused()).toBe("Skip to content");
+    for (const name of ["Overview", "Devices", "Access changes", "Policies"]) {
+      await page.keyboard.press("Tab");
+      expect(await focused()).toBe(name);
+    }
+    await page.keyboard.press("Enter");
+    await page.getByRole("heading", { level: 1, name: "Policies" }).waitFor(WAIT);
+    expect(keyboard.errors).toEqual([]);
+    await keyboard.context.close();
+  });
+
   it("pages through a fleet of more than 25 devices, filters narrowing the pages", async () => {
     const fleet = Array.from({ length: 30 }, (_, i) => ({ id: `zz-phone-${String(i + 1).padStart(2, "0")}`, name: `Fleet phone ${String(i + 1).padStart(2, "0")}`, platform: "ANDROID", osVersion: "15", ownership: "CORPORATE" }));
     const enrolled = await graph.query(tenant.admin, `mutation($inputs: [EnrollDeviceInput!]!) { enrollDevicesBatch(inputs: $inputs) { id error { code } } }`, { inputs: fleet });
