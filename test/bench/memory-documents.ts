@@ -11,6 +11,7 @@
  * reads every process's RSS at start and after every tenth of COUNT, then
  * forces a GC and reads the heap in use (and at the end the RSS after it).
  */
+import { loadavg } from "node:os";
 import { inlineReport } from "../support/report-documents.js";
 import type { Service } from "../support/service-process.js";
 import { collectGarbage, GC_NODE_OPTIONS } from "./collect-garbage.js";
@@ -111,7 +112,9 @@ export async function runDocuments(style: Style, count: number): Promise<Documen
         }),
       );
       await measure();
-      console.log(`  ${style}: ${until.toLocaleString("en-US")} operations, gateway RSS ${samples.get("gateway")!.rss.at(-1)!.toFixed(1)} MiB, heap ${samples.get("gateway")!.heap.at(-1)!.toFixed(1)} MiB`);
+      const each = ordered.map(({ name }) => `${name} ${samples.get(name)!.rss.at(-1)!.toFixed(1)}/${samples.get(name)!.heap.at(-1)!.toFixed(1)}`).join(", ");
+      const elapsed = (Date.now() - started) / 1000;
+      console.log(`  ${style}: ${until.toLocaleString("en-US")} operations in ${elapsed.toFixed(0)} s (load ${loadavg()[0]!.toFixed(1)}); RSS/live heap MiB: ${each}`);
     }
     const rate = count / ((Date.now() - started) / 1000);
     const processes: DocumentsRun["processes"] = {};

@@ -6,7 +6,9 @@
  * per operation and variables, every service its own process; RSS per process
  * at start, every tenth and after a forced GC. Target: the inline run grows at
  * most 64 MiB more than the variables run in every process, and is flat over
- * its second half (heap in use after a forced GC at each tenth).
+ * its second half (heap in use after a forced GC at each tenth). BENCH_STYLES
+ * picks the runs and their order (`variables,inline` by default); every
+ * tenth prints each process's RSS and live heap as it goes.
  *
  * Idle subscriptions: resident memory per 1,000 idle subscriptions.
  * Each measurement starts the server fresh (its own process), reads its RSS,
@@ -22,7 +24,7 @@ import { startGraph } from "../support/graph.js";
 import { interleaved, PEER_LABELS, ratio, showSpread, spread, startPeer, writeResults, type PeerName } from "./peers.js";
 import { accessChanges, eventLogPublisher, FANOUT_SUBSCRIPTION, frameOf, startSubscribers, warmUp } from "./subscribers.js";
 import { printTable } from "./table.js";
-import { runDocuments, type DocumentsRun } from "./memory-documents.js";
+import { runDocuments, type DocumentsRun, type Style } from "./memory-documents.js";
 
 const PEERS = (process.env.BENCH_PEERS ?? "ours,hive,floor").split(",") as PeerName[];
 const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 1000);
@@ -30,6 +32,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SETTLE_MS = 3000;
 const PARTS = (process.env.BENCH_MEMORY ?? "documents,subscriptions").split(",");
 const DOCUMENTS = Number(process.env.BENCH_DOCUMENTS ?? 100_000);
+/** Which runs of the documents part, in this order (`inline,variables` measures the inline run first, while the machine is quiet). */
+const STYLES = (process.env.BENCH_STYLES ?? "variables,inline").split(",") as Style[];
 /** Most a process may grow with distinct documents beyond what it grows with variables, MiB. */
 const DISTINCT_BUDGET_MIB = 64;
 
@@ -42,22 +46,30 @@ export async function run(): Promise<void> {
 }
 
 async function distinctDocuments(): Promise<void> {
-  console.log(`${DOCUMENTS.toLocaleString("en-US")} operations (half queries, half reportThreats), 8 in flight, every service its own process (MariaDB, Redis): one document per operation with variables, then every value inline\n`);
+  console.log(`${DOCUMENTS.toLocaleString("en-US")} operations (half queries, half reportThreats), 8 in flight, every service its own process (MariaDB, Redis), runs: ${STYLES.join(" then ")} (variables: one document per kind; inline: every value in the document)\n`);
   const runs: DocumentsRun[] = [];
-  for (const style of ["variables", "inline"] as const) runs.push(await runDocuments(style, DOCUMENTS));
-  const [variables, inline] = runs as [DocumentsRun, DocumentsRun];
+  for (const style of STYLES) runs.push(await runDocuments(style, DOCUMENTS));
   const at = (tenth: number) => `RSS at ${Math.round((DOCUMENTS * tenth) / 10).toLocaleString("en-US")}`;
   const failed = (r: DocumentsRun) => (Object.keys(r.errors).length === 0 ? "no errors" : `errors ${JSON.stringify(r.errors)}`);
-  console.log(`\nvariables: ${variables.rate.toFixed(0)} operations/s, ${failed(variables)}; inline: ${inline.rate.toFixed(0)} operations/s, ${failed(inline)}\n`);
+  console.log(`\n${runs.map((r) => `${r.style}: ${r.rate.toFixed(0)} operations/s, ${failed(r)}`).join("; ")}\n`);
   printTable(
     ["process", "run", "RSS at start", at(5), at(10), "RSS after GC", "heap at start", `heap at ${Math.round(DOCUMENTS / 2).toLocaleString("en-US")}`, "heap at end"],
-    Object.keys(variables.processes).flatMap((name) =>
+    Object.keys(runs[0]!.processes).flatMap((name) =>
       runs.map((r) => {
         const p = r.processes[name]!;
         return [name, r.style, p.rss[0]!, p.rss[5]!, p.rss[10]!, p.rssAfterGc, p.heap[0]!, p.heap[5]!, p.heapAfterGc];
       }),
     ),
   );
+  const file = writeResults("memory-documents", { operations: DOCUMENTS, runs });
+  const variables = runs.find((r) => r.style === "variables");
+  const inline = runs.find((r) => r.style === "inline");
+  if (variables !== undefined && inline !== undefined) compareStyles(variables, inline);
+  console.log(`\nwritten ${file}\n`);
+}
+
+/** Each process's growth inline against its growth with variables: the target. */
+function compareStyles(variables: DocumentsRun, inline: DocumentsRun): void {
   console.log("");
   const growth = (p: DocumentsRun["processes"][string]) => p.rssAfterGc - p.rss[0]!;
   printTable(
@@ -70,8 +82,6 @@ async function distinctDocuments(): Promise<void> {
       return [name, growth(v), growth(i), `${excess.toFixed(1)} ${excess <= DISTINCT_BUDGET_MIB ? "ok" : "OVER"}`, `${secondHalf(v)} / ${secondHalf(i)}`, ratio(i.heapAfterGc, v.heapAfterGc)];
     }),
   );
-  const file = writeResults("memory-documents", { operations: DOCUMENTS, runs });
-  console.log(`\nwritten ${file}\n`);
 }
 
 async function idleSubscriptions(): Promise<void> {
