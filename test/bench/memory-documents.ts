@@ -9,7 +9,7 @@
  * with the same two documents and variables. Each run starts fresh processes
  * (`--expose-gc`, and the inspector, through which the bench forces a GC) and
  * reads every process's RSS at start and after every tenth of COUNT, then
- * forces a GC and reads the heap in use (and at the end the RSS after it).
+ * forces a GC and reads the heap in use and the RSS after it.
  */
 import { loadavg } from "node:os";
 import { inlineReport } from "../support/report-documents.js";
@@ -27,8 +27,8 @@ export interface DocumentsRun {
   rate: number;
   /** Operations answered with errors, by `extensions.code` (counted, not retried). */
   errors: Record<string, number>;
-  /** Per process: RSS (MiB) at start and after each tenth; heap in use (MiB) after a forced GC at each of those; RSS after the last GC. */
-  processes: Record<string, { rss: number[]; heap: number[]; rssAfterGc: number; heapAfterGc: number }>;
+  /** Per process, at start and after each tenth: RSS (MiB) before a forced GC, heap in use and RSS after it; the last two at the end. */
+  processes: Record<string, { rss: number[]; heap: number[]; rssGc: number[]; rssAfterGc: number; heapAfterGc: number }>;
 }
 
 const IN_FLIGHT = 8;
@@ -93,10 +93,14 @@ export async function runDocuments(style: Style, count: number): Promise<Documen
     const rss = (service: Service) => rssOf(service.child!.pid!) / MIB;
     // The gateway first.
     const ordered = [gateway, ...services.filter((service) => service !== gateway)];
-    const samples = new Map(ordered.map((service) => [service.name, { rss: [] as number[], heap: [] as number[] }]));
+    const samples = new Map(ordered.map((service) => [service.name, { rss: [] as number[], heap: [] as number[], rssGc: [] as number[] }]));
     const measure = async () => {
       for (const service of ordered) samples.get(service.name)!.rss.push(rss(service));
-      for (const service of ordered) samples.get(service.name)!.heap.push((await collectGarbage(service)) / MIB);
+      for (const service of ordered) {
+        const sampled = samples.get(service.name)!;
+        sampled.heap.push((await collectGarbage(service)) / MIB);
+        sampled.rssGc.push(rss(service));
+      }
     };
     await measure();
     const started = Date.now();
@@ -119,8 +123,8 @@ export async function runDocuments(style: Style, count: number): Promise<Documen
     const rate = count / ((Date.now() - started) / 1000);
     const processes: DocumentsRun["processes"] = {};
     for (const service of ordered) {
-      const { rss: rssSamples, heap } = samples.get(service.name)!;
-      processes[service.name] = { rss: rssSamples, heap, rssAfterGc: rss(service), heapAfterGc: heap.at(-1)! };
+      const { rss: rssSamples, heap, rssGc } = samples.get(service.name)!;
+      processes[service.name] = { rss: rssSamples, heap, rssGc, rssAfterGc: rssGc.at(-1)!, heapAfterGc: heap.at(-1)! };
     }
     return { style, count, rate, errors, processes };
   } finally {

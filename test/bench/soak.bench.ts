@@ -16,11 +16,15 @@
  * process; at the start of the second half and when the last report is
  * answered, the live heap after a forced GC (through the inspector, as the
  * memory scenario does): what a leak would grow. At start and end: the rows
- * of every table, and the load average. Results: each process's RSS slope
+ * of every table, and the load average. Every 10 s also Redis: its
+ * `used_memory` (the whole instance) and each of the stack's streams' length
+ * and size, with the event log's retention at 2 minutes too
+ * (`MTD_EVENT_LOG_RETENTION_SECONDS`): trimmed, they level off after it.
+ * Results: each process's RSS slope
  * over the second half (least squares, MiB/min; target < 1) beside its heap
  * size's and its live heap's, the tables bounded, p99 report
- * accepted → change delivered to a subscriber, for the reports of the first
- * and of the last minute (target: last ≤ 1.2× first).
+ * accepted → change delivered to a subscriber, for each minute's reports
+ * (target: the last minute's ≤ 1.2× the first's).
  */
 import { loadavg } from "node:os";
 import { createConnection } from "mysql2/promise";
@@ -32,6 +36,7 @@ import { ChangeMap, deviceFlips, steady } from "./pace.js";
 import { startProcesses } from "./stack.js";
 import { startSubscribers, type Subscribers } from "./subscribers.js";
 import { printTable } from "./table.js";
+import { redisSampler, type RedisSample } from "./redis-sample.js";
 
 const MINUTES = Number(process.env.BENCH_SOAK_MINUTES ?? 10);
 const RATE = Number(process.env.BENCH_RATE ?? 10);
@@ -40,6 +45,7 @@ const SAMPLE_MS = 10_000;
 const DEVICES = 20;
 const MIB = 2 ** 20;
 const RETENTION = "2m";
+const RETENTION_SECONDS = 120;
 const INLINE = process.env.BENCH_INLINE !== "0";
 
 const SUBSCRIPTION = /* GraphQL */ `
@@ -54,12 +60,15 @@ interface Sample {
   rssMib: Record<string, number>;
   heapTotalMib: Record<string, number>;
   loopP99Ms: Record<string, number>;
+  redis: RedisSample;
 }
 
 export async function run(): Promise<void> {
-  const env = { ...UNLIMITED, MTD_RETENTION_ACCESS_CHANGES: RETENTION, MTD_RETENTION_AUDIT: RETENTION, MTD_RETENTION_REPORTS: RETENTION, NODE_OPTIONS: GC_NODE_OPTIONS };
+  const env = { ...UNLIMITED, MTD_RETENTION_ACCESS_CHANGES: RETENTION, MTD_RETENTION_AUDIT: RETENTION, MTD_RETENTION_REPORTS: RETENTION, MTD_EVENT_LOG_RETENTION_SECONDS: String(RETENTION_SECONDS), NODE_OPTIONS: GC_NODE_OPTIONS };
   const loadAtStart = loadavg();
   const stack = await startProcesses(env, 2);
+  const redis = redisSampler(stack.redisPrefix);
+  const sample = (services: Service[], started: number) => sampleAll(services, started, redis);
   const groups: Subscribers[] = [];
   try {
     const tenant = await Tenant.create("soak", stack.query, stack.token);
@@ -111,21 +120,19 @@ export async function run(): Promise<void> {
 
     // Latency of each delivery: the report that caused its sequence was accepted at `accepted`.
     const seconds = MINUTES * 60;
-    const first: number[] = [];
-    const last: number[] = [];
+    /** Latencies of the deliveries of each minute's reports (by when the report was accepted). */
+    const byMinute: number[][] = Array.from({ length: Math.ceil(MINUTES) }, () => []);
     let matched = 0;
     for (const group of groups) {
       for (const frame of await group.frames()) {
         const at = accepted.get(changes.keyOf.get(frame.sequence) ?? "");
         if (at === undefined) continue;
         matched++;
-        const latency = frame.arrival - started - at;
-        if (at < 60_000) first.push(latency);
-        if (at >= (seconds - 60) * 1000) last.push(latency); // runs under two minutes: the same reports
+        byMinute[Math.min(Math.floor(at / 60_000), byMinute.length - 1)]!.push(frame.arrival - started - at);
       }
     }
-    first.sort((a, b) => a - b);
-    last.sort((a, b) => a - b);
+    for (const minute of byMinute) minute.sort((a, b) => a - b);
+    const [first, last] = [byMinute[0]!, byMinute.at(-1)!];
 
     const secondHalf = samples.filter((s) => s.t >= seconds / 2);
     const processes = stack.services.map((service) => service.name);
@@ -145,8 +152,19 @@ export async function run(): Promise<void> {
       ["table", "rows at start", "rows at end"],
       Object.keys(tablesAtEnd).map((table) => [table, tablesAtStart[table] ?? 0, tablesAtEnd[table]!]),
     );
+    console.log("");
+    printRedis(samples, seconds);
     const p99First = percentile(first, 99);
     const p99Last = percentile(last, 99);
+    console.log("");
+    printTable(
+      ["minute", ...byMinute.map((_, i) => String(i + 1))],
+      [
+        ["deliveries", ...byMinute.map((minute) => minute.length)],
+        ["p50 ms", ...byMinute.map((minute) => percentile(minute, 50))],
+        ["p99 ms", ...byMinute.map((minute) => percentile(minute, 99))],
+      ],
+    );
     console.log("");
     printTable(
       ["reports of", "deliveries", "p50 ms", "p99 ms"],
@@ -161,10 +179,11 @@ export async function run(): Promise<void> {
     const ratio = p99Last / p99First;
     const loadAtEnd = loadavg();
     console.log(`\np99 last ÷ first: ${ratio.toFixed(2)} (${ratio <= 1.2 ? "ok" : "OVER"} 1.2); delivered ${await delivered()} of ${expected} expected (${matched} matched to their report), ${failed} reports failed; load average at the end ${loadAtEnd.map((l) => l.toFixed(1)).join(" ")}`);
-    const file = writeResults("soak", { minutes: MINUTES, rate: RATE, inline: INLINE, subscribers: perGateway * groups.length, retention: RETENTION, loadAtStart, loadAtEnd, samples, live, tablesAtStart, tablesAtEnd, latency: { first: { p50: percentile(first, 50), p99: p99First }, last: { p50: percentile(last, 50), p99: p99Last } } });
+    const file = writeResults("soak", { minutes: MINUTES, rate: RATE, inline: INLINE, subscribers: perGateway * groups.length, retention: RETENTION, loadAtStart, loadAtEnd, samples, live, tablesAtStart, tablesAtEnd, latency: { first: { p50: percentile(first, 50), p99: p99First }, last: { p50: percentile(last, 50), p99: p99Last }, byMinute: byMinute.map((minute) => ({ deliveries: minute.length, p50: percentile(minute, 50), p99: percentile(minute, 99) })) } });
     console.log(`written ${file}`);
   } finally {
     for (const group of groups) await group.close();
+    redis.close();
     await stack.stop();
   }
 }
@@ -175,8 +194,8 @@ async function liveHeaps(services: Service[]): Promise<Record<string, number>> {
   return heaps;
 }
 
-async function sample(services: Service[], started: number): Promise<Sample> {
-  const s: Sample = { t: (Date.now() - started) / 1000, rssMib: {}, heapTotalMib: {}, loopP99Ms: {} };
+async function sampleAll(services: Service[], started: number, redis: ReturnType<typeof redisSampler>): Promise<Sample> {
+  const s: Sample = { t: (Date.now() - started) / 1000, rssMib: {}, heapTotalMib: {}, loopP99Ms: {}, redis: await redis.sample() };
   await Promise.all(
     services.map(async (service) => {
       s.rssMib[service.name] = rssOf(service.child!.pid!) / MIB;
@@ -206,6 +225,24 @@ async function tableRows(databaseUrl: string): Promise<Record<string, number>> {
   } finally {
     await connection.end();
   }
+}
+
+/** Each stream's length and size at start, halfway and at the end, with the second half's slope, and Redis's used_memory. */
+function printRedis(samples: Sample[], seconds: number): void {
+  const half = samples.find((s) => s.t >= seconds / 2) ?? samples.at(-1)!;
+  const secondHalf = samples.filter((s) => s.t >= seconds / 2);
+  const topics = [...new Set(samples.flatMap((s) => Object.keys(s.redis.streams)))].sort();
+  const at = (s: Sample, topic: string) => s.redis.streams[topic] ?? { length: 0, mib: 0 };
+  printTable(
+    ["Redis", "at start", "halfway", "at end", "second half, per minute"],
+    [
+      ...topics.flatMap((topic) => [
+        [`stream ${topic}: entries`, at(samples[0]!, topic).length, at(half, topic).length, at(samples.at(-1)!, topic).length, slopePerMinute(secondHalf.map((s) => [s.t, at(s, topic).length])).toFixed(1)],
+        [`stream ${topic}: MiB`, at(samples[0]!, topic).mib, at(half, topic).mib, at(samples.at(-1)!, topic).mib, slopePerMinute(secondHalf.map((s) => [s.t, at(s, topic).mib])).toFixed(3)],
+      ]),
+      ["used_memory (whole instance), MiB", samples[0]!.redis.usedMemoryMib, half.redis.usedMemoryMib, samples.at(-1)!.redis.usedMemoryMib, slopePerMinute(secondHalf.map((s) => [s.t, s.redis.usedMemoryMib])).toFixed(3)],
+    ],
+  );
 }
 
 /** Least-squares slope of (seconds, MiB) points, in MiB per minute. */

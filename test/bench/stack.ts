@@ -19,6 +19,8 @@ export interface ProcessStack {
   services: Service[];
   /** `mysql://…` of the stack's database (for table sizes). */
   databaseUrl: string;
+  /** `MTD_REDIS_PREFIX` of every process: the stack's keys are `<prefix>:…`. */
+  redisPrefix: string;
   query: Query;
   token(claims: Parameters<typeof signToken>[1]): Promise<string>;
   stop(): Promise<void>;
@@ -76,7 +78,7 @@ export async function startProcesses(env: Record<string, string> = {}, gateways 
       });
       return (await response.json()) as never;
     };
-    return { gatewayUrl: gateway.url, gateway, gateways: replicas, services, databaseUrl: database.url, query, token: (claims) => signToken(secret, claims), stop };
+    return { gatewayUrl: gateway.url, gateway, gateways: replicas, services, databaseUrl: database.url, redisPrefix: redis.prefix, query, token: (claims) => signToken(secret, claims), stop };
   } catch (error) {
     await stop();
     throw error;
