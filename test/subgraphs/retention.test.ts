@@ -2,11 +2,13 @@
  * Retention end to end, on both engines: access changes and audit entries age
  * out on their own, and a cursor from before what is kept is refused with
  * CURSOR_EXPIRED and the cursor to resume from, by the query and by the
- * subscription through the gateway; resuming from it misses nothing kept.
+ * subscription through the gateway (graphql-ws, SSE, multipart); resuming
+ * from it misses nothing kept.
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Subscriber, Tenant } from "../gateway/subscriptions-helpers.js";
+import { multipartSubscribe, SseReader } from "../gateway/transports-helpers.js";
 import { engines } from "../support/engines.js";
 import { startGraph, type TestGraph } from "../support/graph.js";
 import { waitFor } from "../support/wait.js";
@@ -50,6 +52,19 @@ for (const engine of engines()) {
         await expired.ended.promise;
         const errors = expired.error as { extensions?: Record<string, unknown> }[];
         expect(errors[0]?.extensions).toMatchObject({ code: "CURSOR_EXPIRED", oldestCursor });
+        // The same on the HTTP transports: an SSE `next` with the error, then `complete`; Apollo Client's multipart error.
+        const sse = new SseReader(graph.gatewayUrl, { token: tenant.enforcement, query: SUBSCRIPTION, variables: { after: first!.cursor } });
+        const multipart = multipartSubscribe(graph.gatewayUrl, tenant.enforcement, SUBSCRIPTION, { after: first!.cursor });
+        try {
+          await sse.ended.promise;
+          expect(sse.events.map((e) => e.event)).toEqual(["next", "complete"]);
+          expect(sse.results[0].errors[0].extensions).toMatchObject({ code: "CURSOR_EXPIRED", oldestCursor });
+          await waitFor(() => multipart.errors !== undefined, 10_000, "the multipart error");
+          expect(multipart.errors![0].extensions).toMatchObject({ code: "CURSOR_EXPIRED", oldestCursor });
+        } finally {
+          sse.stop();
+          multipart.stop();
+        }
 
         // From oldestCursor: the next changes, once each, in order.
         const live = subscriber.subscribe(SUBSCRIPTION, { after: oldestCursor });
