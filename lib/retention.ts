@@ -17,12 +17,22 @@ export interface PruneTarget {
   timeProperty: string;
   /** Rows whose time is below this are pruned (evaluated at each run). */
   cutoff: () => Date | number;
+  /** Only rows that also match this are pruned (e.g. a status); an index on it and `timeProperty` keeps the batches cheap. */
+  where?: Record<string, unknown>;
+}
+
+export interface OlderThanOptions<T> {
+  /** Only rows with these values are pruned. */
+  where?: Partial<T>;
+  /** The clock the age is measured on, epoch ms. Default `Date.now`. */
+  now?: () => number;
 }
 
 /** Rows of `entity` whose `timeProperty` lies more than `keepMs` in the past (as a `Date` or epoch ms, like the column). */
-export function olderThan<T extends ObjectLiteral>(entity: EntitySchema<T>, timeProperty: keyof T & string, keepMs: number, as: "date" | "epochMs"): PruneTarget {
-  const cutoff = as === "date" ? () => new Date(Date.now() - keepMs) : () => Date.now() - keepMs;
-  return { entity: entity as unknown as EntitySchema<ObjectLiteral>, timeProperty, cutoff };
+export function olderThan<T extends ObjectLiteral>(entity: EntitySchema<T>, timeProperty: keyof T & string, keepMs: number, as: "date" | "epochMs", options: OlderThanOptions<T> = {}): PruneTarget {
+  const now = options.now ?? Date.now;
+  const cutoff = as === "date" ? () => new Date(now() - keepMs) : () => now() - keepMs;
+  return { entity: entity as unknown as EntitySchema<ObjectLiteral>, timeProperty, cutoff, where: options.where };
 }
 
 /** Rows deleted per statement. */
@@ -46,7 +56,7 @@ export async function prune(dataSource: DataSource, target: PruneTarget): Promis
   for (let batch = 0; batch < MAX_BATCHES; batch++) {
     const rows = await repository.find({
       select: Object.fromEntries(primary.map((name) => [name, true])) as never,
-      where: { [target.timeProperty]: LessThan(cutoff) } as never,
+      where: { ...target.where, [target.timeProperty]: LessThan(cutoff) } as never,
       order: { [target.timeProperty]: "ASC" } as never,
       take: BATCH,
     });

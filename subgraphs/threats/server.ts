@@ -19,6 +19,7 @@ import { DeviceDirectory } from "./device-directory.js";
 import { Threats0001 } from "./data/migrations/0001-threats.js";
 import { Threats0002 } from "./data/migrations/0002-report-fingerprint.js";
 import { Threats0003 } from "./data/migrations/0003-report-retention.js";
+import { Threats0004 } from "./data/migrations/0004-resolved-threat-retention.js";
 import { ReportRepository } from "./data/reports.js";
 import { resolvers } from "./resolvers/index.js";
 import { RiskFeed } from "./risk-feed.js";
@@ -45,7 +46,7 @@ export async function start(deps: SubgraphDeps, options: ThreatsOptions = {}): P
   return runSubgraph(deps, {
     name: "threats",
     entities: ENTITIES,
-    migrations: [Threats0001, Threats0002, Threats0003],
+    migrations: [Threats0001, Threats0002, Threats0003, Threats0004],
     now: options.now,
     ownsConnectors: true,
     setup: async ({ work: store, events, logger, audit, config }) => {
@@ -55,7 +56,8 @@ export async function start(deps: SubgraphDeps, options: ThreatsOptions = {}): P
       await connectors.announce();
       const riskFeed = new RiskFeed(events, logger);
       await riskFeed.ready();
-      const services: Services = { assessments, connectors, reports: new ReportRepository(store, assessments, new DeviceDirectory(config.subgraphUrls.devices)), riskFeed, now: store.now };
+      const reports = new ReportRepository(store, assessments, config.retention.reportsMs, new DeviceDirectory(config.subgraphUrls.devices));
+      const services: Services = { assessments, connectors, reports, riskFeed, now: store.now };
       const checkConnectors = singleFlight(() => connectors.check().catch((error: unknown) => logger.warn({ err: error }, "connector check failed")));
       return {
         resolvers,
@@ -63,8 +65,8 @@ export async function start(deps: SubgraphDeps, options: ThreatsOptions = {}): P
         context: (base) => createContext(base, services),
         partnerConnectors: connectors,
         consumers: [consumeDeviceEvents(events, assessments, logger)],
-        // A report id is remembered this long (duplicate or CONFLICT); whether a partner reported on a device is kept apart, for good.
-        retention: [olderThan(ReportEntity, "receivedAt", config.retention.reportsMs, "date")],
+        // A report id is remembered this long (duplicate or CONFLICT), a RESOLVED threat as long after its last observation; whether a partner reported on a device is kept apart, for good.
+        retention: [olderThan(ReportEntity, "receivedAt", config.retention.reportsMs, "date"), reports.resolvedThreats()],
         timers: [{ everyMs: options.connectorCheckIntervalMs ?? DEFAULT_CONNECTOR_CHECK_INTERVAL_MS, run: checkConnectors }],
         api: { checkConnectors },
         dispose: async () => {

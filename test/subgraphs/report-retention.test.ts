@@ -86,7 +86,8 @@ for (const engine of engines()) {
     it("fills the reported devices from the reports stored before the migration", async () => {
       const dataSource = graph.subgraphs.threats!.database.dataSource;
       // k-2 was never reported on (the test above): two reports stored by the schema before, the first received at `receivedAt`.
-      await dataSource.undoLastMigration({ transaction: "each" });
+      await dataSource.undoLastMigration({ transaction: "each" }); // 0004, the index for pruning resolved threats
+      await dataSource.undoLastMigration({ transaction: "each" }); // 0003, which fills the reported devices
       const receivedAt = Date.now();
       await dataSource.query("INSERT INTO threat_reports (tenant_id, partner, report_id, device_id, observed_at, received_at, threat_count, fingerprint) VALUES (?, 'LOOKOUT', 'before-1', 'k-2', ?, ?, 1, NULL)", [TENANT, receivedAt - 1000, receivedAt]);
       await dataSource.query("INSERT INTO threat_reports (tenant_id, partner, report_id, device_id, observed_at, received_at, threat_count, fingerprint) VALUES (?, 'LOOKOUT', 'before-2', 'k-2', ?, ?, 1, NULL)", [TENANT, receivedAt, receivedAt + 5]);

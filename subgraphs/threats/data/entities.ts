@@ -85,7 +85,11 @@ export interface ReportedDeviceRecord {
   firstReportedAt: Date;
 }
 
-/** A threat as last observed; unique on tenant, partner, device and external id. */
+/**
+ * A threat as last observed; unique on tenant, partner, device and external
+ * id. Kept while ACTIVE; once RESOLVED, until its last observation is older
+ * than `MTD_RETENTION_REPORTS` (then pruned, see `reports.ts`).
+ */
 export interface ThreatRecord {
   id: string;
   tenantId: string;
@@ -222,7 +226,11 @@ export const ThreatEntity = new EntitySchema<ThreatRecord>({
     observedAt: timestampColumn({ name: "observed_at" }),
     updatedAt: timestampColumn({ name: "updated_at" }),
   },
-  indices: [{ name: "threats_key", columns: ["tenantId", "partner", "deviceId", "externalId"], unique: true }],
+  indices: [
+    { name: "threats_key", columns: ["tenantId", "partner", "deviceId", "externalId"], unique: true },
+    // Retention prunes RESOLVED threats by their last observation (lib/retention.ts).
+    { name: "threats_status_observed", columns: ["status", "observedAt"] },
+  ],
 });
 
 export const ENTITIES = [ConnectorEntity, TenantEntity, DeviceStateEntity, ReportEntity, ReportedDeviceEntity, ThreatEntity];

@@ -9,6 +9,14 @@
  * stored one does not overwrite it), and one reassessment of each device
  * touched: at most one assessment event per device, one outbox write.
  *
+ * Retention prunes RESOLVED threats last observed more than
+ * `MTD_RETENTION_REPORTS` ago (`resolvedThreats`), like the reports
+ * themselves. So an observation older than that of a threat not stored is
+ * stale and changes nothing: it may be older than one pruned (a report
+ * replayed after its id was forgotten must not bring back as ACTIVE a threat
+ * since resolved). A device's risk needs only its ACTIVE threats, which are
+ * never pruned, and whether its partner reported on it, kept apart.
+ *
  * A report that cannot be applied (unknown or retired device, a platform the
  * partner does not cover) is refused on its own and writes nothing; the
  * others of the batch are stored.
@@ -27,6 +35,7 @@ import { GraphQLError } from "graphql";
 import { In, type FindOptionsWhere } from "typeorm";
 import type { MtdPartner } from "../../../lib/domain-enums.js";
 import { insertRows } from "../../../lib/bulk.js";
+import { olderThan, type PruneTarget } from "../../../lib/retention.js";
 import { isUniqueViolation } from "../../../lib/db.js";
 import { conflict, forbidden, notFound } from "../../../lib/errors.js";
 import { authorizePartner } from "../../../lib/partner-rule.js";
@@ -73,9 +82,16 @@ export class ReportRepository {
   constructor(
     private readonly store: UnitOfWork,
     private readonly assessments: AssessmentRepository,
+    /** `MTD_RETENTION_REPORTS`: how long a report id is remembered, and a RESOLVED threat after its last observation. */
+    private readonly retentionMs: number,
     /** Where devices not learnt yet are resolved; without one they are NOT_FOUND. */
     private readonly directory?: DeviceDirectory,
   ) {}
+
+  /** What retention prunes of the threats: RESOLVED ones last observed more than `retentionMs` ago, on the clock `apply` judges observations by. */
+  resolvedThreats(): PruneTarget {
+    return olderThan(ThreatEntity, "observedAt", this.retentionMs, "date", { where: { status: "RESOLVED" }, now: this.store.now });
+  }
 
   /**
    * Applies one report for `partner`, which must be one of the tenant's
@@ -209,12 +225,15 @@ export class ReportRepository {
     const state = new Map<string, Map<string, ThreatRecord>>(deviceIds.map((id) => [id, new Map()]));
     for (const threat of await tx.manager.find(ThreatEntity, { where })) state.get(threat.deviceId)!.set(threat.externalId, threat);
     const written = new Map<string, ThreatRecord>();
+    /** Observations before this may be older than a RESOLVED one retention pruned. */
+    const staleBefore = now.getTime() - this.retentionMs;
     for (const { deviceId, observedAt, threats } of reports) {
       const current = state.get(deviceId)!;
       for (const threat of threats) {
         const existing = current.get(threat.externalId);
         let next: ThreatRecord;
         if (existing === undefined) {
+          if (observedAt.getTime() < staleBefore) continue; // stale, as if older than the stored (see the header)
           next = { id: randomUUID(), tenantId, partner, deviceId, ...threat, detectedAt: observedAt, resolvedAt: threat.status === "RESOLVED" ? observedAt : null, observedAt, updatedAt: now };
         } else if (observedAt.getTime() >= existing.observedAt.getTime()) {
           const resolvedAt = threat.status === "ACTIVE" ? null : existing.status === "RESOLVED" ? existing.resolvedAt : observedAt;
