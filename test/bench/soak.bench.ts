@@ -15,7 +15,10 @@
  * `nodejs_eventloop_lag_p99_seconds`, reset at each scrape) of every
  * process; at the start of the second half and when the last report is
  * answered, the live heap after a forced GC (through the inspector, as the
- * memory scenario does): what a leak would grow. At start and end: the rows
+ * memory scenario does): what a leak would grow; the same every 5 minutes,
+ * to show whether it levels off. BENCH_HEAPSNAPSHOT (service names) has those
+ * processes write a heap snapshot after each of the two readings
+ * (`test/bench/results/heap/<service>/`; diff two with `heap-diff.ts`). At start and end: the rows
  * of every table, and the load average. Every 10 s also Redis: its
  * `used_memory` (the whole instance) and each of the stack's streams' length
  * and size, with the event log's retention at 2 minutes too
@@ -33,7 +36,7 @@ import { Tenant } from "../gateway/subscriptions-helpers.js";
 import { percentile, rssOf, UNLIMITED, writeResults } from "./peers.js";
 import { collectGarbage, GC_NODE_OPTIONS } from "./collect-garbage.js";
 import { ChangeMap, deviceFlips, steady } from "./pace.js";
-import { startProcesses } from "./stack.js";
+import { heapSnapshot, snapshotted, startProcesses } from "./stack.js";
 import { startSubscribers, type Subscribers } from "./subscribers.js";
 import { printTable } from "./table.js";
 import { redisSampler, type RedisSample } from "./redis-sample.js";
@@ -89,9 +92,18 @@ export async function run(): Promise<void> {
     const sampler = setInterval(() => void sample(stack.services, started).then((s) => samples.push(s)), SAMPLE_MS);
     const mapper = setInterval(() => void changes.read().catch((error: unknown) => console.error(`reading changes: ${String(error)}`)), SAMPLE_MS);
     samples.push(await sample(stack.services, started));
-    /** The live heap of every process (after a forced GC) at the start of the second half and when the last report is answered. */
-    const live: { half?: Record<string, number>; end?: Record<string, number> } = {};
-    const halfway = setTimeout(() => void liveHeaps(stack.services).then((heaps) => (live.half = heaps)), (MINUTES * 60_000) / 2);
+    /** The live heap of every process (after a forced GC) at the start of the second half and when the last report is answered; and every 5 minutes, by minute. */
+    const live: { half?: Record<string, number>; end?: Record<string, number>; byMinute: Record<number, Record<string, number>> } = { byMinute: {} };
+    const snapshots: string[] = [];
+    const snapshot = async () => {
+      for (const service of stack.services.filter(snapshotted)) snapshots.push(await heapSnapshot(service));
+    };
+    const halfway = setTimeout(() => void liveHeaps(stack.services).then(async (heaps) => ((live.half = live.byMinute[MINUTES / 2] = heaps), await snapshot())), (MINUTES * 60_000) / 2);
+    let fifth = 0;
+    const everyFive = setInterval(() => {
+      const minute = 5 * ++fifth;
+      if (minute !== MINUTES / 2 && minute < MINUTES) void liveHeaps(stack.services).then((heaps) => (live.byMinute[minute] = heaps));
+    }, 5 * 60_000);
 
     /** When each report was accepted (ms since the start), by its key. */
     const accepted = new Map<string, number>();
@@ -107,7 +119,10 @@ export async function run(): Promise<void> {
       if ((i + 1) % (RATE * 60) === 0) console.log(`  ${(i + 1) / (RATE * 60)} min: ${i + 1} reports sent`);
     });
     clearTimeout(halfway);
+    clearInterval(everyFive);
     live.end = await liveHeaps(stack.services);
+    live.byMinute[MINUTES] = live.end;
+    await snapshot();
     const expected = (total - failed) * perGateway * groups.length;
     const delivered = async () => (await Promise.all(groups.map((group) => group.stats()))).reduce((sum, stats) => sum + stats.received, 0);
     const deadline = Date.now() + 120_000;
@@ -147,6 +162,13 @@ export async function run(): Promise<void> {
         return [name, samples[0]!.rssMib[name]!, samples.at(-1)!.rssMib[name]!, `${slope.toFixed(2)} ${Math.abs(slope) < 1 ? "ok" : "OVER"}`, samples.at(-1)!.heapTotalMib[name]!, slopeOf((s) => s.heapTotalMib[name]!).toFixed(2), `${atHalf.toFixed(1)} → ${atEnd.toFixed(1)}`, liveSlope.toFixed(2), percentile(loops, 50), loops.at(-1) ?? NaN];
       }),
     );
+    console.log("");
+    const minutes = Object.keys(live.byMinute).map(Number).sort((a, b) => a - b);
+    printTable(
+      ["live heap after GC, MiB, at minute", ...minutes.map(String)],
+      processes.map((name) => [name, ...minutes.map((minute) => live.byMinute[minute]![name]!.toFixed(1))]),
+    );
+    if (snapshots.length > 0) console.log(`heap snapshots (half, end): ${snapshots.join(" ")}`);
     console.log("");
     printTable(
       ["table", "rows at start", "rows at end"],
