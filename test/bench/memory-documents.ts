@@ -57,7 +57,8 @@ function operation(style: Style, i: number, run: string): { role: "analyst" | "p
   const input = {
     reportId: `report-${run}-${i}`,
     deviceId: `bench-device-${i % DEVICES}`,
-    observedAt: new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString(),
+    // Now: an observation older than MTD_RETENTION_REPORTS of a threat not stored would change nothing.
+    observedAt: new Date().toISOString(),
     threats: [{ externalId: `threat-${i % 5}`, category: "APP", severity: i % 4 === 1 ? "HIGH" : "LOW", title: `finding ${i}`, status: "ACTIVE" }],
   };
   if (style === "variables") return { role: "partner", query: REPORT_WITH_VARIABLES, variables: { input } };
