@@ -10,8 +10,8 @@ const ENROLL = /* GraphQL */ `
 `;
 const DEVICE = /* GraphQL */ `query Device($id: ID!) { device(id: $id) { id name platform retiredAt } }`;
 const DEVICES = /* GraphQL */ `
-  query Devices($first: Int, $after: String, $platform: Platform, $includeRetired: Boolean) {
-    devices(first: $first, after: $after, platform: $platform, includeRetired: $includeRetired) {
+  query Devices($first: Int, $after: String, $platform: Platform, $includeRetired: Boolean, $search: String) {
+    devices(first: $first, after: $after, platform: $platform, includeRetired: $includeRetired, search: $search) {
       totalCount
       pageInfo { hasNextPage endCursor }
       edges { cursor node { id platform } }
@@ -81,6 +81,105 @@ for (const engine of engines()) {
       const android = await graph.query(tenant, DEVICES, { platform: "ANDROID" });
       expect(android.data!.devices.totalCount).toBe(3);
       expect(android.data!.devices.edges.map((edge: { node: { platform: string } }) => edge.node.platform)).toEqual(["ANDROID", "ANDROID", "ANDROID"]);
+    });
+
+    describe("search", () => {
+      let tenant: string;
+      /** Every id `search` finds, page by page (`first` a page), and the totalCount of each page. */
+      async function searchAll(token: string, search: string, first = 4, extra: Record<string, unknown> = {}) {
+        const ids: string[] = [];
+        const totals = new Set<number>();
+        let after: string | null = null;
+        for (;;) {
+          const page: any = await graph.query(token, DEVICES, { first, after, search, ...extra });
+          expect(page.errors).toBeUndefined();
+          totals.add(page.data.devices.totalCount);
+          ids.push(...page.data.devices.edges.map((edge: { node: { id: string } }) => edge.node.id));
+          if (!page.data.devices.pageInfo.hasNextPage) break;
+          after = page.data.devices.pageInfo.endCursor;
+        }
+        return { ids, totals: [...totals] };
+      }
+
+      beforeAll(async () => {
+        tenant = await graph.token({ tenantId: "search", role: "admin" });
+        const inputs = [
+          ...Array.from({ length: 30 }, (_, i) => ({ ...iphone(`s-${String(i).padStart(2, "0")}`, i % 3 === 0 ? `Sales Phone ${i}` : `Lab tablet ${i}`), userPrincipalName: i === 7 ? "Ada.Lovelace@contoso.com" : null })),
+          { ...iphone("w-1", "100% ready"), userPrincipalName: null },
+          { ...iphone("w-2", "1000 ready"), userPrincipalName: null },
+          { ...iphone("w-3", "under_score"), userPrincipalName: null },
+          { ...iphone("w-4", "underXscore"), userPrincipalName: null },
+          { ...iphone("w-5", "bang!mark"), userPrincipalName: null },
+        ];
+        const batch = await graph.query(tenant, `mutation($inputs: [EnrollDeviceInput!]!) { enrollDevicesBatch(inputs: $inputs) { error { message } } }`, { inputs });
+        expect(batch.data!.enrollDevicesBatch.every((item: { error: unknown }) => item.error === null)).toBe(true);
+        await graph.query(tenant, `mutation { retireDevice(id: "s-27") { id } }`);
+        // Another tenant's devices with matching names, ids and user principal names.
+        const other = await graph.token({ tenantId: "search-other", role: "admin" });
+        for (const input of [iphone("s-00", "Sales Phone other"), { ...iphone("x-ada", "x"), userPrincipalName: "ada.lovelace@fabrikam.com" }]) {
+          expect((await graph.query(other, ENROLL, { input })).errors).toBeUndefined();
+        }
+      });
+
+      it("finds the name matches across pages, ignoring case, with totalCount the number of matches", async () => {
+        const expected = ["s-00", "s-03", "s-06", "s-09", "s-12", "s-15", "s-18", "s-21", "s-24"]; // s-27 is retired
+        expect(await searchAll(tenant, "sALES pHONE")).toEqual({ ids: expected, totals: [9] });
+        expect(await searchAll(tenant, "  sales ", 500)).toEqual({ ids: expected, totals: [9] });
+        expect(await searchAll(tenant, "Sales", 2, { includeRetired: true })).toEqual({ ids: [...expected, "s-27"], totals: [10] });
+        expect(await searchAll(tenant, "sales", 4, { platform: "ANDROID" })).toEqual({ ids: [], totals: [0] });
+      });
+
+      it("matches the id and the user principal name too", async () => {
+        expect(await searchAll(tenant, "S-1")).toEqual({ ids: ["s-10", "s-11", "s-12", "s-13", "s-14", "s-15", "s-16", "s-17", "s-18", "s-19"], totals: [10] });
+        expect(await searchAll(tenant, "ada.LOVELACE")).toEqual({ ids: ["s-07"], totals: [1] });
+      });
+
+      it("matches % _ and ! as themselves, not as wildcards", async () => {
+        expect(await searchAll(tenant, "100%")).toEqual({ ids: ["w-1"], totals: [1] });
+        expect(await searchAll(tenant, "0% r")).toEqual({ ids: ["w-1"], totals: [1] });
+        expect(await searchAll(tenant, "under_")).toEqual({ ids: ["w-3"], totals: [1] });
+        expect(await searchAll(tenant, "%")).toEqual({ ids: ["w-1"], totals: [1] });
+        expect(await searchAll(tenant, "_")).toEqual({ ids: ["w-3"], totals: [1] });
+        expect(await searchAll(tenant, "!")).toEqual({ ids: ["w-5"], totals: [1] });
+        expect(await searchAll(tenant, "g!m")).toEqual({ ids: ["w-5"], totals: [1] });
+        // Empty (after trimming) matches every listed device.
+        expect((await searchAll(tenant, "  ", 500)).totals).toEqual([34]);
+      });
+
+      it("never finds another tenant's devices, through the gateway or on the subgraph directly", async () => {
+        for (const url of [graph.gatewayUrl, graph.subgraphs.devices!.url]) {
+          const page = await graph.query(tenant, DEVICES, { first: 500, search: "fabrikam" }, url);
+          expect(page.data!.devices).toMatchObject({ totalCount: 0, edges: [] });
+          const other = await graph.query(tenant, DEVICES, { first: 500, search: "other" }, url);
+          expect(other.data!.devices.totalCount).toBe(0);
+          const ada = await graph.query(tenant, DEVICES, { first: 500, search: "ada" }, url);
+          expect(ada.data!.devices.edges.map((edge: { node: { id: string } }) => edge.node.id)).toEqual(["s-07"]);
+        }
+      });
+
+      it.each([
+        ["257 characters", "x".repeat(257), /^search: expected 0-256 characters; got 257/],
+        ["a control character", "ab\u0007c", /^search: control characters are not allowed/],
+        ["a NUL", "ab\u0000c", /^search: control characters are not allowed/],
+        ["a lone surrogate", "ab\ud800c", /^search: expected well-formed Unicode text/],
+      ])("refuses %s as BAD_USER_INPUT naming search", async (_name, search, message) => {
+        const result = await graph.query(tenant, DEVICES, { search });
+        expect(result.errors![0]!.extensions!.code).toBe("BAD_USER_INPUT");
+        expect(result.errors![0]!.message).toMatch(message);
+        expect(result.data ?? null).toBeNull();
+      });
+
+      it("refuses the same inline in the query", async () => {
+        for (const search of ["x".repeat(257), "ab\u0007c"]) {
+          const inline = await graph.query(tenant, `query { devices(search: ${JSON.stringify(search)}) { totalCount } }`);
+          expect(inline.errors![0]!.extensions!.code).toBe("BAD_USER_INPUT");
+          expect(inline.errors![0]!.message).toMatch(/^search: /);
+        }
+      });
+
+      it("accepts 256 characters", async () => {
+        expect((await searchAll(tenant, "y".repeat(256))).totals).toEqual([0]);
+      });
     });
 
     it("retires a device: it keeps its record, leaves the default listing, and retiring twice is a no-op", async () => {

@@ -23,6 +23,8 @@ export interface ListOptions {
   afterId?: string;
   platform?: Platform;
   includeRetired: boolean;
+  /** A substring of the name, id or user principal name, any case; LIKE's wildcards in it are matched as themselves. */
+  search?: string;
 }
 
 export class DeviceRepository {
@@ -46,6 +48,11 @@ export class DeviceRepository {
       const query = this.dataSource.getRepository(DeviceEntity).createQueryBuilder("d").where("d.tenant_id = :tenantId", { tenantId });
       if (options.platform !== undefined) query.andWhere("d.platform = :platform", { platform: options.platform });
       if (!options.includeRetired) query.andWhere("d.retired_at IS NULL");
+      if (options.search !== undefined && options.search !== "") {
+        // LOWER on both sides: SQLite's LIKE ignores ASCII case only and MariaDB's follows the column's collation.
+        const pattern = `%${escapeLike(options.search.toLowerCase())}%`;
+        query.andWhere("(LOWER(d.name) LIKE :pattern ESCAPE '!' OR LOWER(d.id) LIKE :pattern ESCAPE '!' OR LOWER(d.user_principal_name) LIKE :pattern ESCAPE '!')", { pattern });
+      }
       return query;
     };
     const page = base().orderBy("d.id", "ASC").take(options.first + 1);
@@ -134,6 +141,11 @@ function enrolment(tenantId: string, existing: DeviceRecord | null, values: Enro
   const record: DeviceRecord = { ...existing, ...values, enrolledAt: reenrolled ? now : existing.enrolledAt, retiredAt: null, updatedAt: now, version: existing.version + 1 };
   const action = reenrolled ? "device.enrolled" : "device.updated";
   return { record, action, audit: { action, targetType: "Device", targetId: record.id, before: audited(existing), after: audited(record) } };
+}
+
+/** `value` with LIKE's wildcards and the escape character itself escaped by `!` (the same on SQLite and MariaDB, unlike a backslash). */
+function escapeLike(value: string): string {
+  return value.replace(/[!%_]/g, "!$&");
 }
 
 /** What the audit trail keeps of a device. */

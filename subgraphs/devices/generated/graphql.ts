@@ -167,7 +167,11 @@ export type Query = {
   auditLog: AuditEntryConnection;
   /** The device, or null when it does not exist in the caller's tenant. */
   device: Maybe<Device>;
-  /** Devices of the caller's tenant ordered by id; `first` is 1-500. Retired devices are listed only with `includeRetired`. */
+  /**
+   * Devices of the caller's tenant ordered by id; `first` is 1-500. Retired devices are listed only with `includeRetired`.
+   * `search` (up to 256 characters, trimmed; empty matches every device) keeps the devices whose name, id or user principal
+   * name contains it, ignoring case (`%` and `_` are matched as themselves); `totalCount` counts the matches.
+   */
   devices: DeviceConnection;
 };
 
@@ -188,6 +192,7 @@ export type QueryDevicesArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
   includeRetired?: InputMaybe<Scalars['Boolean']['input']>;
   platform?: InputMaybe<Platform>;
+  search?: InputMaybe<Scalars['String']['input']>;
 };
 
 /** Why one item of a batch was refused (nothing of it stored); the same code and message the single mutation would give. */

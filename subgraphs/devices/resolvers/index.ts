@@ -5,7 +5,7 @@ import { badUserInput, itemError, notFound, type ItemError } from "../../../lib/
 import { decodeCursor, encodeCursor, pageSize, toPage } from "../../../lib/paging.js";
 import { identifier } from "../../../lib/validation.js";
 import type { EnrollValues } from "../data/repository.js";
-import { enrollValues, MAX_DEVICES_PER_BATCH } from "../input.js";
+import { enrollValues, MAX_DEVICES_PER_BATCH, searchTerm } from "../input.js";
 import type { Resolvers } from "../generated/graphql.js";
 
 export const resolvers: Resolvers = {
@@ -23,6 +23,7 @@ export const resolvers: Resolvers = {
         afterId,
         platform: args.platform ?? undefined,
         includeRetired: args.includeRetired ?? false,
+        search: searchTerm(args.search),
       });
       return toPage(rows, first, totalCount, (device) => encodeCursor([device.id]));
     },
