@@ -1,6 +1,7 @@
 import DataLoader from "dataloader";
 import type { RequestContext } from "../context.js";
 import type { AccessChangeStream } from "./access-stream.js";
+import type { ComplianceReader } from "./data/compliance.js";
 import type { AccessDecisionRecord, AccessExceptionRecord, PolicyDeviceRecord } from "./data/entities.js";
 import type { ExceptionRepository } from "./data/exceptions.js";
 import type { ImpactReader } from "./data/impact.js";
@@ -19,6 +20,7 @@ export interface PolicyImpactReference {
 export interface PolicyServices {
   exceptions: ExceptionRepository;
   impact: ImpactReader;
+  compliance: ComplianceReader;
   /** The subgraph's clock, epoch ms. */
   now: () => number;
 }

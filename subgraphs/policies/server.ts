@@ -15,6 +15,7 @@ import { Policies0001 } from "./data/migrations/0001-policies.js";
 import { Policies0002 } from "./data/migrations/0002-grace-exceptions.js";
 import { Policies0003 } from "./data/migrations/0003-access-change-age.js";
 import { ExceptionRepository } from "./data/exceptions.js";
+import { ComplianceReader } from "./data/compliance.js";
 import { ImpactReader } from "./data/impact.js";
 import { PolicyRepository } from "./data/repository.js";
 import { Deadlines, DEFAULT_DEADLINE_POLL_MS } from "./deadlines.js";
@@ -42,7 +43,7 @@ export async function start(deps: SubgraphDeps, options: PoliciesOptions = {}): 
       const repository = new PolicyRepository(work, audit);
       const now = options.now ?? Date.now;
       const evaluator = new Evaluator(work, repository, now);
-      const services = { exceptions: new ExceptionRepository(database.dataSource, evaluator, audit, now), impact: new ImpactReader(database.dataSource), now };
+      const services = { exceptions: new ExceptionRepository(database.dataSource, evaluator, audit, now), impact: new ImpactReader(database.dataSource), compliance: new ComplianceReader(database.dataSource), now };
       const deadlines = new Deadlines(database.dataSource, evaluator, now, logger);
       const feed = new TopicFeed(events, { topic: "policies", types: [ACCESS_CHANGED], name: "policies.access-feed", logger });
       const accessStream = new AccessChangeStream(feed, repository);

@@ -199,6 +199,12 @@ export type Query = {
   accessChanges: AccessChangeConnection;
   compliancePolicies: Array<CompliancePolicy>;
   conditionalAccessPolicies: Array<ConditionalAccessPolicy>;
+  /**
+   * Admin, analyst. The tenant's devices whose `complianceState` is `state` (optionally of `platform`), in device-id
+   * order as `devices`; `first` is 1-500; retired devices are left out. A device the policies subgraph has not heard of
+   * yet (its enrolment event not yet applied, milliseconds) is in none of the states until it has.
+   */
+  devicesByCompliance: DeviceConnection;
 };
 
 
@@ -206,6 +212,14 @@ export type QueryAccessChangesArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
   resource?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type QueryDevicesByComplianceArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  platform?: InputMaybe<Platform>;
+  state: ComplianceState;
 };
 
 export type SetCompliancePolicyInput = {
@@ -512,6 +526,7 @@ export type QueryResolvers<ContextType = Context, ParentType extends ResolversPa
   accessChanges?: Resolver<ResolversTypes['AccessChangeConnection'], ParentType, ContextType, RequireFields<QueryAccessChangesArgs, 'first'>>;
   compliancePolicies?: Resolver<Array<ResolversTypes['CompliancePolicy']>, ParentType, ContextType>;
   conditionalAccessPolicies?: Resolver<Array<ResolversTypes['ConditionalAccessPolicy']>, ParentType, ContextType>;
+  devicesByCompliance?: Resolver<ResolversTypes['DeviceConnection'], ParentType, ContextType, RequireFields<QueryDevicesByComplianceArgs, 'first' | 'state'>>;
 }>;
 
 export interface SafeIntScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['SafeInt'], any> {

@@ -44,6 +44,14 @@ export const resolvers: Resolvers = {
       ]);
       return toPage(rows, first, totalCount, cursorOf);
     },
+
+    devicesByCompliance: async (_, args, context) => {
+      const { tenantId } = requireRole(context.identity, "admin", "analyst");
+      const first = pageSize(args.first, 50);
+      const after = args.after == null ? "" : decodeCursor("after", args.after, ["string"] as const)[0];
+      const { ids, totalCount } = await context.compliance.page(tenantId, { state: args.state, platform: args.platform ?? undefined }, after, first + 1);
+      return toPage(ids.map((id) => ({ id })), first, totalCount, (device) => encodeCursor([device.id]));
+    },
   },
 
   Mutation: {
