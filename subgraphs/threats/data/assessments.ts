@@ -63,6 +63,20 @@ export class AssessmentRepository {
     return this.store.dataSource.getRepository(DeviceStateEntity).find({ where: { tenantId, deviceId: In([...deviceIds]) } });
   }
 
+  /** The tenant's devices not retired (of `platform` when given) counted by level (null: no partner data): one statement. */
+  async countByLevel(tenantId: string, platform?: Platform): Promise<Map<ThreatLevel | null, number>> {
+    const query = this.store.dataSource
+      .getRepository(DeviceStateEntity)
+      .createQueryBuilder("d")
+      .select("d.level", "level")
+      .addSelect("COUNT(*)", "count")
+      .where("d.tenant_id = :tenantId", { tenantId })
+      .andWhere("d.retired_at IS NULL");
+    if (platform !== undefined) query.andWhere("d.platform = :platform", { platform });
+    const rows = await query.groupBy("d.level").getRawMany<{ level: ThreatLevel | null; count: number | string }>();
+    return new Map(rows.map((row) => [row.level, Number(row.count)]));
+  }
+
   /** Threats on `deviceIds` in the tenant, in detection order: one statement. */
   async findThreats(tenantId: string, deviceIds: readonly string[]): Promise<ThreatRecord[]> {
     return this.store.dataSource

@@ -43,6 +43,13 @@ export type DeviceRiskChange = {
   previousLevel: Maybe<ThreatLevel>;
 };
 
+/** How many of the tenant's devices are at one risk level; `level` null: devices no partner has reported on yet. */
+export type DeviceRiskCount = {
+  __typename?: 'DeviceRiskCount';
+  count: Scalars['Int']['output'];
+  level: Maybe<ThreatLevel>;
+};
+
 export type EnableMtdConnectorInput = {
   blockOnMissingPartnerData?: InputMaybe<Array<Platform>>;
   enabledPlatforms: Array<Platform>;
@@ -128,10 +135,21 @@ export type Platform =
 
 export type Query = {
   __typename?: 'Query';
+  /**
+   * The tenant's devices (retired ones left out; optionally of one `platform`) counted by `riskLevel`, exactly: one entry
+   * per level in the order SECURED, LOW, MEDIUM, HIGH, then null (no partner data yet), zeros included. A device enrolled
+   * milliseconds ago is counted once the threats subgraph has applied its enrolment event. Readable by every role that reads `riskLevel`.
+   */
+  deviceCountsByRisk: Array<DeviceRiskCount>;
   /** The tenant's connector: the ENABLED (or UNRESPONSIVE) one covering the most platforms, else the most recently changed, or null. */
   mtdConnector: Maybe<MtdConnector>;
   /** Every connector of the tenant, by partner. */
   mtdConnectors: Array<MtdConnector>;
+};
+
+
+export type QueryDeviceCountsByRiskArgs = {
+  platform?: InputMaybe<Platform>;
 };
 
 export type ReportError = {
@@ -315,8 +333,9 @@ export type ResolversTypes = ResolversObject<{
   Device: ResolverTypeWrapper<DeviceReference>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   DeviceRiskChange: ResolverTypeWrapper<Omit<DeviceRiskChange, 'device'> & { device: ResolversTypes['Device'] }>;
-  EnableMtdConnectorInput: EnableMtdConnectorInput;
+  DeviceRiskCount: ResolverTypeWrapper<DeviceRiskCount>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
+  EnableMtdConnectorInput: EnableMtdConnectorInput;
   MtdConnector: ResolverTypeWrapper<ConnectorRecord>;
   MtdPartner: MtdPartner;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
@@ -342,8 +361,9 @@ export type ResolversParentTypes = ResolversObject<{
   Device: DeviceReference;
   ID: Scalars['ID']['output'];
   DeviceRiskChange: Omit<DeviceRiskChange, 'device'> & { device: ResolversParentTypes['Device'] };
-  EnableMtdConnectorInput: EnableMtdConnectorInput;
+  DeviceRiskCount: DeviceRiskCount;
   Int: Scalars['Int']['output'];
+  EnableMtdConnectorInput: EnableMtdConnectorInput;
   MtdConnector: ConnectorRecord;
   Mutation: Record<PropertyKey, never>;
   Query: Record<PropertyKey, never>;
@@ -383,6 +403,11 @@ export type DeviceRiskChangeResolvers<ContextType = Context, ParentType extends 
   previousLevel?: Resolver<Maybe<ResolversTypes['ThreatLevel']>, ParentType, ContextType>;
 }>;
 
+export type DeviceRiskCountResolvers<ContextType = Context, ParentType extends ResolversParentTypes['DeviceRiskCount'] = ResolversParentTypes['DeviceRiskCount']> = ResolversObject<{
+  count?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  level?: Resolver<Maybe<ResolversTypes['ThreatLevel']>, ParentType, ContextType>;
+}>;
+
 export type MtdConnectorResolvers<ContextType = Context, ParentType extends ResolversParentTypes['MtdConnector'] = ResolversParentTypes['MtdConnector']> = ResolversObject<{
   blockOnMissingPartnerData?: Resolver<Array<ResolversTypes['Platform']>, ParentType, ContextType>;
   enabledPlatforms?: Resolver<Array<ResolversTypes['Platform']>, ParentType, ContextType>;
@@ -401,6 +426,7 @@ export type MutationResolvers<ContextType = Context, ParentType extends Resolver
 }>;
 
 export type QueryResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = ResolversObject<{
+  deviceCountsByRisk?: Resolver<Array<ResolversTypes['DeviceRiskCount']>, ParentType, ContextType, Partial<QueryDeviceCountsByRiskArgs>>;
   mtdConnector?: Resolver<Maybe<ResolversTypes['MtdConnector']>, ParentType, ContextType>;
   mtdConnectors?: Resolver<Array<ResolversTypes['MtdConnector']>, ParentType, ContextType>;
 }>;
@@ -442,6 +468,7 @@ export type Resolvers<ContextType = Context> = ResolversObject<{
   DateTime?: GraphQLScalarType;
   Device?: DeviceResolvers<ContextType>;
   DeviceRiskChange?: DeviceRiskChangeResolvers<ContextType>;
+  DeviceRiskCount?: DeviceRiskCountResolvers<ContextType>;
   MtdConnector?: MtdConnectorResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;

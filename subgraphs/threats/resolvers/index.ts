@@ -9,6 +9,8 @@ import type { ReportThreatsInput, Resolvers } from "../generated/graphql.js";
 
 /** Who reads the tenant's connector, risk and threats. */
 const READERS: Role[] = ["admin", "analyst", "enforcement", "partner"];
+/** The order of `deviceCountsByRisk`: the levels lowest first, then no partner data. */
+const RISK_ORDER = ["SECURED", "LOW", "MEDIUM", "HIGH", null] as const;
 /** Who follows risk changes. */
 const SUBSCRIBERS: Role[] = ["enforcement", "admin", "analyst"];
 
@@ -23,6 +25,11 @@ export const resolvers: Resolvers = {
     mtdConnectors: (_, __, context) => {
       const { tenantId } = requireRole(context.identity, ...READERS);
       return context.connectors.list(tenantId);
+    },
+    deviceCountsByRisk: async (_, { platform }, context) => {
+      const { tenantId } = requireRole(context.identity, ...READERS);
+      const counts = await context.assessments.countByLevel(tenantId, platform ?? undefined);
+      return RISK_ORDER.map((level) => ({ level, count: counts.get(level) ?? 0 }));
     },
   },
 
