@@ -21,19 +21,25 @@
  * measured moments apart), with the load average before and after.
  *
  * Tracing's overhead alone: `BENCH_PEERS=ours,ours-traced,ours-untraced`.
+ * `BENCH_SUBGRAPHS_TRACED=1` traces the subgraphs too (this process, the SDK's
+ * parentbased_always_on sampler, AsyncLocalStorage as in production; to a sink
+ * of their own) for every peer: their CPU per request against a run without.
  */
 import type { SubgraphName } from "../../lib/config.js";
 import { startGraph, type TestGraph } from "../support/graph.js";
 import { waitFor } from "../support/wait.js";
 import { DeviceStateEntity } from "../../subgraphs/threats/data/entities.js";
 import { autocannon, cpuMsOf, interleaved, loadAverage, pairedRatio, PEER_LABELS, showSpread, spread, startPeer, writeResults, type PeerName, type RunningPeer, type Spread } from "./peers.js";
-import { startTraceSink, traced, type TraceSink } from "./trace-sink.js";
+import { startSink, startTraceSink, traced, type TraceSink } from "./trace-sink.js";
+import { createLogger } from "../../lib/logger.js";
+import { startTracing } from "../../lib/tracing.js";
 import { printTable } from "./table.js";
 
 const PEERS = (process.env.BENCH_PEERS ?? "ours,ours-traced,ours-sampled,apollo,hive").split(",") as PeerName[];
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const SUBGRAPHS_TRACED = process.env.BENCH_SUBGRAPHS_TRACED === "1";
 const WARMUP_SECONDS = 2;
 const TENANT = "bench";
 const DEVICES = 40;
@@ -92,6 +98,12 @@ interface Measured {
 }
 
 export async function run(): Promise<void> {
+  const subgraphSink = SUBGRAPHS_TRACED ? await startSink({}) : undefined;
+  const subgraphTracing = await startTracing(
+    { tracesUrl: subgraphSink && `${subgraphSink.env.OTEL_EXPORTER_OTLP_ENDPOINT}/v1/traces`, protocol: "http/protobuf" },
+    "subgraphs",
+    createLogger("warn", "bench"),
+  );
   const graph = await startGraph({ env: { MTD_RATE_LIMIT_TENANT_PER_SECOND: "0", MTD_RATE_LIMIT_PARTNER_PER_SECOND: "0" } });
   const peers: RunningPeer[] = [];
   const sinks = new Map<PeerName, TraceSink>();
@@ -120,7 +132,7 @@ export async function run(): Promise<void> {
     }
 
     const loadBefore = loadAverage();
-    console.log(`${CONNECTIONS} connections, ${SECONDS} s per measurement after ${WARMUP_SECONDS} s warm-up, ${ROUNDS} rounds interleaved; subgraphs in one process on SQLite (${DEVICES} devices, ${DEVICES * APPS_PER_DEVICE} apps); load average ${loadBefore}\n`);
+    console.log(`${CONNECTIONS} connections, ${SECONDS} s per measurement after ${WARMUP_SECONDS} s warm-up, ${ROUNDS} rounds interleaved; subgraphs in one process on SQLite (${DEVICES} devices, ${DEVICES * APPS_PER_DEVICE} apps)${SUBGRAPHS_TRACED ? ", traced" : ""}; load average ${loadBefore}\n`);
     const results: Record<string, Record<string, Measured> & { loadAverage?: unknown }> = {};
     const rows: (string | number)[][] = [];
     for (const workload of CHOSEN) {
@@ -174,12 +186,19 @@ export async function run(): Promise<void> {
     for (const peer of peers) await peer.stop();
     const exported = Object.fromEntries([...sinks].map(([name, sink]) => [name, { spans: sink.spans(), requests: answered.get(name)!, spansPerRequest: sink.spans() / answered.get(name)! }]));
     for (const [name, { spans, requests, spansPerRequest }] of Object.entries(exported)) console.log(`${name}: ${spans} spans received for ${requests} requests (${spansPerRequest.toFixed(2)} per request)`);
-    const file = writeResults("queries", { connections: CONNECTIONS, seconds: SECONDS, rounds: ROUNDS, peers: PEERS, loadAverage: { before: loadBefore, after: loadAverage() }, results, exported });
+    if (subgraphSink !== undefined) {
+      await subgraphTracing.dispose();
+      const requests = [...answered.values()].reduce((sum, count) => sum + count, 0);
+      console.log(`subgraphs (traced): ${subgraphSink.spans()} spans received for ${requests} requests of all peers (${(subgraphSink.spans() / requests).toFixed(2)} per request)`);
+    }
+    const file = writeResults("queries", { subgraphsTraced: SUBGRAPHS_TRACED, connections: CONNECTIONS, seconds: SECONDS, rounds: ROUNDS, peers: PEERS, loadAverage: { before: loadBefore, after: loadAverage() }, results, exported });
     console.log(`\nwritten ${file}`);
   } finally {
     for (const peer of peers) await peer.stop();
     for (const sink of sinks.values()) await sink.close();
     await graph.stop();
+    await subgraphTracing.dispose();
+    await subgraphSink?.close();
   }
 }
 

@@ -30,6 +30,11 @@ export function traced(peer: PeerName): boolean {
 export async function startTraceSink(peer: PeerName): Promise<TraceSink> {
   const sampler = SAMPLERS[peer];
   if (sampler === undefined) throw new Error(`${peer} is not traced`);
+  return startSink(sampler);
+}
+
+/** An OTLP/HTTP protobuf sink whose `env` sets `sampler` (the SDK's default, parentbased_always_on, when empty). */
+export async function startSink(sampler: Record<string, string>): Promise<TraceSink> {
   let spans = 0;
   const server = createServer((request, response) => {
     const chunks: Buffer[] = [];
