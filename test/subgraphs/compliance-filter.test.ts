@@ -134,6 +134,27 @@ for (const engine of engines()) {
       expect(none.errors![0]!.extensions!.code).toBe("UNAUTHENTICATED");
     });
 
+    it("deviceCountsByCompliance: each state's count exactly, by platform, for admins and analysts of the tenant only", async () => {
+      const COUNTS = `query($platform: Platform) { deviceCountsByCompliance(platform: $platform) { state count } }`;
+      const counts = async (token: string | null, platform?: Platform, url?: string) => graph.query(token, COUNTS, { platform }, url);
+      const all = [{ state: "COMPLIANT", count: 10 }, { state: "IN_GRACE_PERIOD", count: 2 }, { state: "NONCOMPLIANT", count: 3 }];
+      const analyst = await graph.token({ tenantId, role: "analyst" });
+      for (const url of [graph.gatewayUrl, graph.subgraphs.policies!.url]) {
+        expect((await counts(admin, undefined, url)).data!.deviceCountsByCompliance).toEqual(all);
+        expect((await counts(analyst, undefined, url)).data!.deviceCountsByCompliance).toEqual(all);
+      }
+      expect((await counts(admin, "ANDROID")).data!.deviceCountsByCompliance).toEqual([{ state: "COMPLIANT", count: 2 }, { state: "IN_GRACE_PERIOD", count: 2 }, { state: "NONCOMPLIANT", count: 0 }]);
+      const stranger = await graph.token({ tenantId: `bc-none-${randomUUID().slice(0, 8)}`, role: "analyst" });
+      expect((await counts(stranger)).data!.deviceCountsByCompliance.map((entry: { count: number }) => entry.count)).toEqual([0, 0, 0]);
+      for (const claims of [{ role: "enforcement" }, { role: "partner", partner: "LOOKOUT" }] as const) {
+        const refused = await counts(await graph.token({ tenantId, ...claims }), undefined, graph.subgraphs.policies!.url);
+        expect(refused.errors![0]!.extensions!.code).toBe("FORBIDDEN");
+      }
+      expect((await counts(null)).errors![0]!.extensions!.code).toBe("UNAUTHENTICATED");
+      const bad = await graph.query(admin, COUNTS, { platform: "BLACKBERRY" });
+      expect(bad.errors![0]!.extensions!.code).toBe("BAD_USER_INPUT");
+    });
+
     it("bad input is BAD_USER_INPUT naming the argument", async () => {
       expect((await graph.query(admin, BY_COMPLIANCE, { state: "NONCOMPLIANT", first: 501 })).errors![0]!.message).toMatch(/^first: expected an integer from 1 to 500/);
       expect((await graph.query(admin, BY_COMPLIANCE, { state: "NONCOMPLIANT", first: 0 })).errors![0]!.extensions!.code).toBe("BAD_USER_INPUT");

@@ -1,5 +1,5 @@
 /**
- * Devices by compliance state (`Query.devicesByCompliance`): read from the
+ * Devices by compliance state (`Query.devicesByCompliance`, `Query.deviceCountsByCompliance`): read from the
  * stored state the evaluator keeps (`policy_devices`), in device-id order.
  * Retired devices are left out, as `devices` leaves them out by default.
  */
@@ -30,5 +30,11 @@ export class ComplianceReader {
       repository.count({ where: where(tenantId, filter) }),
     ]);
     return { ids: rows.map((row) => row.deviceId), totalCount };
+  }
+
+  /** How many devices (of `platform` when given) are in each of `states`, in that order: one count statement per state. */
+  async counts(tenantId: string, states: readonly ComplianceState[], platform?: Platform): Promise<number[]> {
+    const repository = this.dataSource.getRepository(PolicyDeviceEntity);
+    return Promise.all(states.map((state) => repository.count({ where: where(tenantId, { state, platform }) })));
   }
 }

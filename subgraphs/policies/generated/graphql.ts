@@ -113,6 +113,13 @@ export type Device = {
   id: Scalars['ID']['output'];
 };
 
+/** How many of the tenant's devices are in one compliance state. */
+export type DeviceComplianceCount = {
+  __typename?: 'DeviceComplianceCount';
+  count: Scalars['Int']['output'];
+  state: ComplianceState;
+};
+
 export type DeviceConnection = {
   __typename?: 'DeviceConnection';
   edges: Array<DeviceEdge>;
@@ -200,6 +207,12 @@ export type Query = {
   compliancePolicies: Array<CompliancePolicy>;
   conditionalAccessPolicies: Array<ConditionalAccessPolicy>;
   /**
+   * Admin, analyst. How many of the tenant's devices (optionally of one `platform`) are in each compliance state, exactly:
+   * one entry per state in the order COMPLIANT, IN_GRACE_PERIOD, NONCOMPLIANT, zeros included; each count is the
+   * `totalCount` `devicesByCompliance` gives for that state (retired devices left out).
+   */
+  deviceCountsByCompliance: Array<DeviceComplianceCount>;
+  /**
    * Admin, analyst. The tenant's devices whose `complianceState` is `state` (optionally of `platform`), in device-id
    * order as `devices`; `first` is 1-500; retired devices are left out. A device the policies subgraph has not heard of
    * yet (its enrolment event not yet applied, milliseconds) is in none of the states until it has.
@@ -212,6 +225,11 @@ export type QueryAccessChangesArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
   resource?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type QueryDeviceCountsByComplianceArgs = {
+  platform?: InputMaybe<Platform>;
 };
 
 
@@ -376,6 +394,7 @@ export type ResolversTypes = ResolversObject<{
   ConditionalAccessPolicy: ResolverTypeWrapper<ConditionalAccessPolicyRecord>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   Device: ResolverTypeWrapper<DeviceReference>;
+  DeviceComplianceCount: ResolverTypeWrapper<DeviceComplianceCount>;
   DeviceConnection: ResolverTypeWrapper<Omit<DeviceConnection, 'edges'> & { edges: Array<ResolversTypes['DeviceEdge']> }>;
   DeviceEdge: ResolverTypeWrapper<Omit<DeviceEdge, 'node'> & { node: ResolversTypes['Device'] }>;
   GrantAccessExceptionInput: GrantAccessExceptionInput;
@@ -406,6 +425,7 @@ export type ResolversParentTypes = ResolversObject<{
   ConditionalAccessPolicy: ConditionalAccessPolicyRecord;
   DateTime: Scalars['DateTime']['output'];
   Device: DeviceReference;
+  DeviceComplianceCount: DeviceComplianceCount;
   DeviceConnection: Omit<DeviceConnection, 'edges'> & { edges: Array<ResolversParentTypes['DeviceEdge']> };
   DeviceEdge: Omit<DeviceEdge, 'node'> & { node: ResolversParentTypes['Device'] };
   GrantAccessExceptionInput: GrantAccessExceptionInput;
@@ -494,6 +514,11 @@ export type DeviceResolvers<ContextType = Context, ParentType extends ResolversP
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
 }>;
 
+export type DeviceComplianceCountResolvers<ContextType = Context, ParentType extends ResolversParentTypes['DeviceComplianceCount'] = ResolversParentTypes['DeviceComplianceCount']> = ResolversObject<{
+  count?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  state?: Resolver<ResolversTypes['ComplianceState'], ParentType, ContextType>;
+}>;
+
 export type DeviceConnectionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['DeviceConnection'] = ResolversParentTypes['DeviceConnection']> = ResolversObject<{
   edges?: Resolver<Array<ResolversTypes['DeviceEdge']>, ParentType, ContextType>;
   pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
@@ -526,6 +551,7 @@ export type QueryResolvers<ContextType = Context, ParentType extends ResolversPa
   accessChanges?: Resolver<ResolversTypes['AccessChangeConnection'], ParentType, ContextType, RequireFields<QueryAccessChangesArgs, 'first'>>;
   compliancePolicies?: Resolver<Array<ResolversTypes['CompliancePolicy']>, ParentType, ContextType>;
   conditionalAccessPolicies?: Resolver<Array<ResolversTypes['ConditionalAccessPolicy']>, ParentType, ContextType>;
+  deviceCountsByCompliance?: Resolver<Array<ResolversTypes['DeviceComplianceCount']>, ParentType, ContextType, Partial<QueryDeviceCountsByComplianceArgs>>;
   devicesByCompliance?: Resolver<ResolversTypes['DeviceConnection'], ParentType, ContextType, RequireFields<QueryDevicesByComplianceArgs, 'first' | 'state'>>;
 }>;
 
@@ -547,6 +573,7 @@ export type Resolvers<ContextType = Context> = ResolversObject<{
   ConditionalAccessPolicy?: ConditionalAccessPolicyResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   Device?: DeviceResolvers<ContextType>;
+  DeviceComplianceCount?: DeviceComplianceCountResolvers<ContextType>;
   DeviceConnection?: DeviceConnectionResolvers<ContextType>;
   DeviceEdge?: DeviceEdgeResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;

@@ -52,6 +52,13 @@ export const resolvers: Resolvers = {
       const { ids, totalCount } = await context.compliance.page(tenantId, { state: args.state, platform: args.platform ?? undefined }, after, first + 1);
       return toPage(ids.map((id) => ({ id })), first, totalCount, (device) => encodeCursor([device.id]));
     },
+
+    deviceCountsByCompliance: async (_, { platform }, context) => {
+      const { tenantId } = requireRole(context.identity, "admin", "analyst");
+      const states = ["COMPLIANT", "IN_GRACE_PERIOD", "NONCOMPLIANT"] as const;
+      const counts = await context.compliance.counts(tenantId, states, platform ?? undefined);
+      return states.map((state, i) => ({ state, count: counts[i]! }));
+    },
   },
 
   Mutation: {
