@@ -331,8 +331,25 @@ describe.skipIf(!chromiumAvailable())("admin console in Chromium", () => {
     await pages.getByText("Page 1 of 1").waitFor(WAIT);
     await expect.poll(() => deviceRows.count()).toBe(1 + 2);
     await page.getByLabel("Platform").selectOption("");
+    // The search and the compliance filter go to the graph: the requests carry them.
+    const searched = page.waitForRequest((request) => request.url().endsWith("/graphql") && /"search":"fleet phone 1"/.test(request.postData() ?? ""));
     await page.getByLabel("Search").fill("fleet phone 1");
+    await searched;
     await page.getByRole("status").filter({ hasText: "10 of 33 devices" }).waitFor(WAIT);
+    await pages.getByText("Page 1 of 1").waitFor(WAIT);
+    await page.getByLabel("Search").fill("");
+    const byState = page.waitForRequest((request) => request.url().endsWith("/graphql") && /devicesByCompliance/.test(request.postData() ?? "") && /"state":"COMPLIANT"/.test(request.postData() ?? ""));
+    await page.getByLabel("Compliance").selectOption("COMPLIANT");
+    await byState;
+    await page.getByRole("status").filter({ hasText: "32 of 33 devices" }).waitFor(WAIT);
+    await pages.getByText("Page 1 of 2").waitFor(WAIT);
+    await pages.getByRole("button", { name: "Next page" }).click();
+    await pages.getByText("Page 2 of 2").waitFor(WAIT);
+    await expect.poll(() => deviceRows.count()).toBe(1 + 7);
+    // Both: the search's matches narrowed by compliance.
+    await page.getByLabel("Search").fill("fleet phone 0");
+    await page.getByRole("status").filter({ hasText: "9 of 33 devices" }).waitFor(WAIT);
+    await page.getByLabel("Compliance").selectOption("");
     await page.getByLabel("Search").fill("");
     expect(admin.errors).toEqual([]);
   });

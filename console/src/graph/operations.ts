@@ -11,6 +11,30 @@ export const FleetQuery = graphql(`
   }
 `);
 
+/** The Devices page's pages of 25, searched by the graph (`devices(search:)`); `all` counts the devices of the platform. */
+export const DevicesPageQuery = graphql(`
+  query ConsoleDevicesPage($first: Int!, $after: String, $platform: Platform, $search: String) {
+    devices(first: $first, after: $after, platform: $platform, search: $search) {
+      totalCount
+      pageInfo { hasNextPage endCursor }
+      edges { node { id name platform userPrincipalName riskLevel complianceState } }
+    }
+    all: devices(first: 1, platform: $platform) { totalCount }
+  }
+`);
+
+/** The same pages in one compliance state (`devicesByCompliance`). */
+export const ComplianceDevicesQuery = graphql(`
+  query ConsoleComplianceDevices($state: ComplianceState!, $first: Int!, $after: String, $platform: Platform) {
+    devicesByCompliance(state: $state, first: $first, after: $after, platform: $platform) {
+      totalCount
+      pageInfo { hasNextPage endCursor }
+      edges { node { id name platform userPrincipalName riskLevel complianceState } }
+    }
+    all: devices(first: 1, platform: $platform) { totalCount }
+  }
+`);
+
 export const AccessHistoryQuery = graphql(`
   query ConsoleAccessHistory($first: Int!, $after: String) {
     accessChanges(first: $first, after: $after) {

@@ -1,7 +1,8 @@
 /**
  * Reads a Relay connection to its end (or `maxPages` pages), for views that
- * need the whole list: the graph has no server-side name search, compliance
- * filter or per-device access history, so the console filters what it read.
+ * need the whole list: the overview's counts, the access history (the graph
+ * has no per-device or newest-first `accessChanges`) and a device search
+ * narrowed by compliance, which the console filters after reading.
  */
 import { useCallback, useEffect, useState } from "react";
 import { useClient, type AnyVariables, type CombinedError, type TypedDocumentNode } from "urql";
@@ -30,12 +31,14 @@ export function useAllPages<TData, TVariables extends AnyVariables & { after?: s
   document: TypedDocumentNode<TData, TVariables>,
   variables: Omit<TVariables, "after">,
   select: (data: TData) => Connection<TNode>,
+  pause = false,
 ): AllPages<TNode> {
   const client = useClient();
   const [generation, setGeneration] = useState(0);
   const [state, setState] = useState<Omit<AllPages<TNode>, "reload">>({ nodes: [], endCursor: null, totalCount: 0, truncated: false, loading: true });
   const key = JSON.stringify(variables);
   useEffect(() => {
+    if (pause) return;
     let cancelled = false;
     setState((previous) => ({ ...previous, loading: true }));
     void (async () => {
@@ -64,7 +67,7 @@ export function useAllPages<TData, TVariables extends AnyVariables & { after?: s
       cancelled = true;
     };
     // `select` is a pure projection; the variables are compared by value (key).
-  }, [client, document, key, generation]);
+  }, [client, document, key, generation, pause]);
   const reload = useCallback(() => setGeneration((n) => n + 1), []);
   return { ...state, reload };
 }

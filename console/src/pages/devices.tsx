@@ -1,36 +1,55 @@
 /**
- * The fleet: the platform filter goes to the graph (`devices(platform:)`);
- * name search and the compliance filter narrow what was read (the graph has
- * neither filter), and pages of 25 are cut from that.
+ * The fleet, 25 a page: the graph filters (`devices(platform:, search:)`,
+ * `devicesByCompliance(state:, platform:)`) and pages by cursor. A search
+ * together with a compliance filter reads the search's matches (100 a page, at
+ * most 20 pages) and narrows them by compliance here: the two filters live in
+ * different subgraphs.
  */
-import { useMemo, useState } from "react";
-import { FleetQuery } from "../graph/operations";
+import { useDeferredValue, useState } from "react";
+import { useQuery } from "urql";
+import { ComplianceDevicesQuery, DevicesPageQuery } from "../graph/operations";
 import { PAGE_SIZE, useAllPages } from "../graph/pages";
 import { Link } from "../router";
 import { ComplianceBadge, Empty, ErrorNote, Loading, PLATFORMS, platformName, RiskBadge, Table, Options } from "../ui";
-import type { Platform } from "../gql/graphql";
+import type { ComplianceState, Platform } from "../gql/graphql";
 
 const ROWS = 25;
 
 export function Devices() {
   const [search, setSearch] = useState("");
+  const term = useDeferredValue(search.trim());
   const [platform, setPlatform] = useState<Platform | "">("");
-  const [compliance, setCompliance] = useState("");
+  const [compliance, setCompliance] = useState<ComplianceState | "">("");
+  /** The cursor each page seen so far starts after; the last is the page shown (server paging). */
+  const [starts, setStarts] = useState<(string | null)[]>([null]);
   const [page, setPage] = useState(0);
-  const fleet = useAllPages(FleetQuery, { first: PAGE_SIZE, platform: platform || null }, (data) => data.devices);
-  const matching = useMemo(() => {
-    const needle = search.trim().toLowerCase();
-    return fleet.nodes.filter(
-      (device) =>
-        (compliance === "" || device.complianceState === compliance) &&
-        (needle === "" || [device.name, device.id, device.userPrincipalName ?? ""].some((text) => text.toLowerCase().includes(needle))),
-    );
-  }, [fleet.nodes, search, compliance]);
-  const pages = Math.max(1, Math.ceil(matching.length / ROWS));
-  const shown = Math.min(page, pages - 1);
-  const rows = matching.slice(shown * ROWS, (shown + 1) * ROWS);
+  const both = term !== "" && compliance !== "";
+  const common = { first: ROWS, after: starts.at(-1) ?? null, platform: platform || null };
+  const searchVariables = { ...common, search: term || null };
+  const stateVariables = { ...common, state: compliance || "COMPLIANT" };
+  const [bySearch] = useQuery({ query: DevicesPageQuery, variables: searchVariables, pause: compliance !== "" && !both, requestPolicy: "cache-and-network" });
+  const [byState] = useQuery({ query: ComplianceDevicesQuery, variables: stateVariables, pause: compliance === "" || both, requestPolicy: "cache-and-network" });
+  const narrowed = useAllPages(DevicesPageQuery, { first: PAGE_SIZE, platform: platform || null, search: term }, (data) => data.devices, !both);
+
+  const served = compliance === "" ? bySearch : byState;
+  const connection = compliance === "" ? bySearch.data?.devices : byState.data?.devicesByCompliance;
+  const matching = narrowed.nodes.filter((device) => device.complianceState === compliance);
+  const count = both ? matching.length : (connection?.totalCount ?? 0);
+  const all = (compliance !== "" && !both ? byState.data?.all : bySearch.data?.all)?.totalCount ?? 0;
+  const pages = Math.max(1, Math.ceil(count / ROWS));
+  const shown = both ? Math.min(page, pages - 1) : starts.length - 1;
+  const rows = both ? matching.slice(shown * ROWS, (shown + 1) * ROWS) : (connection?.edges.map((edge) => edge.node) ?? []);
+  // Until the page asked for arrives, not the previous one under the new page's number.
+  const asked = compliance === "" ? searchVariables : stateVariables;
+  const arrived = served.operation !== undefined && Object.entries(asked).every(([name, value]) => (served.operation!.variables as Record<string, unknown>)[name] === value);
+  const loading = both ? narrowed.loading && narrowed.nodes.length === 0 : connection === undefined || (!arrived && served.error === undefined);
+  const error = both ? narrowed.error : served.error;
+  const hasNext = both ? shown < pages - 1 : connection?.pageInfo.hasNextPage === true;
+  const next = () => (both ? setPage(shown + 1) : setStarts([...starts, connection?.pageInfo.endCursor ?? null]));
+  const previous = () => (both ? setPage(shown - 1) : setStarts(starts.slice(0, -1)));
   const filter = (set: (value: string) => void) => (value: string) => {
     set(value);
+    setStarts([null]);
     setPage(0);
   };
 
@@ -51,7 +70,7 @@ export function Devices() {
         </label>
         <label>
           Compliance
-          <select value={compliance} onChange={(e) => filter(setCompliance)(e.target.value)}>
+          <select value={compliance} onChange={(e) => filter((v) => setCompliance(v as ComplianceState | ""))(e.target.value)}>
             <option value="">Any compliance</option>
             <option value="COMPLIANT">Compliant</option>
             <option value="NONCOMPLIANT">Noncompliant</option>
@@ -59,13 +78,13 @@ export function Devices() {
           </select>
         </label>
       </form>
-      <ErrorNote error={fleet.error} />
-      {fleet.loading && fleet.nodes.length === 0 ? (
+      <ErrorNote error={error} />
+      {loading ? (
         <Loading what="devices" />
       ) : (
         <>
           <p role="status" className="muted">
-            {matching.length} of {fleet.totalCount} devices{fleet.truncated ? ` (searching the first ${fleet.nodes.length})` : ""}
+            {count} of {all} devices{both && narrowed.truncated ? ` (narrowing the first ${narrowed.nodes.length} matches by compliance)` : ""}
           </p>
           <Table caption="Devices" head={["Name", "Platform", "Risk level", "Compliance"]}>
             {rows.length === 0 && <Empty columns={4}>No device matches.</Empty>}
@@ -86,13 +105,13 @@ export function Devices() {
             ))}
           </Table>
           <nav className="pager" aria-label="Device pages">
-            <button type="button" disabled={shown === 0} onClick={() => setPage(shown - 1)}>
+            <button type="button" disabled={shown === 0} onClick={previous}>
               Previous page
             </button>
             <span>
               Page {shown + 1} of {pages}
             </span>
-            <button type="button" disabled={shown >= pages - 1} onClick={() => setPage(shown + 1)}>
+            <button type="button" disabled={!hasNext} onClick={next}>
               Next page
             </button>
           </nav>
