@@ -1,18 +1,26 @@
 /**
- * Multi-row writes of entities: one `INSERT … VALUES (…), (…)` per slice of
- * rows, plain, ignoring rows whose key exists, or updating them (MySQL
- * `ON DUPLICATE KEY UPDATE`, SQLite `ON CONFLICT … DO UPDATE`). The statement
- * is made from the entity's metadata (identifiers quoted by the driver) with a
- * placeholder per value; values go through the driver and the columns'
- * transformers as TypeORM's own inserts do.
+ * Set-based statements of entities for the bulk paths, on both engines.
  *
- * Why not TypeORM's insert builder: for a batch of hundreds of rows it keeps
- * a named parameter per value and looks each one up again while it builds and
- * escapes the statement, which took a third of the devices and threats
- * subgraphs' CPU under bulk ingest (profiles in the README). This does the
- * same write with one array of values.
+ * Writes (`insertRows`): one `INSERT … VALUES (…), (…)` per slice of rows,
+ * plain, ignoring rows whose key exists, or updating them (MySQL
+ * `ON DUPLICATE KEY UPDATE`, SQLite `ON CONFLICT … DO UPDATE`).
+ * Reads (`selectRows`): one `SELECT … WHERE … IN (…)` of every column,
+ * optionally locked `FOR UPDATE` (MySQL; SQLite runs one transaction at a
+ * time and needs no lock), rows hydrated into plain records.
+ *
+ * Statements are made from the entity's metadata (identifiers quoted by the
+ * driver) with a placeholder per value; values go through the driver and the
+ * columns' transformers both ways, as TypeORM's own inserts and finds do.
+ *
+ * Why not TypeORM's builders: for a batch of hundreds of rows they keep a
+ * named parameter per value and look each one up again while they build and
+ * escape the statement, and `find` aliases every column and maps the rows
+ * back through its generic transformer: a third of the devices and threats
+ * subgraphs' CPU under bulk ingest (profiles in the README). These do the
+ * same with one array of values.
  */
-import type { EntityManager, EntityTarget, ObjectLiteral } from "typeorm";
+import type { Driver, EntityManager, EntityTarget, ObjectLiteral } from "typeorm";
+import type { EntityMetadata } from "typeorm/metadata/EntityMetadata.js";
 import type { ColumnMetadata } from "typeorm/metadata/ColumnMetadata.js";
 import { chunks, engineOf } from "./db.js";
 
@@ -66,4 +74,74 @@ export async function insertRows<T extends ObjectLiteral>(manager: EntityManager
     for (const row of slice) for (const column of columns) values.push(driver.preparePersistentValue(column.getEntityValue(row), column) ?? null);
     await manager.query(head + slice.map(() => tuple).join(", ") + tail, values);
   }
+}
+
+/**
+ * Rows matching a filter: per property, a value (`=`; `null`: `IS NULL`) or
+ * a list of values (`IN`; an empty list matches nothing).
+ */
+export type RowFilter<T> = { [P in keyof T]?: T[P] | readonly T[P][] };
+
+export interface SelectOptions<T> {
+  /** Ascending order of these properties. */
+  orderBy?: readonly (keyof T & string)[];
+  /** Locks the rows read until the commit (MySQL `FOR UPDATE`; nothing on SQLite, whose transactions run one at a time). */
+  forUpdate?: boolean;
+}
+
+/**
+ * The rows of `entity` matching `where` (a list: any of the filters), every
+ * column, as plain records whose values went through the driver and the
+ * columns' transformers (what `find` returns). One statement; no statement
+ * when no filter can match.
+ */
+export async function selectRows<T extends ObjectLiteral>(manager: EntityManager, entity: EntityTarget<T>, where: RowFilter<T> | readonly RowFilter<T>[], options: SelectOptions<T> = {}): Promise<T[]> {
+  const { driver } = manager.connection;
+  const metadata = manager.connection.getMetadata(entity);
+  const values: unknown[] = [];
+  const filters = (Array.isArray(where) ? where : [where]).flatMap((filter: RowFilter<T>) => {
+    const clause = condition(driver, metadata, filter, values);
+    return clause === null ? [] : [clause];
+  });
+  if (filters.length === 0) return [];
+  const columns = metadata.columns;
+  const order = (options.orderBy ?? []).map((property) => driver.escape(columnOf(metadata, property).databaseName));
+  const sql =
+    `SELECT ${columns.map((column) => driver.escape(column.databaseName)).join(", ")} FROM ${driver.escape(metadata.tableName)}` +
+    ` WHERE ${filters.length === 1 ? filters[0] : filters.map((clause) => `(${clause})`).join(" OR ")}` +
+    (order.length > 0 ? ` ORDER BY ${order.join(", ")}` : "") +
+    (options.forUpdate === true && engineOf(manager.connection) === "mysql" ? " FOR UPDATE" : "");
+  const raw = (await manager.query(sql, values)) as Record<string, unknown>[];
+  return raw.map((row) => {
+    const record = {} as T;
+    for (const column of columns) column.setEntityValue(record, driver.prepareHydratedValue(row[column.databaseName], column));
+    return record;
+  });
+}
+
+/** `filter` as a conjunction with its values appended to `values`; null when it matches nothing (an empty list). */
+function condition<T>(driver: Driver, metadata: EntityMetadata, filter: RowFilter<T>, values: unknown[]): string | null {
+  const terms: string[] = [];
+  for (const [property, value] of Object.entries(filter) as [string, unknown][]) {
+    if (value === undefined) continue;
+    const column = columnOf(metadata, property);
+    const name = driver.escape(column.databaseName);
+    if (Array.isArray(value)) {
+      if (value.length === 0) return null;
+      for (const item of value) values.push(driver.preparePersistentValue(item, column));
+      terms.push(`${name} IN (${value.map(() => "?").join(", ")})`);
+    } else if (value === null) {
+      terms.push(`${name} IS NULL`);
+    } else {
+      values.push(driver.preparePersistentValue(value, column));
+      terms.push(`${name} = ?`);
+    }
+  }
+  return terms.length === 0 ? "1 = 1" : terms.join(" AND ");
+}
+
+function columnOf(metadata: EntityMetadata, property: string): ColumnMetadata {
+  const column = metadata.findColumnWithPropertyPath(property);
+  if (column === undefined) throw new Error(`${metadata.name} has no column ${property}`);
+  return column;
 }

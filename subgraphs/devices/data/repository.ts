@@ -1,8 +1,8 @@
 /** Devices' tables: the only code that touches them. */
 import { randomUUID } from "node:crypto";
-import { In, type DataSource } from "typeorm";
+import type { DataSource } from "typeorm";
 import type { Actor, AuditTrail, Change } from "../../../lib/audit.js";
-import { insertRows } from "../../../lib/bulk.js";
+import { insertRows, selectRows } from "../../../lib/bulk.js";
 import { isUniqueViolation } from "../../../lib/db.js";
 import type { CatalogNewEvent, DeviceEventType } from "../../../lib/events/catalog.js";
 import type { UnitOfWork } from "../../../lib/unit-of-work.js";
@@ -39,7 +39,7 @@ export class DeviceRepository {
 
   /** One statement for the whole batch, whatever its size. */
   async findByIds(tenantId: string, ids: readonly string[]): Promise<DeviceRecord[]> {
-    return this.dataSource.getRepository(DeviceEntity).find({ where: { tenantId, id: In([...ids]) } });
+    return selectRows(this.dataSource.manager, DeviceEntity, { tenantId, id: ids });
   }
 
   /** `first + 1` rows after `afterId` in id order, and the total matching the filter. */
@@ -90,8 +90,7 @@ export class DeviceRepository {
     if (items.length === 0) return [];
     return this.work.transaction(
       async (tx) => {
-        const repository = tx.manager.getRepository(DeviceEntity);
-        const current = new Map((await repository.find({ where: { tenantId, id: In(items.map((item) => item.id)) } })).map((d) => [d.id, d]));
+        const current = new Map((await selectRows(tx.manager, DeviceEntity, { tenantId, id: items.map((item) => item.id) })).map((d) => [d.id, d]));
         const now = new Date();
         const changed = new Map<string, DeviceRecord>();
         const audits: Change[] = [];

@@ -3,14 +3,14 @@
  * each device's assessment: recomputed on device events, reports and connector
  * changes, published as `device.assessment.changed` whenever it changes.
  */
-import { In, type EntityManager } from "typeorm";
-import { insertRows } from "../../../lib/bulk.js";
+import type { EntityManager } from "typeorm";
+import { insertRows, selectRows } from "../../../lib/bulk.js";
 import { isUniqueViolation } from "../../../lib/db.js";
 import type { MtdPartner, Ownership } from "../../../lib/domain-enums.js";
 import type { Logger } from "../../../lib/logger.js";
 import type { CatalogEvent } from "../../../lib/events/catalog.js";
 import { assess, assessmentChanged, coveringConnector, sameAssessment, type PartnerData } from "../domain.js";
-import type { Platform, ThreatLevel } from "../generated/graphql.js";
+import type { Platform } from "../generated/graphql.js";
 import { ConnectorEntity, DeviceStateEntity, ReportedDeviceEntity, TenantEntity, ThreatEntity, type ConnectorRecord, type DeviceStateRecord, type ThreatRecord } from "./entities.js";
 import type { Transaction, UnitOfWork } from "../../../lib/unit-of-work.js";
 
@@ -19,19 +19,12 @@ export const REASSESS_BATCH_SIZE = 500;
 
 /** The tenant's ENABLED and UNRESPONSIVE connectors (on disjoint platforms), by partner. */
 export async function activeConnectors(manager: EntityManager, tenantId: string): Promise<ConnectorRecord[]> {
-  return manager.find(ConnectorEntity, { where: { tenantId, state: In(["ENABLED", "UNRESPONSIVE"]) }, order: { partner: "ASC" } });
+  return selectRows(manager, ConnectorEntity, { tenantId, state: ["ENABLED", "UNRESPONSIVE"] }, { orderBy: ["partner"] });
 }
 
 /** The rows of `deviceIds` (unknown ones left out), locked until the commit on MySQL, in id order so that two batches never deadlock. */
 export async function lockDevices(tx: Transaction, tenantId: string, deviceIds: readonly string[]): Promise<DeviceStateRecord[]> {
-  const ids = [...new Set(deviceIds)].sort();
-  if (ids.length === 0) return [];
-  const query = tx.manager
-    .getRepository(DeviceStateEntity)
-    .createQueryBuilder("d")
-    .where("d.tenant_id = :tenantId AND d.device_id IN (:...ids)", { tenantId, ids })
-    .orderBy("d.device_id", "ASC");
-  return tx.forUpdate(query).getMany();
+  return selectRows(tx.manager, DeviceStateEntity, { tenantId, deviceId: [...new Set(deviceIds)] }, { orderBy: ["deviceId"], forUpdate: true });
 }
 
 /** What the threats subgraph keeps of a device, at the device's version. */
@@ -60,7 +53,7 @@ export class AssessmentRepository {
 
   /** Assessment rows of `deviceIds` in the tenant: one statement. */
   async findDevices(tenantId: string, deviceIds: readonly string[]): Promise<DeviceStateRecord[]> {
-    return this.store.dataSource.getRepository(DeviceStateEntity).find({ where: { tenantId, deviceId: In([...deviceIds]) } });
+    return selectRows(this.store.dataSource.manager, DeviceStateEntity, { tenantId, deviceId: deviceIds });
   }
 
   /** The tenant's devices not retired (of `platform` when given) counted by level (null: no partner data): one statement. */
@@ -79,9 +72,7 @@ export class AssessmentRepository {
 
   /** Threats on `deviceIds` in the tenant, in detection order: one statement. */
   async findThreats(tenantId: string, deviceIds: readonly string[]): Promise<ThreatRecord[]> {
-    return this.store.dataSource
-      .getRepository(ThreatEntity)
-      .find({ where: { tenantId, deviceId: In([...deviceIds]) }, order: { detectedAt: "ASC", externalId: "ASC" } });
+    return selectRows(this.store.dataSource.manager, ThreatEntity, { tenantId, deviceId: deviceIds }, { orderBy: ["detectedAt", "externalId"] });
   }
 
   /**
@@ -245,17 +236,8 @@ export class AssessmentRepository {
       if (partner !== undefined) byPartner.set(partner, [...(byPartner.get(partner) ?? []), device.deviceId]);
     }
     for (const [partner, ids] of byPartner) {
-      const reported = await manager.find(ReportedDeviceEntity, { select: { deviceId: true }, where: { tenantId, partner, deviceId: In(ids) } });
-      const reportedIds = new Set(reported.map((row) => row.deviceId));
-      const active = await manager
-        .getRepository(ThreatEntity)
-        .createQueryBuilder("t")
-        .select("t.device_id", "deviceId")
-        .addSelect("t.severity", "severity")
-        .distinct(true)
-        .where("t.tenant_id = :tenantId AND t.partner = :partner AND t.status = :status", { tenantId, partner, status: "ACTIVE" })
-        .andWhere({ deviceId: In(ids) })
-        .getRawMany<{ deviceId: string; severity: ThreatLevel }>();
+      const reportedIds = new Set((await selectRows(manager, ReportedDeviceEntity, { tenantId, partner, deviceId: ids })).map((row) => row.deviceId));
+      const active = await selectRows(manager, ThreatEntity, { tenantId, partner, status: "ACTIVE", deviceId: ids });
       for (const id of ids) data.set(id, { reported: reportedIds.has(id), activeSeverities: [] });
       for (const row of active) data.get(row.deviceId)?.activeSeverities.push(row.severity);
     }

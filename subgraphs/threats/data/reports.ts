@@ -32,9 +32,8 @@
  */
 import { createHash, randomUUID } from "node:crypto";
 import { GraphQLError } from "graphql";
-import { In, type FindOptionsWhere } from "typeorm";
 import type { MtdPartner } from "../../../lib/domain-enums.js";
-import { insertRows } from "../../../lib/bulk.js";
+import { insertRows, selectRows, type RowFilter } from "../../../lib/bulk.js";
 import { olderThan, type PruneTarget } from "../../../lib/retention.js";
 import { isUniqueViolation } from "../../../lib/db.js";
 import { conflict, forbidden, notFound } from "../../../lib/errors.js";
@@ -154,7 +153,7 @@ export class ReportRepository {
     const scope = { tenantId, partner: connector.partner };
     const now = new Date(this.store.now());
     /** The reports accepted so far by id: stored before, or earlier in this batch. */
-    const accepted = new Map((await tx.manager.find(ReportEntity, { where: { ...scope, reportId: In(reports.map((r) => r.reportId)) } })).map((r) => [r.reportId, r]));
+    const accepted = new Map((await selectRows(tx.manager, ReportEntity, { ...scope, reportId: reports.map((r) => r.reportId) })).map((r) => [r.reportId, r]));
     const devices = new Map((await lockDevices(tx, tenantId, reports.map((r) => r.deviceId))).map((d) => [d.deviceId, d]));
 
     const outcomes: Applied[] = [];
@@ -218,12 +217,11 @@ export class ReportRepository {
   private async applyThreats(tx: Transaction, partner: MtdPartner, tenantId: string, reports: readonly Report[], now: Date): Promise<Map<string, PartnerData>> {
     const deviceIds = [...new Set(reports.map((r) => r.deviceId))];
     const externalIds = [...new Set(reports.flatMap((r) => r.threats.map((t) => t.externalId)))];
-    const scope = { tenantId, partner, deviceId: In(deviceIds) };
-    const where: FindOptionsWhere<ThreatRecord>[] = [{ ...scope, status: "ACTIVE" }];
-    if (externalIds.length > 0) where.push({ ...scope, externalId: In(externalIds) });
+    const scope = { tenantId, partner, deviceId: deviceIds };
+    const where: RowFilter<ThreatRecord>[] = [{ ...scope, status: "ACTIVE" }, { ...scope, externalId: externalIds }];
     /** Each device's threats as they stand after the reports applied so far, by external id. */
     const state = new Map<string, Map<string, ThreatRecord>>(deviceIds.map((id) => [id, new Map()]));
-    for (const threat of await tx.manager.find(ThreatEntity, { where })) state.get(threat.deviceId)!.set(threat.externalId, threat);
+    for (const threat of await selectRows(tx.manager, ThreatEntity, where)) state.get(threat.deviceId)!.set(threat.externalId, threat);
     const written = new Map<string, ThreatRecord>();
     /** Observations before this may be older than a RESOLVED one retention pruned. */
     const staleBefore = now.getTime() - this.retentionMs;
