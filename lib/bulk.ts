@@ -119,24 +119,26 @@ export async function selectRows<T extends ObjectLiteral>(manager: EntityManager
   });
 }
 
-/** `filter` as a conjunction with its values appended to `values`; null when it matches nothing (an empty list). */
+/** `filter` as a conjunction with its values appended to `values`; null (nothing appended) when it matches nothing (an empty list). */
 function condition<T>(driver: Driver, metadata: EntityMetadata, filter: RowFilter<T>, values: unknown[]): string | null {
   const terms: string[] = [];
+  const own: unknown[] = [];
   for (const [property, value] of Object.entries(filter) as [string, unknown][]) {
     if (value === undefined) continue;
     const column = columnOf(metadata, property);
     const name = driver.escape(column.databaseName);
     if (Array.isArray(value)) {
       if (value.length === 0) return null;
-      for (const item of value) values.push(driver.preparePersistentValue(item, column));
+      for (const item of value) own.push(driver.preparePersistentValue(item, column));
       terms.push(`${name} IN (${value.map(() => "?").join(", ")})`);
     } else if (value === null) {
       terms.push(`${name} IS NULL`);
     } else {
-      values.push(driver.preparePersistentValue(value, column));
+      own.push(driver.preparePersistentValue(value, column));
       terms.push(`${name} = ?`);
     }
   }
+  values.push(...own);
   return terms.length === 0 ? "1 = 1" : terms.join(" AND ");
 }
 
