@@ -10,7 +10,7 @@ import type { MtdPartner, Ownership } from "../../../lib/domain-enums.js";
 import type { Logger } from "../../../lib/logger.js";
 import type { CatalogEvent } from "../../../lib/events/catalog.js";
 import { assess, assessmentChanged, coveringConnector, sameAssessment, type PartnerData } from "../domain.js";
-import type { Platform } from "../generated/graphql.js";
+import type { Platform, ThreatLevel } from "../generated/graphql.js";
 import { ConnectorEntity, DeviceStateEntity, ReportedDeviceEntity, TenantEntity, ThreatEntity, type ConnectorRecord, type DeviceStateRecord, type ThreatRecord } from "./entities.js";
 import type { Transaction, UnitOfWork } from "../../../lib/unit-of-work.js";
 
