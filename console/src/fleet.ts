@@ -1,14 +1,4 @@
-/** Pure summaries the overview draws: counts by risk and compliance, and access changes per time bucket. */
-
-/** Counts items by key, in the given order of `keys` (null counted under "none"). */
-export function countBy<T>(items: readonly T[], keyOf: (item: T) => string | null | undefined, keys: readonly (string | null)[]): Map<string | null, number> {
-  const counts = new Map<string | null, number>(keys.map((key) => [key, 0]));
-  for (const item of items) {
-    const key = keyOf(item) ?? null;
-    counts.set(key, (counts.get(key) ?? 0) + 1);
-  }
-  return counts;
-}
+/** The overview's chart: access changes per time bucket. */
 
 export interface Bucket {
   start: number;

@@ -1,13 +1,12 @@
 /** The operations shared by several views; each view declares the rest next to itself. */
 import { graphql } from "../gql";
 
-export const FleetQuery = graphql(`
-  query ConsoleFleet($first: Int!, $after: String, $platform: Platform) {
-    devices(first: $first, after: $after, platform: $platform) {
-      totalCount
-      pageInfo { hasNextPage endCursor }
-      edges { node { id name platform userPrincipalName riskLevel complianceState } }
-    }
+/** The overview's exact counts, from the subgraphs that own each fact (threats: risk; policies: compliance). */
+export const FleetCountsQuery = graphql(`
+  query ConsoleFleetCounts {
+    deviceCountsByRisk { level count }
+    deviceCountsByCompliance { state count }
+    devices(first: 1) { totalCount }
   }
 `);
 

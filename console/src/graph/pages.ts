@@ -1,6 +1,6 @@
 /**
  * Reads a Relay connection to its end (or `maxPages` pages), for views that
- * need the whole list: the overview's counts, the access history (the graph
+ * need the whole list: the access history (the graph
  * has no per-device or newest-first `accessChanges`) and a device search
  * narrowed by compliance, which the console filters after reading.
  */
