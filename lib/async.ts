@@ -23,12 +23,20 @@ export function abortable<T>(make: (signal: AbortSignal) => AsyncGenerator<T>): 
   return iterator;
 }
 
-/** Resolves when `wake` is called or `signal` aborts, whichever comes first. */
+/**
+ * Resolves when `wake` is called or `signal` aborts, whichever comes first.
+ * Woken, it takes its listener off the signal: a subscription's signal lives
+ * as long as the subscription and sees a wait per event.
+ */
 export function waitUntil(signal: AbortSignal, register: (wake: () => void) => void): Promise<void> {
   return new Promise<void>((resolve) => {
     if (signal.aborted) return resolve();
-    signal.addEventListener("abort", () => resolve(), { once: true });
-    register(resolve);
+    const done = () => {
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    signal.addEventListener("abort", done, { once: true });
+    register(done);
   });
 }
 

@@ -1,5 +1,6 @@
+import { getEventListeners } from "node:events";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { abortable, callAt } from "../../lib/async.js";
+import { abortable, callAt, waitUntil } from "../../lib/async.js";
 
 describe("callAt", () => {
   afterEach(() => vi.useRealTimers());
@@ -46,5 +47,19 @@ describe("abortable", () => {
     expect(cleanedUp).toBe(true);
     // The pending next() settles (with what the generator yielded on its way out) instead of hanging.
     await expect(pending).resolves.toBeDefined();
+  });
+});
+
+describe("waitUntil", () => {
+  it("takes its listener off the signal when woken, so a subscription's waits leave nothing behind; an abort still ends a wait", async () => {
+    const controller = new AbortController();
+    for (let i = 0; i < 1000; i++) await waitUntil(controller.signal, (wake) => queueMicrotask(wake));
+    // Before: one abort listener (with its closure and promise) kept per wait until the subscription ended.
+    expect(getEventListeners(controller.signal, "abort")).toHaveLength(0);
+    const waiting = waitUntil(controller.signal, () => {});
+    expect(getEventListeners(controller.signal, "abort")).toHaveLength(1);
+    controller.abort();
+    await waiting;
+    expect(getEventListeners(controller.signal, "abort")).toHaveLength(0);
   });
 });
