@@ -19,7 +19,7 @@
  * by another consumer.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import { retentionOf, type ConsumeOptions, type ConsumerGroupStats, type Disposable, type EventLog, type LoggedEvent, type NewEvent, type RetentionOptions, type TailOptions, type Topic } from "./types.js";
+import { retentionOf, screen, type ConsumeOptions, type ConsumerGroupStats, type Disposable, type EventLog, type LoggedEvent, type NewEvent, type RetentionOptions, type TailOptions, type Topic } from "./types.js";
 
 const DEFAULT_RECLAIM_AFTER_MS = 30_000;
 const DEFAULT_BATCH_SIZE = 100;
@@ -90,6 +90,12 @@ export class MemoryEventLog implements EventLog {
     const group = state.groups.get(options.group) ?? { next: options.startAt === "$" ? end(state) : state.dropped };
     state.groups.set(options.group, group);
     const reclaimAfterMs = options.reclaimAfterMs ?? DEFAULT_RECLAIM_AFTER_MS;
+    const wanted = screen(options.mentions);
+    // The events the screen lets through (those it holds back are acknowledged with the rest).
+    const handle = async (events: LoggedEvent[]) => {
+      const handed = options.mentions === undefined ? events : events.filter(({ topic: _topic, position: _position, ...event }) => wanted(JSON.stringify(event)));
+      if (handed.length > 0) await handler(handed);
+    };
     const stop = new AbortController();
     const signal = stop.signal;
     const me = {};
@@ -111,7 +117,7 @@ export class MemoryEventLog implements EventLog {
         group.claim = { owner: me, since: Date.now(), count: events.length };
         handling = true;
         const succeeded = await Promise.resolve()
-          .then(() => handler(events))
+          .then(() => handle(events))
           .then(
             () => true,
             () => false,

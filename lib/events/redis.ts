@@ -35,7 +35,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { settlesWithin } from "../async.js";
 import { connectRedis, type RedisClient, type RedisTarget } from "../redis.js";
-import { retentionOf, type ConsumeOptions, type ConsumerGroupStats, type Disposable, type EventLog, type LoggedEvent, type NewEvent, type RetentionOptions, type TailOptions, type Topic } from "./types.js";
+import { retentionOf, screen, type ConsumeOptions, type ConsumerGroupStats, type Disposable, type EventLog, type LoggedEvent, type NewEvent, type RetentionOptions, type TailOptions, type Topic } from "./types.js";
 
 export interface RedisEventLogOptions extends RetentionOptions, RedisTarget {
   /** Key prefix, so deployments and test runs sharing a Redis do not collide: streams are `${prefix}:events:${topic}`. Required. */
@@ -96,18 +96,25 @@ export class RedisEventLog implements EventLog {
   }
 
   consume(topic: Topic, options: ConsumeOptions, handler: (event: LoggedEvent) => Promise<void>): Disposable {
+    const wanted = screen(options.mentions);
     return this.subscribe(topic, options, async (key, entries, handling) => {
       for (const [id, fields] of entries) {
         if (handling.aborted()) return;
-        if (fields !== null) await handling.run(() => handler(toLoggedEvent(topic, id, fields)));
+        const json = fields === null ? undefined : jsonOf(topic, id, fields);
+        if (json !== undefined && wanted(json)) await handling.run(() => handler(toLoggedEvent(topic, id, json)));
         await this.command.xack(key, options.group, id);
       }
     });
   }
 
   consumeBatches(topic: Topic, options: ConsumeOptions, handler: (events: LoggedEvent[]) => Promise<void>): Disposable {
+    const wanted = screen(options.mentions);
     return this.subscribe(topic, options, async (key, entries, handling) => {
-      const events = entries.flatMap(([id, fields]) => (fields === null ? [] : [toLoggedEvent(topic, id, fields)]));
+      const events: LoggedEvent[] = [];
+      for (const [id, fields] of entries) {
+        const json = fields === null ? undefined : jsonOf(topic, id, fields);
+        if (json !== undefined && wanted(json)) events.push(toLoggedEvent(topic, id, json));
+      }
       if (handling.aborted()) return;
       if (events.length > 0) await handling.run(() => handler(events));
       await this.command.xack(key, options.group, ...entries.map(([id]) => id));
@@ -306,7 +313,7 @@ export class RedisEventLog implements EventLog {
         }
         for (const [id, fields] of entries) {
           last = id;
-          if (fields !== null) yield toLoggedEvent(topic, id, fields);
+          if (fields !== null) yield toLoggedEvent(topic, id, jsonOf(topic, id, fields));
         }
       }
     } finally {
@@ -339,12 +346,18 @@ function entriesOf(reply: unknown): Entry[] {
   return (reply as [key: string, entries: Entry[]][] | null)?.[0]?.[1] ?? [];
 }
 
-function toLoggedEvent(topic: string, id: string, fields: string[]): LoggedEvent {
+/** The event's JSON: the entry's field `e`. */
+function jsonOf(topic: string, id: string, fields: string[]): string {
   const index = fields.indexOf("e");
   const json = index === -1 ? undefined : fields[index + 1];
   if (json === undefined) throw new Error(`Stream entry ${id} of topic ${topic} has no field "e"`);
+  return json;
+}
+
+function toLoggedEvent(topic: string, id: string, json: string): LoggedEvent {
   return { ...(JSON.parse(json) as NewEvent), topic, position: id };
 }
+
 
 /** The smallest stream id after `id`. */
 function nextId(id: string): string {

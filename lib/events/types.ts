@@ -44,6 +44,13 @@ export interface ConsumeOptions {
   batchSize?: number;
   /** Where a group that does not exist yet starts: `"0"` = the beginning (default), `"$"` = only new events. */
   startAt?: "0" | "$";
+  /**
+   * Only events whose JSON (as `JSON.stringify` writes it, e.g. `"urgent":true`)
+   * contains this text are handed over; the others are acknowledged unseen,
+   * with their batch, without being parsed. A screen, not a check: the handler
+   * still tests what it needs (the text may occur elsewhere in an event).
+   */
+  mentions?: string;
 }
 
 export interface TailOptions {
@@ -130,4 +137,9 @@ export interface ConsumerGroupStats {
   lag: number | null;
   /** Events given to a consumer of the group and not acknowledged yet. */
   pending: number;
+}
+
+/** `ConsumeOptions.mentions` as a test of an event's JSON. */
+export function screen(mentions: string | undefined): (json: string) => boolean {
+  return mentions === undefined ? () => true : (json) => json.includes(mentions);
 }

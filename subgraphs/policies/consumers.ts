@@ -3,7 +3,7 @@
  * and its own policy changes, each topic in its own consumer group, and the
  * urgent lane, a second group on `threats` that applies only the assessments
  * marked `urgent` (a report on a single device) and acknowledges the rest
- * unread. Each lane takes a batch at a time into the evaluator, and the lanes
+ * unparsed (the log screens their JSON for `"urgent":true`). Each lane takes a batch at a time into the evaluator, and the lanes
  * run side by side: an urgent report waits for no backlog of bulk work (a
  * re-sync, an enrolment wave), only for the tenant's lock, which a bulk
  * transaction holds for one batch or one re-evaluation slice. Its copy in the
@@ -32,14 +32,16 @@ import type { EvaluatorEvent, Evaluator } from "./evaluator.js";
 export const EVALUATION_BATCH = 100;
 /** Events per read of the urgent lane: most of them are skipped unread, so it reads far ahead. */
 const URGENT_READ = 1000;
+/** The text of an urgent assessment's JSON (`"urgent":true`): the urgent lane parses only the events that contain it. */
+const URGENT_MARK = JSON.stringify({ urgent: true }).slice(1, -1);
 const POLICY_CHANGES = "policies.policy-changes";
 
 export function consumeIntoEvaluator(events: EventLog, evaluator: Evaluator, logger: Logger): Disposable[] {
   const consumer = `policies-${randomUUID()}`;
   /** A lane's consumer options and its handler: each batch (the events `accepts` takes) into the evaluator. */
-  const lane = (group: string, batchSize: number, accepts: (event: EvaluatorEvent) => boolean = () => true) =>
+  const lane = (group: string, batchSize: number, accepts: (event: EvaluatorEvent) => boolean = () => true, mentions?: string) =>
     [
-      { group, consumer, batchSize, logger },
+      { group, consumer, batchSize, logger, mentions },
       async (batch: EvaluatorEvent[]) => {
         const applied = batch.filter(accepts);
         if (applied.length === 0) return;
@@ -54,7 +56,7 @@ export function consumeIntoEvaluator(events: EventLog, evaluator: Evaluator, log
   return [
     consumeEventBatches(events, "devices", DEVICE_EVENT_TYPES, ...lane("policies.devices", EVALUATION_BATCH)),
     consumeEventBatches(events, "threats", [ASSESSMENT_CHANGED], ...lane("policies.assessments", EVALUATION_BATCH)),
-    consumeEventBatches(events, "threats", [ASSESSMENT_CHANGED], ...lane("policies.urgent-assessments", URGENT_READ, isUrgent)),
+    consumeEventBatches(events, "threats", [ASSESSMENT_CHANGED], ...lane("policies.urgent-assessments", URGENT_READ, isUrgent, URGENT_MARK)),
     consumeEventBatches(events, POLICIES_PRIVATE_TOPIC, [POLICY_CHANGED], ...lane(POLICY_CHANGES, EVALUATION_BATCH)),
     // Legacy: policy changes written to the public topic by earlier releases.
     consumeEventBatches(events, "policies", [POLICY_CHANGED], ...lane(POLICY_CHANGES, EVALUATION_BATCH)),

@@ -238,6 +238,28 @@ for (const [name, available, makeBackend] of implementations) {
       await waitFor(async () => (await log.consumerGroups()).some((group) => group.topic === topic && group.pending === 0 && group.lag === 0), 10_000, "acknowledged");
     });
 
+    it("hands over only the events whose JSON mentions the screen's text, and acknowledges the rest unseen", async () => {
+      const { log, topic } = setup();
+      const marked = (id: string): NewEvent => ({ ...newEvent(id), payload: { id, urgent: true } });
+      await log.publish(topic, [newEvent("e1"), marked("e2"), newEvent("e3"), { ...newEvent("e4"), payload: { id: "e4", urgent: false } }, marked("e5")]);
+      const batches: string[][] = [];
+      const singles: string[] = [];
+      const seen = recorder();
+      log.consumeBatches(topic, { group: "batches", consumer: "c1", mentions: '"urgent":true' }, async (events) => {
+        batches.push(events.map((event) => event.id));
+        for (const event of events) seen.record(event.id);
+      });
+      log.consume(topic, { group: "singles", consumer: "c1", mentions: '"urgent":true' }, async (event) => {
+        singles.push(event.id);
+        seen.record(event.id);
+      });
+      await seen.reached(4);
+      await log.publish(topic, [newEvent("e6")]);
+      await waitFor(async () => (await log.consumerGroups()).filter((group) => group.topic === topic && group.pending === 0 && group.lag === 0).length === 2, 10_000, "acknowledged");
+      expect(batches).toEqual([["e2", "e5"]]);
+      expect(singles).toEqual(["e2", "e5"]);
+    });
+
     it("hands a batch whose handler throws over again, whole, before any later event", async () => {
       const { log, topic } = setup();
       await log.publish(topic, range("e", 1, 3).map(newEvent));
