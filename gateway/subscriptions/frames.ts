@@ -11,6 +11,7 @@
 import type { ExecutionResult, GraphQLFormattedError } from "graphql";
 import { MessageType } from "graphql-ws";
 import type { ServerResponse } from "node:http";
+import type { Writable } from "node:stream";
 import type WebSocket from "ws";
 import type { Transport } from "./protocol.js";
 
@@ -58,14 +59,36 @@ export function nextFrame(id: string, result: ExecutionResult): Buffer {
 export const HIGH_WATER_BYTES = 256 * 1024;
 
 /**
- * Writes a text frame. Returns nothing when the socket took it without
+/** Streams corked by `coalesce` until the loop's next check phase. */
+const corked = new WeakSet<Writable>();
+
+/**
+ * Holds `stream`'s writes until the event loop's check phase (setImmediate),
+ * so the frames of every event delivered in one turn (a burst's events read
+ * together from upstream) leave in one write, not a system call each. Writes
+ * still count towards the stream's buffered bytes, so pacing is unchanged.
+ */
+function coalesce(stream: Writable): void {
+  if (corked.has(stream)) return;
+  corked.add(stream);
+  stream.cork();
+  setImmediate(() => {
+    corked.delete(stream);
+    stream.uncork();
+  });
+}
+
+/**
+ * Writes a text frame over `raw`, the socket's connection (coalesced with the
+ * turn's other frames to it). Returns nothing when the socket took it without
  * backlog (the common case: no promise, no callback per delivery), or a
  * promise that resolves once the frame is written when the socket is over
  * HIGH_WATER_BYTES. A socket that is no longer open takes nothing: its close
  * ends the stream.
  */
-export function writeFrame(socket: WebSocket, frame: Buffer): Promise<void> | undefined {
+export function writeFrame(socket: WebSocket, raw: Writable, frame: Buffer): Promise<void> | undefined {
   if (socket.readyState !== socket.OPEN) return undefined;
+  coalesce(raw);
   if (socket.bufferedAmount < HIGH_WATER_BYTES) {
     socket.send(frame, { binary: false });
     return undefined;
@@ -74,12 +97,13 @@ export function writeFrame(socket: WebSocket, frame: Buffer): Promise<void> | un
 }
 
 /**
- * Writes a chunk of a streamed HTTP response, paced like `writeFrame`: no
+ * Writes a chunk of a streamed HTTP response, coalesced and paced like `writeFrame`: no
  * promise while the response holds less than HIGH_WATER_BYTES unsent, else a
  * promise that resolves once the chunk is flushed. A finished response takes nothing.
  */
 export function writeChunk(response: ServerResponse, chunk: Buffer | string): Promise<void> | undefined {
   if (response.writableEnded || response.destroyed) return undefined;
+  coalesce(response);
   if (response.writableLength < HIGH_WATER_BYTES) {
     response.write(chunk);
     return undefined;

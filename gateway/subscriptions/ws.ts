@@ -89,7 +89,7 @@ export function serveWebSocket({ wss, engine, verify }: WebSocketTransportOption
           variables: payload.variables,
           transport: "graphql-ws",
           // The group's frame, serialised once, written as is (graphql-ws would stringify per subscriber).
-          deliver: (result) => writeFrame(ctx.extra.socket, nextFrame(id, result)),
+          deliver: (result) => writeFrame(ctx.extra.socket, ctx.extra.request.socket, nextFrame(id, result)),
           onOverflow: () => ctx.extra.socket.close(GatewayCloseCode.SlowConsumer, SLOW_CONSUMER_REASON),
           bytes: state.bytes,
         }).finally(() => state.admitting--);
