@@ -282,6 +282,8 @@ describe.skipIf(!chromiumAvailable())("admin console in Chromium", () => {
     const { page } = keyboard;
     const focused = () => page.evaluate(() => (document.activeElement as HTMLElement | null)?.innerText?.trim() || document.activeElement?.id || "");
     await page.goto(`${origin}/console/`);
+    // React renders after the load event may have fired: wait for the form before the first key.
+    await page.getByLabel("Access token").waitFor(WAIT);
     await page.keyboard.press("Tab");
     expect(await focused()).toBe("token");
     await page.keyboard.insertText(tenant.analyst);

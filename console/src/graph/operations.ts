@@ -10,13 +10,20 @@ export const FleetCountsQuery = graphql(`
   }
 `);
 
+/** A page of device rows, as the Devices page lists them whichever filter found them. */
+export const DeviceRowsFragment = graphql(`
+  fragment ConsoleDeviceRows on DeviceConnection {
+      totalCount
+      pageInfo { hasNextPage endCursor }
+      edges { node { id name platform userPrincipalName riskLevel complianceState } }
+  }
+`);
+
 /** The Devices page's pages of 25, searched by the graph (`devices(search:)`); `all` counts the devices of the platform. */
 export const DevicesPageQuery = graphql(`
   query ConsoleDevicesPage($first: Int!, $after: String, $platform: Platform, $search: String) {
     devices(first: $first, after: $after, platform: $platform, search: $search) {
-      totalCount
-      pageInfo { hasNextPage endCursor }
-      edges { node { id name platform userPrincipalName riskLevel complianceState } }
+      ...ConsoleDeviceRows
     }
     all: devices(first: 1, platform: $platform) { totalCount }
   }
@@ -26,9 +33,7 @@ export const DevicesPageQuery = graphql(`
 export const ComplianceDevicesQuery = graphql(`
   query ConsoleComplianceDevices($state: ComplianceState!, $first: Int!, $after: String, $platform: Platform) {
     devicesByCompliance(state: $state, first: $first, after: $after, platform: $platform) {
-      totalCount
-      pageInfo { hasNextPage endCursor }
-      edges { node { id name platform userPrincipalName riskLevel complianceState } }
+      ...ConsoleDeviceRows
     }
     all: devices(first: 1, platform: $platform) { totalCount }
   }
