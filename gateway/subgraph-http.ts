@@ -10,6 +10,11 @@
  *   that overlap in time go to the subgraph once; every caller gets its own
  *   copy of the response. The caller's token is part of the key, so nothing is
  *   shared across identities.
+ * - A fetch that may be sent again (`RETRYABLE_HEADER`: set for every fetch
+ *   but a mutation's) is sent once more on a new connection when a pooled
+ *   connection it reused fails before any response: the subgraph closed that
+ *   idle connection just as it was reused (its keep-alive timeout), and the
+ *   request never reached it. A mutation's fetch is never sent twice.
  */
 import { Agent, request as httpRequest, type IncomingHttpHeaders } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
@@ -19,6 +24,8 @@ export type Fetcher = NonNullable<NonNullable<ConstructorParameters<typeof Remot
 
 /** Set (to "1") by a data source on a fetch that may share an identical one in flight; never sent. */
 export const SHAREABLE_HEADER = "x-mtd-shareable";
+/** Set (to "1") by a data source on a fetch that may be sent again when a reused connection fails before answering; never sent. */
+export const RETRYABLE_HEADER = "x-mtd-retryable";
 
 interface Received {
   status: number;
@@ -114,10 +121,12 @@ export function createSubgraphFetcher(options: SubgraphFetcherOptions = {}): Fet
   const https = new HttpsAgent(agentOptions);
   const inflight = new Map<string, Promise<Received>>();
 
-  const send = (url: string, method: string, headers: Record<string, string>, body: string | undefined) =>
+  const send = (url: string, method: string, headers: Record<string, string>, body: string | undefined, retryable: boolean): Promise<Received> =>
     new Promise<Received>((resolve, reject) => {
       const secure = url.startsWith("https:");
+      let answered = false;
       const outgoing = (secure ? httpsRequest : httpRequest)(url, { method, headers, agent: secure ? https : http }, (response) => {
+        answered = true;
         const chunks: Buffer[] = [];
         response.on("data", (chunk: Buffer) => chunks.push(chunk));
         response.on("error", reject);
@@ -125,7 +134,10 @@ export function createSubgraphFetcher(options: SubgraphFetcherOptions = {}): Fet
           resolve({ status: response.statusCode ?? 0, statusText: response.statusMessage ?? "", headers: response.headers, body: Buffer.concat(chunks).toString("utf8") }),
         );
       });
-      outgoing.on("error", reject);
+      outgoing.on("error", (error) => {
+        if (retryable && !answered && outgoing.reusedSocket) resolve(send(url, method, headers, body, false));
+        else reject(error);
+      });
       outgoing.end(body);
     });
 
@@ -133,15 +145,17 @@ export function createSubgraphFetcher(options: SubgraphFetcherOptions = {}): Fet
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries((init?.headers ?? {}) as Record<string, string>)) headers[name.toLowerCase()] = value;
     const shareable = headers[SHAREABLE_HEADER] === "1";
+    const retryable = headers[RETRYABLE_HEADER] === "1";
     delete headers[SHAREABLE_HEADER];
+    delete headers[RETRYABLE_HEADER];
     const method = init?.method ?? "GET";
     const body = typeof init?.body === "string" ? init.body : undefined;
     if (body !== undefined) headers["content-length"] = String(Buffer.byteLength(body));
-    if (!shareable) return new BufferedResponse(url, await send(url, method, headers, body));
+    if (!shareable) return new BufferedResponse(url, await send(url, method, headers, body, retryable));
     const key = `${url}\u0000${headers.authorization ?? ""}\u0000${body ?? ""}`;
     let pending = inflight.get(key);
     if (pending === undefined) {
-      pending = send(url, method, headers, body).finally(() => inflight.delete(key));
+      pending = send(url, method, headers, body, retryable).finally(() => inflight.delete(key));
       inflight.set(key, pending);
     }
     return new BufferedResponse(url, await pending);

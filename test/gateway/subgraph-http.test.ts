@@ -1,7 +1,8 @@
 import { createServer, type Server } from "node:http";
+import { createServer as createTcpServer, type Socket } from "node:net";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createSubgraphFetcher, SHAREABLE_HEADER } from "../../gateway/subgraph-http.js";
+import { createSubgraphFetcher, RETRYABLE_HEADER, SHAREABLE_HEADER } from "../../gateway/subgraph-http.js";
 import { waitFor } from "../support/wait.js";
 
 describe("subgraph HTTP fetcher", () => {
@@ -89,5 +90,43 @@ describe("subgraph HTTP fetcher", () => {
     await until(2);
     answerAll();
     expect(((await (await second).json()) as { data: { n: number } }).data.n).toBe(2);
+  });
+
+  it("sends a fetch again on a new connection when the pooled one it reused was closed before answering, but never a mutation's", async () => {
+    // A subgraph that answers the first request of each connection (keep-alive) and drops the connection when a second
+    // one arrives on it, unanswered: what a keep-alive timeout firing just as the gateway reuses the connection does.
+    const connections: Socket[] = [];
+    let requests = 0;
+    const dropping = createTcpServer((socket) => {
+      connections.push(socket);
+      let served = 0;
+      socket.on("data", (chunk) => {
+        for (const _ of chunk.toString("latin1").matchAll(/\r\n\r\n\{"query"/g)) {
+          requests += 1;
+          served += 1;
+          if (served > 1) return void socket.destroy();
+          const body = JSON.stringify({ data: { n: requests } });
+          socket.write(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: keep-alive\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
+        }
+      });
+    });
+    await new Promise<void>((resolve) => dropping.listen(0, "127.0.0.1", resolve));
+    const target = `http://127.0.0.1:${(dropping.address() as AddressInfo).port}/graphql`;
+    const retryable = (headers: Record<string, string>) => ({ ...headers, [RETRYABLE_HEADER]: "1" });
+    try {
+      const fetcher = createSubgraphFetcher();
+      const first = init("Bearer a", false);
+      await (await fetcher(target, { ...first, headers: retryable(first.headers) })).json();
+      // The same pooled connection is reused, dropped unanswered, and the fetch goes out again on a new one.
+      const again = await fetcher(target, { ...first, headers: retryable(first.headers) });
+      expect(((await again.json()) as { data: { n: number } }).data.n).toBe(3);
+      expect(connections).toHaveLength(2);
+      // A mutation's fetch (not marked retryable) reaching the same fate fails: it is never sent twice.
+      await expect(fetcher(target, init("Bearer a", false))).rejects.toThrow(/socket hang up|ECONNRESET/);
+      expect(requests).toBe(4);
+    } finally {
+      for (const socket of connections) socket.destroy();
+      await new Promise<void>((resolve) => dropping.close(() => resolve()));
+    }
   });
 });
