@@ -18,7 +18,7 @@ import { GraphQLError } from "graphql";
 import type { Identity } from "../lib/auth.js";
 import { metrics, operationLabel } from "../lib/metrics.js";
 import { bindSpan, childSpan, SpanKind, spanOf, traceparentOf } from "../lib/tracing.js";
-import { RETRYABLE_HEADER, SHAREABLE_HEADER, subgraphFetcher } from "./subgraph-http.js";
+import { OPERATION_HEADER, subgraphFetcher } from "./subgraph-http.js";
 
 /** What the gateway knows of every request it forwards. */
 export interface ForwardingContext {
@@ -54,8 +54,7 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<ForwardingContex
   override willSendRequest(options: GraphQLDataSourceProcessOptions<ForwardingContext>) {
     const { request, context } = options;
     const operation = "incomingRequestContext" in options ? options.incomingRequestContext.operation?.operation : undefined;
-    if (operation === "query") request.http?.headers.set(SHAREABLE_HEADER, "1");
-    if (operation !== "mutation") request.http?.headers.set(RETRYABLE_HEADER, "1");
+    request.http?.headers.set(OPERATION_HEADER, operation ?? "internal");
     // The fetch span's, so the subgraph's request span is its child; not part of the deduplication key (subgraph-http.ts).
     const traceparent = traceparentOf(spanOf(options));
     if (traceparent !== undefined) request.http?.headers.set("traceparent", traceparent);

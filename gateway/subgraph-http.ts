@@ -4,17 +4,18 @@
  * - One keep-alive connection pool per process (`node:http` Agent): no TCP
  *   handshake per fetch, and none of the per-request machinery of a WHATWG
  *   fetch (Apollo's default, make-fetch-happen, or undici's `fetch`).
+ * - Each fetch says which kind of operation's plan it belongs to
+ *   (`OPERATION_HEADER`, set by the data source, never sent on):
  * - In-flight deduplication: identical fetches (same URL, same Authorization,
- *   same body) that a data source marks as shareable (`SHAREABLE_HEADER`, set
- *   for the fetches of query operations only, never of a mutation's plan) and
- *   that overlap in time go to the subgraph once; every caller gets its own
- *   copy of the response. The caller's token is part of the key, so nothing is
- *   shared across identities.
- * - A fetch that may be sent again (`RETRYABLE_HEADER`: set for every fetch
- *   but a mutation's) is sent once more on a new connection when a pooled
- *   connection it reused fails before any response: the subgraph closed that
- *   idle connection just as it was reused (its keep-alive timeout), and the
- *   request never reached it. A mutation's fetch is never sent twice.
+ *   same body) of query operations (never of a mutation's plan) that overlap
+ *   in time go to the subgraph once; every caller gets its own copy of the
+ *   response. The caller's token is part of the key, so nothing is shared
+ *   across identities.
+ * - A fetch of anything but a mutation is sent once more on a new connection
+ *   when a pooled connection it reused fails before any response: the
+ *   subgraph closed that idle connection just as it was reused (its
+ *   keep-alive timeout), and the request never reached it. A mutation's fetch,
+ *   or one that does not say what it is, is never sent twice.
  */
 import { Agent, request as httpRequest, type IncomingHttpHeaders } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
@@ -22,10 +23,8 @@ import type { RemoteGraphQLDataSource } from "@apollo/gateway";
 
 export type Fetcher = NonNullable<NonNullable<ConstructorParameters<typeof RemoteGraphQLDataSource>[0]>["fetcher"]>;
 
-/** Set (to "1") by a data source on a fetch that may share an identical one in flight; never sent. */
-export const SHAREABLE_HEADER = "x-mtd-shareable";
-/** Set (to "1") by a data source on a fetch that may be sent again when a reused connection fails before answering; never sent. */
-export const RETRYABLE_HEADER = "x-mtd-retryable";
+/** Set by a data source to the operation type of the plan a fetch belongs to (`query`, `mutation`, `subscription`; `internal` for the gateway's own); never sent. */
+export const OPERATION_HEADER = "x-mtd-operation";
 
 interface Received {
   status: number;
@@ -144,10 +143,10 @@ export function createSubgraphFetcher(options: SubgraphFetcherOptions = {}): Fet
   const fetcher = async (url: string, init?: { method?: string; headers?: unknown; body?: unknown }) => {
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries((init?.headers ?? {}) as Record<string, string>)) headers[name.toLowerCase()] = value;
-    const shareable = headers[SHAREABLE_HEADER] === "1";
-    const retryable = headers[RETRYABLE_HEADER] === "1";
-    delete headers[SHAREABLE_HEADER];
-    delete headers[RETRYABLE_HEADER];
+    const operation = headers[OPERATION_HEADER];
+    delete headers[OPERATION_HEADER];
+    const shareable = operation === "query";
+    const retryable = operation !== undefined && operation !== "mutation";
     const method = init?.method ?? "GET";
     const body = typeof init?.body === "string" ? init.body : undefined;
     if (body !== undefined) headers["content-length"] = String(Buffer.byteLength(body));

@@ -32,6 +32,8 @@ interface TopicState {
   events: LoggedEvent[];
   /** When each event was appended (epoch ms), `appendedAt[i]` for `events[i]`. */
   appendedAt: number[];
+  /** Each event's JSON as published, `json[i]` for `events[i]`: what a consumer's screen tests, as Redis's stored entry is. */
+  json: string[];
   /** Events dropped from the front so far. */
   dropped: number;
   groups: Map<string, GroupState>;
@@ -67,9 +69,10 @@ export class MemoryEventLog implements EventLog {
     for (const event of events) {
       // A JSON round trip, as through Redis: readers get their own copies and
       // payloads that would not survive serialisation fail in development too.
-      const copy = JSON.parse(JSON.stringify(event)) as NewEvent;
-      state.events.push({ ...copy, topic, position: String(end(state) + 1) });
+      const json = JSON.stringify(event);
+      state.events.push({ ...(JSON.parse(json) as NewEvent), topic, position: String(end(state) + 1) });
       state.appendedAt.push(Date.now());
+      state.json.push(json);
     }
     if (state.events.length > this.retention.maxEntries) drop(state, state.events.length - this.retention.maxEntries);
     if (events.length > 0) notify(state);
@@ -91,9 +94,9 @@ export class MemoryEventLog implements EventLog {
     state.groups.set(options.group, group);
     const reclaimAfterMs = options.reclaimAfterMs ?? DEFAULT_RECLAIM_AFTER_MS;
     const wanted = screen(options.mentions);
-    // The events the screen lets through (those it holds back are acknowledged with the rest).
-    const handle = async (events: LoggedEvent[]) => {
-      const handed = options.mentions === undefined ? events : events.filter(({ topic: _topic, position: _position, ...event }) => wanted(JSON.stringify(event)));
+    // The events the screen lets through, by their JSON (those it holds back are acknowledged with the rest).
+    const handle = async (events: LoggedEvent[], json: string[]) => {
+      const handed = options.mentions === undefined ? events : events.filter((_, i) => wanted(json[i]!));
       if (handed.length > 0) await handler(handed);
     };
     const stop = new AbortController();
@@ -117,7 +120,7 @@ export class MemoryEventLog implements EventLog {
         group.claim = { owner: me, since: Date.now(), count: events.length };
         handling = true;
         const succeeded = await Promise.resolve()
-          .then(() => handle(events))
+          .then(() => handle(events, state.json.slice(from, from + events.length)))
           .then(
             () => true,
             () => false,
@@ -237,7 +240,7 @@ export class MemoryEventLog implements EventLog {
   private topic(topic: string): TopicState {
     let state = this.topics.get(topic);
     if (state === undefined) {
-      state = { events: [], appendedAt: [], dropped: 0, groups: new Map(), waiters: new Set() };
+      state = { events: [], appendedAt: [], json: [], dropped: 0, groups: new Map(), waiters: new Set() };
       this.topics.set(topic, state);
     }
     return state;
@@ -269,6 +272,7 @@ function end(state: TopicState): number {
 function drop(state: TopicState, count: number): void {
   state.events.splice(0, count);
   state.appendedAt.splice(0, count);
+  state.json.splice(0, count);
   state.dropped += count;
   for (const group of state.groups.values()) {
     if (group.next >= state.dropped) continue;

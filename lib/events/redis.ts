@@ -358,7 +358,6 @@ function toLoggedEvent(topic: string, id: string, json: string): LoggedEvent {
   return { ...(JSON.parse(json) as NewEvent), topic, position: id };
 }
 
-
 /** The smallest stream id after `id`. */
 function nextId(id: string): string {
   const [ms, seq = "0"] = id.split("-");

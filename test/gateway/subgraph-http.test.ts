@@ -2,7 +2,7 @@ import { createServer, type Server } from "node:http";
 import { createServer as createTcpServer, type Socket } from "node:net";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createSubgraphFetcher, RETRYABLE_HEADER, SHAREABLE_HEADER } from "../../gateway/subgraph-http.js";
+import { createSubgraphFetcher, OPERATION_HEADER } from "../../gateway/subgraph-http.js";
 import { waitFor } from "../support/wait.js";
 
 describe("subgraph HTTP fetcher", () => {
@@ -38,23 +38,24 @@ describe("subgraph HTTP fetcher", () => {
     for (const answer of release) answer();
     release = [];
   };
-  const init = (authorization: string, shareable: boolean, body = `{"query":"{ n }"}`) => ({
+  /** A fetch of a query's plan (shareable, retryable) or, with `operation`, of another kind's. */
+  const init = (authorization: string, operation: string, body = `{"query":"{ n }"}`) => ({
     method: "POST",
-    headers: { "content-type": "application/json", authorization, ...(shareable ? { [SHAREABLE_HEADER]: "1" } : {}) },
+    headers: { "content-type": "application/json", authorization, [OPERATION_HEADER]: operation },
     body,
   });
 
   it("sends overlapping identical shareable fetches once; each caller gets its own copy", async () => {
     received.length = 0;
     const fetcher = createSubgraphFetcher();
-    const pending = [fetcher(url, init("Bearer a", true)), fetcher(url, init("Bearer a", true)), fetcher(url, init("Bearer a", true))];
+    const pending = [fetcher(url, init("Bearer a", "query")), fetcher(url, init("Bearer a", "query")), fetcher(url, init("Bearer a", "query"))];
     await until(1);
     // A quiet window, not a wait for an outcome: a second copy sent despite sharing would arrive in it.
     await new Promise((resolve) => setTimeout(resolve, 20));
     answerAll();
     const responses = await Promise.all(pending);
     expect(received).toHaveLength(1);
-    expect(received[0]!.headers[SHAREABLE_HEADER]).toBeUndefined();
+    expect(received[0]!.headers[OPERATION_HEADER]).toBeUndefined();
     expect(received[0]!.headers.authorization).toBe("Bearer a");
     const bodies = (await Promise.all(responses.map((response) => response.json()))) as { data: { n: number } }[];
     expect(bodies.map((body) => body.data.n)).toEqual([1, 1, 1]);
@@ -63,30 +64,32 @@ describe("subgraph HTTP fetcher", () => {
     expect(responses[0]!.headers.get("cache-control")).toBe("private");
   });
 
-  it("never shares across tokens, bodies, or fetches not marked shareable", async () => {
+  it("never shares across tokens, bodies, or fetches of anything but a query", async () => {
     received.length = 0;
     const fetcher = createSubgraphFetcher();
     const pending = [
-      fetcher(url, init("Bearer a", true)),
-      fetcher(url, init("Bearer b", true)),
-      fetcher(url, init("Bearer a", true, `{"query":"{ m }"}`)),
-      fetcher(url, init("Bearer a", false)),
-      fetcher(url, init("Bearer a", false)),
+      fetcher(url, init("Bearer a", "query")),
+      fetcher(url, init("Bearer b", "query")),
+      fetcher(url, init("Bearer a", "query", `{"query":"{ m }"}`)),
+      fetcher(url, init("Bearer a", "mutation")),
+      fetcher(url, init("Bearer a", "mutation")),
+      fetcher(url, init("Bearer a", "subscription")),
+      fetcher(url, init("Bearer a", "subscription")),
     ];
-    await until(5);
+    await until(7);
     answerAll();
     await Promise.all(pending);
-    expect(received).toHaveLength(5);
+    expect(received).toHaveLength(7);
   });
 
   it("does not share with a fetch that already finished", async () => {
     received.length = 0;
     const fetcher = createSubgraphFetcher();
-    const first = fetcher(url, init("Bearer a", true));
+    const first = fetcher(url, init("Bearer a", "query"));
     await until(1);
     answerAll();
     await first;
-    const second = fetcher(url, init("Bearer a", true));
+    const second = fetcher(url, init("Bearer a", "query"));
     await until(2);
     answerAll();
     expect(((await (await second).json()) as { data: { n: number } }).data.n).toBe(2);
@@ -112,17 +115,15 @@ describe("subgraph HTTP fetcher", () => {
     });
     await new Promise<void>((resolve) => dropping.listen(0, "127.0.0.1", resolve));
     const target = `http://127.0.0.1:${(dropping.address() as AddressInfo).port}/graphql`;
-    const retryable = (headers: Record<string, string>) => ({ ...headers, [RETRYABLE_HEADER]: "1" });
     try {
       const fetcher = createSubgraphFetcher();
-      const first = init("Bearer a", false);
-      await (await fetcher(target, { ...first, headers: retryable(first.headers) })).json();
+      await (await fetcher(target, init("Bearer a", "subscription"))).json();
       // The same pooled connection is reused, dropped unanswered, and the fetch goes out again on a new one.
-      const again = await fetcher(target, { ...first, headers: retryable(first.headers) });
+      const again = await fetcher(target, init("Bearer a", "subscription"));
       expect(((await again.json()) as { data: { n: number } }).data.n).toBe(3);
       expect(connections).toHaveLength(2);
-      // A mutation's fetch (not marked retryable) reaching the same fate fails: it is never sent twice.
-      await expect(fetcher(target, init("Bearer a", false))).rejects.toThrow(/socket hang up|ECONNRESET/);
+      // A mutation's fetch reaching the same fate fails: it is never sent twice.
+      await expect(fetcher(target, init("Bearer a", "mutation"))).rejects.toThrow(/socket hang up|ECONNRESET/);
       expect(requests).toBe(4);
     } finally {
       for (const socket of connections) socket.destroy();
