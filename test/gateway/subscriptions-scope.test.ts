@@ -46,6 +46,6 @@ describe("gateway subscriptions: one execution per event and authorization scope
     for (const stream of streams) expect(stream.data[0]!.accessChanged).toMatchObject({ allowed: true, device: { id: "phone-1", name: "Grace's phone" } });
     // Two enforcement tokens: one entity fetch; the admin: another.
     const deviceReads = statements.since(mark).filter((query) => /FROM [`"]?devices[`"]?/i.test(query));
-    expect(deviceReads).toHaveLength(2);
+    expect(deviceReads, deviceReads.join("\n")).toHaveLength(2);
   });
 });
