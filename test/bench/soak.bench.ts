@@ -8,26 +8,36 @@
  * with the report's values inline (every report a new document, issue 19's
  * shape; BENCH_INLINE=0 sends them as variables).
  *
- * Every 10 s: the RSS (/proc), the V8 heap's size (`nodejs_heap_size_total_bytes`:
- * V8 grows and shrinks it by tens of MiB with the allocation rate, and the RSS
- * with it, which a slope over five minutes cannot tell from a leak) and the
- * event-loop delay (p99 since the last sample: prom-client's
- * `nodejs_eventloop_lag_p99_seconds`, reset at each scrape) of every
- * process; at the start of the second half and when the last report is
- * answered, the live heap after a forced GC (through the inspector, as the
- * memory scenario does): what a leak would grow; the same every 5 minutes,
- * to show whether it levels off. BENCH_HEAPSNAPSHOT (service names) has those
- * processes write a heap snapshot after each of the two readings
- * (`test/bench/results/heap/<service>/`; diff two with `heap-diff.ts`). At start and end: the rows
- * of every table, and the load average. Every 10 s also Redis: its
- * `used_memory` (the whole instance) and each of the stack's streams' length
- * and size, with the event log's retention at 2 minutes too
- * (`MTD_EVENT_LOG_RETENTION_SECONDS`): trimmed, they level off after it.
- * Results: each process's RSS slope
- * over the second half (least squares, MiB/min; target < 1) beside its heap
- * size's and its live heap's, the tables bounded, p99 report
- * accepted → change delivered to a subscriber, for each minute's reports
- * (target: the last minute's ≤ 1.2× the first's).
+ * Every 10 s while the reports run: the RSS (/proc), the V8 heap's size
+ * (`nodejs_heap_size_total_bytes`, and by space: V8 grows and shrinks it by
+ * tens of MiB with the allocation rate, and the RSS with it, which a slope
+ * over five minutes cannot tell from a leak) and the event-loop delay (p99
+ * since the last sample: prom-client's `nodejs_eventloop_lag_p99_seconds`,
+ * reset at each scrape) of every process. The live heap after a forced GC
+ * (through the inspector, as the memory scenario does), what a leak would
+ * grow: at the start of the second half, every 5 minutes (to show whether it
+ * levels off) and once the last report is answered. BENCH_HEAPSNAPSHOT
+ * (service names) has those processes write a heap snapshot after the half
+ * and end readings (`test/bench/results/heap/<service>/`; diff two with
+ * `heap-diff.ts`). At start and end: the rows of every table, and the load
+ * average. Every 10 s also Redis: its `used_memory` (the whole instance) and
+ * each of the stack's streams' length and size, with the event log's
+ * retention at 2 minutes too (`MTD_EVENT_LOG_RETENTION_SECONDS`): trimmed,
+ * they level off after it.
+ *
+ * The slopes (least squares, MiB/min) are over the second half's samples
+ * and only those: sampling stops when the last report is answered, before
+ * the final forced GC and the drain (a forced GC shrinks the heap and the RSS
+ * with it: samples after it would pull the slope down). A forced GC inside
+ * the window (the halfway one at its start, the 5-minute ones in runs longer
+ * than 10 minutes) is taken out of it: a sample taken while one runs is left
+ * out, and each stretch between two forced GCs gets its own intercept, so the
+ * drop a GC causes is not read as a fall. V8 growing its heap back after a
+ * forced GC stays in, as growth: it can make a slope look larger, never smaller.
+ * Results: each process's RSS slope over the second half (target < 1) beside
+ * its heap size's (in all and by space) and its live heap's, the tables
+ * bounded, p99 report accepted → change delivered to a subscriber, for each
+ * minute's reports (target: the last minute's ≤ 1.2× the first's).
  */
 import { loadavg } from "node:os";
 import { createConnection } from "mysql2/promise";
@@ -58,10 +68,13 @@ const SUBSCRIPTION = /* GraphQL */ `
 `;
 
 interface Sample {
-  /** Seconds since the reports started. */
+  /** Seconds since the reports started, when the sample began and when its last scrape answered. */
   t: number;
+  done: number;
   rssMib: Record<string, number>;
   heapTotalMib: Record<string, number>;
+  /** The V8 heap's size by space (`old`, `new`, `code`, `large_object`, …), by process. */
+  heapSpaceMib: Record<string, Record<string, number>>;
   loopP99Ms: Record<string, number>;
   redis: RedisSample;
 }
@@ -89,20 +102,30 @@ export async function run(): Promise<void> {
     const changes = new ChangeMap(tenant, head);
     const samples: Sample[] = [];
     const started = Date.now();
-    const sampler = setInterval(() => void sample(stack.services, started).then((s) => samples.push(s)), SAMPLE_MS);
+    let sampling: Promise<unknown> = Promise.resolve();
+    const sampler = setInterval(() => (sampling = sample(stack.services, started).then((s) => samples.push(s))), SAMPLE_MS);
     const mapper = setInterval(() => void changes.read().catch((error: unknown) => console.error(`reading changes: ${String(error)}`)), SAMPLE_MS);
     samples.push(await sample(stack.services, started));
     /** The live heap of every process (after a forced GC) at the start of the second half and when the last report is answered; and every 5 minutes, by minute. */
     const live: { half?: Record<string, number>; end?: Record<string, number>; byMinute: Record<number, Record<string, number>> } = { byMinute: {} };
+    /** When each forced GC ran (seconds since the start): the slopes leave them out. */
+    const forcedGcs: { start: number; end: number }[] = [];
+    const forceGc = async () => {
+      const gc = { start: (Date.now() - started) / 1000, end: Infinity };
+      forcedGcs.push(gc);
+      const heaps = await liveHeaps(stack.services);
+      gc.end = (Date.now() - started) / 1000;
+      return heaps;
+    };
     const snapshots: string[] = [];
     const snapshot = async () => {
       for (const service of stack.services.filter(snapshotted)) snapshots.push(await heapSnapshot(service));
     };
-    const halfway = setTimeout(() => void liveHeaps(stack.services).then(async (heaps) => ((live.half = live.byMinute[MINUTES / 2] = heaps), await snapshot())), (MINUTES * 60_000) / 2);
+    const halfway = setTimeout(() => void forceGc().then(async (heaps) => ((live.half = live.byMinute[MINUTES / 2] = heaps), await snapshot())), (MINUTES * 60_000) / 2);
     let fifth = 0;
     const everyFive = setInterval(() => {
       const minute = 5 * ++fifth;
-      if (minute !== MINUTES / 2 && minute < MINUTES) void liveHeaps(stack.services).then((heaps) => (live.byMinute[minute] = heaps));
+      if (minute !== MINUTES / 2 && minute < MINUTES) void forceGc().then((heaps) => (live.byMinute[minute] = heaps));
     }, 5 * 60_000);
 
     /** When each report was accepted (ms since the start), by its key. */
@@ -120,16 +143,17 @@ export async function run(): Promise<void> {
     });
     clearTimeout(halfway);
     clearInterval(everyFive);
-    live.end = await liveHeaps(stack.services);
+    clearInterval(sampler);
+    await sampling;
+    samples.push(await sample(stack.services, started));
+    live.end = await forceGc();
     live.byMinute[MINUTES] = live.end;
     await snapshot();
     const expected = (total - failed) * perGateway * groups.length;
     const delivered = async () => (await Promise.all(groups.map((group) => group.stats()))).reduce((sum, stats) => sum + stats.received, 0);
     const deadline = Date.now() + 120_000;
     while ((await delivered()) < expected && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 500));
-    clearInterval(sampler);
     clearInterval(mapper);
-    samples.push(await sample(stack.services, started));
     await changes.read();
     const tablesAtEnd = await tableRows(stack.databaseUrl);
 
@@ -149,18 +173,23 @@ export async function run(): Promise<void> {
     for (const minute of byMinute) minute.sort((a, b) => a - b);
     const [first, last] = [byMinute[0]!, byMinute.at(-1)!];
 
-    const secondHalf = samples.filter((s) => s.t >= seconds / 2);
+    const window = slopeWindow(samples, seconds / 2, forcedGcs);
     const processes = stack.services.map((service) => service.name);
     printTable(
       ["process", "RSS start, MiB", "RSS end, MiB", "RSS slope, second half, MiB/min (< 1)", "heap size end, MiB", "heap size slope, MiB/min", "live heap after GC, half → end, MiB", "live heap, MiB/min", "event-loop p99, median of samples, ms", "event-loop p99, max, ms"],
       processes.map((name) => {
         const loops = samples.map((s) => s.loopP99Ms[name]!).filter(Number.isFinite).sort((a, b) => a - b);
-        const slopeOf = (of: (s: Sample) => number) => slopePerMinute(secondHalf.map((s) => [s.t, of(s)]));
-        const slope = slopeOf((s) => s.rssMib[name]!);
+        const slope = window.slope((s) => s.rssMib[name]!);
         const [atHalf, atEnd] = [live.half?.[name] ?? NaN, live.end![name]!];
         const liveSlope = (atEnd - atHalf) / (MINUTES / 2);
-        return [name, samples[0]!.rssMib[name]!, samples.at(-1)!.rssMib[name]!, `${slope.toFixed(2)} ${Math.abs(slope) < 1 ? "ok" : "OVER"}`, samples.at(-1)!.heapTotalMib[name]!, slopeOf((s) => s.heapTotalMib[name]!).toFixed(2), `${atHalf.toFixed(1)} → ${atEnd.toFixed(1)}`, liveSlope.toFixed(2), percentile(loops, 50), loops.at(-1) ?? NaN];
+        return [name, samples[0]!.rssMib[name]!, samples.at(-1)!.rssMib[name]!, `${slope.toFixed(2)} ${Math.abs(slope) < 1 ? "ok" : "OVER"}`, samples.at(-1)!.heapTotalMib[name]!, window.slope((s) => s.heapTotalMib[name]!).toFixed(2), `${atHalf.toFixed(1)} → ${atEnd.toFixed(1)}`, liveSlope.toFixed(2), percentile(loops, 50), loops.at(-1) ?? NaN];
       }),
+    );
+    console.log("");
+    const spaces = [...new Set(samples.flatMap((s) => Object.values(s.heapSpaceMib).flatMap(Object.keys)))];
+    printTable(
+      ["V8 heap size by space, end MiB (second-half slope, MiB/min)", ...spaces],
+      processes.map((name) => [name, ...spaces.map((space) => `${(samples.at(-1)!.heapSpaceMib[name]?.[space] ?? NaN).toFixed(1)} (${window.slope((s) => s.heapSpaceMib[name]?.[space] ?? NaN).toFixed(2)})`)]),
     );
     console.log("");
     const minutes = Object.keys(live.byMinute).map(Number).sort((a, b) => a - b);
@@ -175,7 +204,7 @@ export async function run(): Promise<void> {
       Object.keys(tablesAtEnd).map((table) => [table, tablesAtStart[table] ?? 0, tablesAtEnd[table]!]),
     );
     console.log("");
-    printRedis(samples, seconds);
+    printRedis(samples, window);
     const p99First = percentile(first, 99);
     const p99Last = percentile(last, 99);
     console.log("");
@@ -201,7 +230,7 @@ export async function run(): Promise<void> {
     const ratio = p99Last / p99First;
     const loadAtEnd = loadavg();
     console.log(`\np99 last ÷ first: ${ratio.toFixed(2)} (${ratio <= 1.2 ? "ok" : "OVER"} 1.2); delivered ${await delivered()} of ${expected} expected (${matched} matched to their report), ${failed} reports failed; load average at the end ${loadAtEnd.map((l) => l.toFixed(1)).join(" ")}`);
-    const file = writeResults("soak", { minutes: MINUTES, rate: RATE, inline: INLINE, subscribers: perGateway * groups.length, retention: RETENTION, loadAtStart, loadAtEnd, samples, live, tablesAtStart, tablesAtEnd, latency: { first: { p50: percentile(first, 50), p99: p99First }, last: { p50: percentile(last, 50), p99: p99Last }, byMinute: byMinute.map((minute) => ({ deliveries: minute.length, p50: percentile(minute, 50), p99: percentile(minute, 99) })) } });
+    const file = writeResults("soak", { minutes: MINUTES, rate: RATE, inline: INLINE, subscribers: perGateway * groups.length, retention: RETENTION, loadAtStart, loadAtEnd, samples, forcedGcs, live, tablesAtStart, tablesAtEnd, latency: { first: { p50: percentile(first, 50), p99: p99First }, last: { p50: percentile(last, 50), p99: p99Last }, byMinute: byMinute.map((minute) => ({ deliveries: minute.length, p50: percentile(minute, 50), p99: percentile(minute, 99) })) } });
     console.log(`written ${file}`);
   } finally {
     for (const group of groups) await group.close();
@@ -217,7 +246,7 @@ async function liveHeaps(services: Service[]): Promise<Record<string, number>> {
 }
 
 async function sampleAll(services: Service[], started: number, redis: ReturnType<typeof redisSampler>): Promise<Sample> {
-  const s: Sample = { t: (Date.now() - started) / 1000, rssMib: {}, heapTotalMib: {}, loopP99Ms: {}, redis: await redis.sample() };
+  const s: Sample = { t: (Date.now() - started) / 1000, done: NaN, rssMib: {}, heapTotalMib: {}, heapSpaceMib: {}, loopP99Ms: {}, redis: await redis.sample() };
   await Promise.all(
     services.map(async (service) => {
       s.rssMib[service.name] = rssOf(service.child!.pid!) / MIB;
@@ -228,8 +257,12 @@ async function sampleAll(services: Service[], started: number, redis: ReturnType
       };
       s.heapTotalMib[service.name] = gauge("nodejs_heap_size_total_bytes") / MIB;
       s.loopP99Ms[service.name] = gauge("nodejs_eventloop_lag_p99_seconds") * 1000;
+      s.heapSpaceMib[service.name] = Object.fromEntries(
+        [...text.matchAll(/^nodejs_heap_space_size_total_bytes\{space="(\w+)"\} (\S+)$/gm)].map(([, space, bytes]) => [space!, Number(bytes) / MIB]),
+      );
     }),
   );
+  s.done = (Date.now() - started) / 1000;
   return s;
 }
 
@@ -250,30 +283,46 @@ async function tableRows(databaseUrl: string): Promise<Record<string, number>> {
 }
 
 /** Each stream's length and size at start, halfway and at the end, with the second half's slope, and Redis's used_memory. */
-function printRedis(samples: Sample[], seconds: number): void {
-  const half = samples.find((s) => s.t >= seconds / 2) ?? samples.at(-1)!;
-  const secondHalf = samples.filter((s) => s.t >= seconds / 2);
+function printRedis(samples: Sample[], window: SlopeWindow): void {
+  const half = window.samples[0] ?? samples.at(-1)!;
   const topics = [...new Set(samples.flatMap((s) => Object.keys(s.redis.streams)))].sort();
   const at = (s: Sample, topic: string) => s.redis.streams[topic] ?? { length: 0, mib: 0 };
   printTable(
     ["Redis", "at start", "halfway", "at end", "second half, per minute"],
     [
       ...topics.flatMap((topic) => [
-        [`stream ${topic}: entries`, at(samples[0]!, topic).length, at(half, topic).length, at(samples.at(-1)!, topic).length, slopePerMinute(secondHalf.map((s) => [s.t, at(s, topic).length])).toFixed(1)],
-        [`stream ${topic}: MiB`, at(samples[0]!, topic).mib, at(half, topic).mib, at(samples.at(-1)!, topic).mib, slopePerMinute(secondHalf.map((s) => [s.t, at(s, topic).mib])).toFixed(3)],
+        [`stream ${topic}: entries`, at(samples[0]!, topic).length, at(half, topic).length, at(samples.at(-1)!, topic).length, window.slope((s) => at(s, topic).length).toFixed(1)],
+        [`stream ${topic}: MiB`, at(samples[0]!, topic).mib, at(half, topic).mib, at(samples.at(-1)!, topic).mib, window.slope((s) => at(s, topic).mib).toFixed(3)],
       ]),
-      ["used_memory (whole instance), MiB", samples[0]!.redis.usedMemoryMib, half.redis.usedMemoryMib, samples.at(-1)!.redis.usedMemoryMib, slopePerMinute(secondHalf.map((s) => [s.t, s.redis.usedMemoryMib])).toFixed(3)],
+      ["used_memory (whole instance), MiB", samples[0]!.redis.usedMemoryMib, half.redis.usedMemoryMib, samples.at(-1)!.redis.usedMemoryMib, window.slope((s) => s.redis.usedMemoryMib).toFixed(3)],
     ],
   );
 }
 
-/** Least-squares slope of (seconds, MiB) points, in MiB per minute. */
-function slopePerMinute(points: [number, number][]): number {
-  const n = points.length;
-  if (n < 2) return NaN;
-  const mx = points.reduce((sum, [x]) => sum + x, 0) / n;
-  const my = points.reduce((sum, [, y]) => sum + y, 0) / n;
-  const sxy = points.reduce((sum, [x, y]) => sum + (x - mx) * (y - my), 0);
-  const sxx = points.reduce((sum, [x]) => sum + (x - mx) ** 2, 0);
-  return (sxy / sxx) * 60;
+interface SlopeWindow {
+  /** The samples of the window, in order (none taken during a forced GC). */
+  samples: Sample[];
+  /** Least-squares slope of `of` over the window, per minute, each stretch between forced GCs with its own intercept. */
+  slope(of: (s: Sample) => number): number;
+}
+
+/** The samples from `from` (seconds) on that no forced GC overlaps, each in the stretch after the last GC that ended before it. */
+function slopeWindow(samples: Sample[], from: number, forcedGcs: { start: number; end: number }[]): SlopeWindow {
+  const kept = samples.filter((s) => s.t >= from && !forcedGcs.some((gc) => s.t <= gc.end && s.done >= gc.start));
+  const stretch = (s: Sample) => forcedGcs.filter((gc) => gc.end < s.t).length;
+  return {
+    samples: kept,
+    slope(of) {
+      const groups = new Map<number, [number, number][]>();
+      for (const s of kept) groups.set(stretch(s), [...(groups.get(stretch(s)) ?? []), [s.t, of(s)]]);
+      let [sxy, sxx] = [0, 0];
+      for (const points of groups.values()) {
+        const mx = points.reduce((sum, [x]) => sum + x, 0) / points.length;
+        const my = points.reduce((sum, [, y]) => sum + y, 0) / points.length;
+        sxy += points.reduce((sum, [x, y]) => sum + (x - mx) * (y - my), 0);
+        sxx += points.reduce((sum, [x]) => sum + (x - mx) ** 2, 0);
+      }
+      return sxx === 0 ? NaN : (sxy / sxx) * 60;
+    },
+  };
 }
