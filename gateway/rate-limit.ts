@@ -24,6 +24,7 @@ import { rateLimited } from "../lib/errors.js";
 import type { Logger } from "../lib/logger.js";
 import { metrics } from "../lib/metrics.js";
 import type { TokenBuckets } from "../lib/rate-limit/index.js";
+import { spanOf, traceIdOf, type Span } from "../lib/tracing.js";
 
 /** The identity of the rate-limit spec a subgraph links to (`@link(url: "https://mtd-graph.dev/ratelimit/v1.0")`). */
 export const RATE_LIMIT_SPEC = "https://mtd-graph.dev/ratelimit";
@@ -75,16 +76,18 @@ export type RateScope = "tenant" | "partner" | "subscribe";
 /**
  * Takes `cost` tokens of the bucket `<scope>:<key>`: resolves to the
  * RATE_LIMITED error when it is empty, to nothing when it is not or when the
- * store cannot answer (let through: counted and logged).
+ * store cannot answer (let through: counted and logged, with the trace id of
+ * `span`, the operation's).
  */
-export async function takeToken(buckets: TokenBuckets, logger: Logger, scope: RateScope, key: string, limit: BucketLimit, cost = 1): Promise<GraphQLError | undefined> {
+export async function takeToken(buckets: TokenBuckets, logger: Logger, scope: RateScope, key: string, limit: BucketLimit, cost = 1, span?: Span): Promise<GraphQLError | undefined> {
   if (limit.perSecond === 0 || cost === 0) return undefined;
   let decision;
   try {
     decision = await buckets.take(`${scope}:${key}`, limit, cost);
   } catch (error) {
     metrics.rateLimitErrors.inc();
-    logger.warn({ err: error, scope }, "rate limit store unavailable; operation let through");
+    // The trace id of the operation let through, from the span its request carries (`span`): the gateway has no current one.
+    logger.warn({ err: error, scope, traceId: traceIdOf(span) }, "rate limit store unavailable; operation let through");
     return undefined;
   }
   if (decision.allowed) return undefined;
@@ -95,8 +98,8 @@ export async function takeToken(buckets: TokenBuckets, logger: Logger, scope: Ra
 export function rateLimitPlugin<TContext extends object>({ buckets, limits, identityOf, logger }: RateLimitOptions<TContext>): ApolloServerPlugin<TContext> {
   // Read from the supergraph at every load (none before the first: the gateway serves nothing then).
   let limitedFields: ReadonlyMap<string, RateLimitedField> = new Map();
-  const take = async (scope: "tenant" | "partner", key: string, cost: number) => {
-    const refused = await takeToken(buckets, logger, scope, key, limits[scope], cost);
+  const take = async (scope: "tenant" | "partner", key: string, cost: number, span: Span | undefined) => {
+    const refused = await takeToken(buckets, logger, scope, key, limits[scope], cost, span);
     if (refused !== undefined) throw refused;
   };
 
@@ -113,11 +116,12 @@ export function rateLimitPlugin<TContext extends object>({ buckets, limits, iden
         async didResolveOperation(requestContext: GraphQLRequestContext<TContext>) {
           const identity = identityOf(requestContext.contextValue);
           if (identity === undefined) return;
+          const span = spanOf(requestContext.contextValue);
           if (identity.role === "partner" && identity.partner !== undefined) {
             const cost = partnerCost(limitedFields, requestContext.document!, requestContext.operation!, requestContext.request.variables ?? {});
-            await take("partner", `${identity.tenantId}:${identity.partner}`, cost);
+            await take("partner", `${identity.tenantId}:${identity.partner}`, cost, span);
           }
-          await take("tenant", identity.tenantId, 1);
+          await take("tenant", identity.tenantId, 1, span);
         },
       };
     },

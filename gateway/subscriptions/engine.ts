@@ -35,6 +35,7 @@ import type { Logger } from "../../lib/logger.js";
 import { metrics } from "../../lib/metrics.js";
 import { operationChecker } from "../../lib/protection.js";
 import type { TokenBuckets } from "../../lib/rate-limit/index.js";
+import { traceIdIn } from "../../lib/tracing.js";
 import { checkLimits } from "../../lib/ws-policy.js";
 import { takeToken } from "../rate-limit.js";
 import { EventExecutor } from "./execute.js";
@@ -175,10 +176,11 @@ export class SubscriptionEngine {
         if (event.cursor !== undefined) active.resumeAfter = event.cursor;
         return request.deliver(result, event.cursor);
       },
-      onOverflow: () => {
+      onOverflow: (event) => {
         this.slowConsumersClosed++;
         metrics.slowConsumersClosed.inc({ service: SERVICE, transport: request.transport });
-        this.logger.warn({ requestId, tenantId: identity.tenantId, transport: request.transport }, "slow consumer closed");
+        // The trace of the event the client could not take in time.
+        this.logger.warn({ requestId, traceId: traceIdIn(event.traceparent), tenantId: identity.tenantId, transport: request.transport }, "slow consumer closed");
         request.onOverflow(active.resumeAfter);
       },
       onEnd: () => {

@@ -20,8 +20,8 @@ export interface ClientStreamOptions {
   execute(event: UpstreamEvent): Promise<ExecutionResult>;
   /** Where the stream starts, for a resumable field (`UpstreamListener.startsAfter`). */
   startsAfter?(cursor: string): void;
-  /** The queue overflowed: close the client's connection. */
-  onOverflow(): void;
+  /** The queue overflowed when `event` came (or its result was held): close the client's connection. */
+  onOverflow(event: UpstreamEvent): void;
   /** Called once when the stream ends, however it ends. */
   onEnd(): void;
   /** Events executed ahead of the one being delivered. Default 4. */
@@ -73,7 +73,7 @@ export class ClientStream implements AsyncGenerator<ExecutionResult, undefined>,
   event(event: UpstreamEvent): void {
     if (this.finished || this.ending !== undefined) return;
     this.queue.push({ event });
-    if (this.queue.length > this.options.maxQueued) return this.overflow();
+    if (this.queue.length > this.options.maxQueued) return this.overflow(event);
     this.pump();
     this.signal();
   }
@@ -145,7 +145,7 @@ export class ClientStream implements AsyncGenerator<ExecutionResult, undefined>,
   private async run(queued: Queued): Promise<ExecutionResult> {
     const result = await this.options.execute(queued.event).catch((error: unknown): ExecutionResult => ({ data: null, errors: [toGraphQLError(error)] }));
     // Held only while it is still queued (a failed or finished stream dropped it).
-    if (this.options.bytes !== undefined && this.queue.includes(queued) && !this.hold(queued, resultBytes(result))) this.overflow();
+    if (this.options.bytes !== undefined && this.queue.includes(queued) && !this.hold(queued, resultBytes(result))) this.overflow(queued.event);
     return result;
   }
 
@@ -155,10 +155,10 @@ export class ClientStream implements AsyncGenerator<ExecutionResult, undefined>,
     for (let i = 0; i < ahead; i++) this.queue[i]!.result ??= this.run(this.queue[i]!);
   }
 
-  private overflow() {
+  private overflow(event: UpstreamEvent) {
     if (this.finished) return;
     this.finish();
-    this.options.onOverflow();
+    this.options.onOverflow(event);
   }
 
   private hold(queued: Queued, bytes: number): boolean {

@@ -13,7 +13,8 @@
  * tens of MiB with the allocation rate, and the RSS with it, which a slope
  * over five minutes cannot tell from a leak) and the event-loop delay (p99
  * since the last sample: prom-client's `nodejs_eventloop_lag_p99_seconds`,
- * reset at each scrape) of every process. The live heap after a forced GC
+ * reset at each scrape) and the count of major GCs (mark-compacts: between
+ * two, V8's old space holds garbage and grows) of every process. The live heap after a forced GC
  * (through the inspector, as the memory scenario does), what a leak would
  * grow: at the start of the second half, every 5 minutes (to show whether it
  * levels off) and once the last report is answered. BENCH_HEAPSNAPSHOT
@@ -76,6 +77,8 @@ interface Sample {
   /** The V8 heap's size by space (`old`, `new`, `code`, `large_object`, …), by process. */
   heapSpaceMib: Record<string, Record<string, number>>;
   loopP99Ms: Record<string, number>;
+  /** Mark-compacts (major GCs) the process ran so far (prom-client's `nodejs_gc_duration_seconds_count`), by process. */
+  majorGcs: Record<string, number>;
   redis: RedisSample;
 }
 
@@ -176,13 +179,14 @@ export async function run(): Promise<void> {
     const window = slopeWindow(samples, seconds / 2, forcedGcs);
     const processes = stack.services.map((service) => service.name);
     printTable(
-      ["process", "RSS start, MiB", "RSS end, MiB", "RSS slope, second half, MiB/min (< 1)", "heap size end, MiB", "heap size slope, MiB/min", "live heap after GC, half → end, MiB", "live heap, MiB/min", "event-loop p99, median of samples, ms", "event-loop p99, max, ms"],
+      ["process", "RSS start, MiB", "RSS end, MiB", "RSS slope, second half, MiB/min (< 1)", "heap size end, MiB", "heap size slope, MiB/min", "live heap after GC, half → end, MiB", "live heap, MiB/min", "major GCs, second half", "event-loop p99, median of samples, ms", "event-loop p99, max, ms"],
       processes.map((name) => {
         const loops = samples.map((s) => s.loopP99Ms[name]!).filter(Number.isFinite).sort((a, b) => a - b);
         const slope = window.slope((s) => s.rssMib[name]!);
         const [atHalf, atEnd] = [live.half?.[name] ?? NaN, live.end![name]!];
         const liveSlope = (atEnd - atHalf) / (MINUTES / 2);
-        return [name, samples[0]!.rssMib[name]!, samples.at(-1)!.rssMib[name]!, `${slope.toFixed(2)} ${Math.abs(slope) < 1 ? "ok" : "OVER"}`, samples.at(-1)!.heapTotalMib[name]!, window.slope((s) => s.heapTotalMib[name]!).toFixed(2), `${atHalf.toFixed(1)} → ${atEnd.toFixed(1)}`, liveSlope.toFixed(2), percentile(loops, 50), loops.at(-1) ?? NaN];
+        const majorGcs = samples.at(-1)!.majorGcs[name]! - (window.samples[0]?.majorGcs[name] ?? NaN);
+        return [name, samples[0]!.rssMib[name]!, samples.at(-1)!.rssMib[name]!, `${slope.toFixed(2)} ${Math.abs(slope) < 1 ? "ok" : "OVER"}`, samples.at(-1)!.heapTotalMib[name]!, window.slope((s) => s.heapTotalMib[name]!).toFixed(2), `${atHalf.toFixed(1)} → ${atEnd.toFixed(1)}`, liveSlope.toFixed(2), majorGcs, percentile(loops, 50), loops.at(-1) ?? NaN];
       }),
     );
     console.log("");
@@ -246,7 +250,7 @@ async function liveHeaps(services: Service[]): Promise<Record<string, number>> {
 }
 
 async function sampleAll(services: Service[], started: number, redis: ReturnType<typeof redisSampler>): Promise<Sample> {
-  const s: Sample = { t: (Date.now() - started) / 1000, done: NaN, rssMib: {}, heapTotalMib: {}, heapSpaceMib: {}, loopP99Ms: {}, redis: await redis.sample() };
+  const s: Sample = { t: (Date.now() - started) / 1000, done: NaN, rssMib: {}, heapTotalMib: {}, heapSpaceMib: {}, loopP99Ms: {}, majorGcs: {}, redis: await redis.sample() };
   await Promise.all(
     services.map(async (service) => {
       s.rssMib[service.name] = rssOf(service.child!.pid!) / MIB;
@@ -257,6 +261,7 @@ async function sampleAll(services: Service[], started: number, redis: ReturnType
       };
       s.heapTotalMib[service.name] = gauge("nodejs_heap_size_total_bytes") / MIB;
       s.loopP99Ms[service.name] = gauge("nodejs_eventloop_lag_p99_seconds") * 1000;
+      s.majorGcs[service.name] = gauge('nodejs_gc_duration_seconds_count{kind="major"}');
       s.heapSpaceMib[service.name] = Object.fromEntries(
         [...text.matchAll(/^nodejs_heap_space_size_total_bytes\{space="(\w+)"\} (\S+)$/gm)].map(([, space, bytes]) => [space!, Number(bytes) / MIB]),
       );

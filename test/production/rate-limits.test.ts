@@ -2,8 +2,11 @@
  * Token buckets per tenant (every operation) and per partner (ingest), in
  * process and in Redis, where two gateway processes share one bucket.
  */
+import { randomBytes } from "node:crypto";
+import { Writable } from "node:stream";
+import { trace } from "@opentelemetry/api";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { rateLimitedFields } from "../../gateway/rate-limit.js";
+import { rateLimitedFields, takeToken } from "../../gateway/rate-limit.js";
 import { start as startGateway } from "../../gateway/server.js";
 import { loadSupergraph } from "../../gateway/supergraph.js";
 import { createLogger } from "../../lib/logger.js";
@@ -66,7 +69,7 @@ describe("token buckets", () => {
 
 // A Redis of its own: the shared one never goes down.
 describe.skipIf(!redisServerInstalled)("RedisTokenBuckets while Redis restarts", () => {
-  it("fails takes at once while Redis is away (the gateway lets them through), and takes again once it is back", async () => {
+  it("fails takes at once while Redis is away (the gateway lets them through, logged with the operation's trace id), and takes again once it is back", async () => {
     const redis = new RedisServer();
     await redis.start();
     const buckets = new RedisTokenBuckets({ url: redis.url, prefix: "restart" });
@@ -80,6 +83,13 @@ describe.skipIf(!redisServerInstalled)("RedisTokenBuckets while Redis restarts",
       const started = performance.now();
       for (let i = 0; i < 10; i++) expect(await fails()).toBe(true);
       expect(performance.now() - started).toBeLessThan(500);
+      // The gateway's take lets the operation through and logs why, with the trace id of the span its request carries.
+      const lines: string[] = [];
+      const logger = createLogger("warn", "test", new Writable({ write: (chunk, _encoding, done) => (lines.push(String(chunk)), done()) }));
+      const traceId = randomBytes(16).toString("hex");
+      const span = trace.wrapSpanContext({ traceId, spanId: randomBytes(8).toString("hex"), traceFlags: 1 });
+      expect(await takeToken(buckets, logger, "tenant", "t", limit, 1, span)).toBeUndefined();
+      expect(lines.map((line) => JSON.parse(line) as Record<string, unknown>)).toEqual([expect.objectContaining({ msg: "rate limit store unavailable; operation let through", scope: "tenant", traceId })]);
       await redis.start();
       await waitFor(async () => !(await fails()), 5000, "takes once Redis is back");
     } finally {
