@@ -22,6 +22,7 @@ export const carryTrace = <T>(value: T) => value;
 export const spanOf = () => undefined;
 export const traceparentOf = () => undefined;
 export const traceIdOf = () => undefined;
+export const traceIdIn = () => undefined;
 export const currentTraceparent = () => undefined;
 export const currentTraceId = () => undefined;
 export const carriedTrace = () => undefined;
