@@ -35,6 +35,8 @@
  * out, and each stretch between two forced GCs gets its own intercept, so the
  * drop a GC causes is not read as a fall. V8 growing its heap back after a
  * forced GC stays in, as growth: it can make a slope look larger, never smaller.
+ * Beside it, the plain least-squares RSS slope over the same samples (one
+ * intercept: the drop counts as a fall, the regrowth as growth).
  * Results: each process's RSS slope over the second half (target < 1) beside
  * its heap size's (in all and by space) and its live heap's, the tables
  * bounded, p99 report accepted → change delivered to a subscriber, for each
@@ -179,14 +181,14 @@ export async function run(): Promise<void> {
     const window = slopeWindow(samples, seconds / 2, forcedGcs);
     const processes = stack.services.map((service) => service.name);
     printTable(
-      ["process", "RSS start, MiB", "RSS end, MiB", "RSS slope, second half, MiB/min (< 1)", "heap size end, MiB", "heap size slope, MiB/min", "live heap after GC, half → end, MiB", "live heap, MiB/min", "major GCs, second half", "event-loop p99, median of samples, ms", "event-loop p99, max, ms"],
+      ["process", "RSS start, MiB", "RSS end, MiB", "RSS slope, second half, MiB/min (< 1)", "RSS slope, plain, MiB/min", "heap size end, MiB", "heap size slope, MiB/min", "live heap after GC, half → end, MiB", "live heap, MiB/min", "major GCs, second half", "event-loop p99, median of samples, ms", "event-loop p99, max, ms"],
       processes.map((name) => {
         const loops = samples.map((s) => s.loopP99Ms[name]!).filter(Number.isFinite).sort((a, b) => a - b);
         const slope = window.slope((s) => s.rssMib[name]!);
         const [atHalf, atEnd] = [live.half?.[name] ?? NaN, live.end![name]!];
         const liveSlope = (atEnd - atHalf) / (MINUTES / 2);
         const majorGcs = samples.at(-1)!.majorGcs[name]! - (window.samples[0]?.majorGcs[name] ?? NaN);
-        return [name, samples[0]!.rssMib[name]!, samples.at(-1)!.rssMib[name]!, `${slope.toFixed(2)} ${Math.abs(slope) < 1 ? "ok" : "OVER"}`, samples.at(-1)!.heapTotalMib[name]!, window.slope((s) => s.heapTotalMib[name]!).toFixed(2), `${atHalf.toFixed(1)} → ${atEnd.toFixed(1)}`, liveSlope.toFixed(2), majorGcs, percentile(loops, 50), loops.at(-1) ?? NaN];
+        return [name, samples[0]!.rssMib[name]!, samples.at(-1)!.rssMib[name]!, `${slope.toFixed(2)} ${Math.abs(slope) < 1 ? "ok" : "OVER"}`, window.plainSlope((s) => s.rssMib[name]!).toFixed(2), samples.at(-1)!.heapTotalMib[name]!, window.slope((s) => s.heapTotalMib[name]!).toFixed(2), `${atHalf.toFixed(1)} → ${atEnd.toFixed(1)}`, liveSlope.toFixed(2), majorGcs, percentile(loops, 50), loops.at(-1) ?? NaN];
       }),
     );
     console.log("");
@@ -309,6 +311,8 @@ interface SlopeWindow {
   samples: Sample[];
   /** Least-squares slope of `of` over the window, per minute, each stretch between forced GCs with its own intercept. */
   slope(of: (s: Sample) => number): number;
+  /** Least-squares slope of `of` over the window with one intercept: a forced GC's drop counts as a fall (the stretch-wise `slope` counts the regrowth after it, never the drop). */
+  plainSlope(of: (s: Sample) => number): number;
 }
 
 /** The samples from `from` (seconds) on that no forced GC overlaps, each in the stretch after the last GC that ended before it. */
@@ -317,17 +321,25 @@ function slopeWindow(samples: Sample[], from: number, forcedGcs: { start: number
   const stretch = (s: Sample) => forcedGcs.filter((gc) => gc.end < s.t).length;
   return {
     samples: kept,
+    plainSlope(of) {
+      return leastSquares([kept.map((s): [number, number] => [s.t, of(s)])]);
+    },
     slope(of) {
       const groups = new Map<number, [number, number][]>();
       for (const s of kept) groups.set(stretch(s), [...(groups.get(stretch(s)) ?? []), [s.t, of(s)]]);
-      let [sxy, sxx] = [0, 0];
-      for (const points of groups.values()) {
-        const mx = points.reduce((sum, [x]) => sum + x, 0) / points.length;
-        const my = points.reduce((sum, [, y]) => sum + y, 0) / points.length;
-        sxy += points.reduce((sum, [x, y]) => sum + (x - mx) * (y - my), 0);
-        sxx += points.reduce((sum, [x]) => sum + (x - mx) ** 2, 0);
-      }
-      return sxx === 0 ? NaN : (sxy / sxx) * 60;
+      return leastSquares([...groups.values()]);
     },
   };
+}
+
+/** The least-squares slope per minute of points (seconds, value), each group with its own intercept. */
+function leastSquares(groups: [number, number][][]): number {
+  let [sxy, sxx] = [0, 0];
+  for (const points of groups) {
+    const mx = points.reduce((sum, [x]) => sum + x, 0) / points.length;
+    const my = points.reduce((sum, [, y]) => sum + y, 0) / points.length;
+    sxy += points.reduce((sum, [x, y]) => sum + (x - mx) * (y - my), 0);
+    sxx += points.reduce((sum, [x]) => sum + (x - mx) ** 2, 0);
+  }
+  return sxx === 0 ? NaN : (sxy / sxx) * 60;
 }
